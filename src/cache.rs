@@ -1,0 +1,116 @@
+//! The result cache: what makes imgshield an origin shield.
+//!
+//! **The key covers everything that changes the bytes**: the canonical params (defaults applied,
+//! fixed order, source identity included), the negotiated `Accept` class when `fm=auto`, the engine's
+//! name and version, and imgshield's own version (encoder settings and pipeline live in the code).
+//! Anything added later that alters output (config, presets, ...) must be added to [`CacheKey::new`].
+//!
+//! Values are weighed by their body size, so `--cache-bytes` bounds memory, not entry count.
+//! Concurrent misses on one key are coalesced by moka's entry API; failures are never stored.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderValue;
+
+use crate::engine::{AcceptClass, Encoded, Engine};
+use crate::params::Params;
+
+/// blake3 of the canonical request description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CacheKey(blake3::Hash);
+
+impl CacheKey {
+    pub fn new(params: &Params, accept: Option<AcceptClass>, engine: &dyn Engine) -> CacheKey {
+        let mut hasher = blake3::Hasher::new();
+        // Length-prefixed fields: no two different tuples hash the same input.
+        for field in [
+            concat!("imgshield/", env!("CARGO_PKG_VERSION")),
+            engine.name(),
+            engine.version(),
+            accept.map_or("-", AcceptClass::as_str),
+            &params.canonical(),
+        ] {
+            hasher.update(&(field.len() as u64).to_le_bytes());
+            hasher.update(field.as_bytes());
+        }
+        CacheKey(hasher.finalize())
+    }
+}
+
+/// A finished response body with the headers that describe it, built once on the miss path so that a
+/// hit only clones reference-counted values.
+#[derive(Debug)]
+pub struct Rendition {
+    pub body: Bytes,
+    pub content_type: HeaderValue,
+    pub etag: HeaderValue,
+    pub width: u32,
+    pub height: u32,
+    /// What producing it cost, for the request log of the miss.
+    pub fetch_time: Duration,
+    pub transform_time: Duration,
+}
+
+impl Rendition {
+    /// Wraps an encoded image; the strong ETag is a hash of the bytes themselves.
+    pub fn new(encoded: Encoded, fetch_time: Duration, transform_time: Duration) -> Rendition {
+        let digest = blake3::hash(&encoded.bytes).to_hex();
+        let etag = HeaderValue::from_str(&format!("\"{}\"", &digest[..32]))
+            .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+        Rendition {
+            content_type: HeaderValue::from_static(encoded.format.mime()),
+            etag,
+            width: encoded.width,
+            height: encoded.height,
+            body: encoded.bytes,
+            fetch_time,
+            transform_time,
+        }
+    }
+}
+
+pub type ResultCache = moka::future::Cache<CacheKey, Arc<Rendition>>;
+
+/// Fixed per-entry overhead counted on top of the body (key, headers, moka's bookkeeping).
+const ENTRY_OVERHEAD: u32 = 256;
+
+pub fn result_cache(max_bytes: u64, ttl: Duration) -> ResultCache {
+    moka::future::Cache::builder()
+        .max_capacity(max_bytes)
+        .weigher(|_key: &CacheKey, value: &Arc<Rendition>| {
+            u32::try_from(value.body.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(ENTRY_OVERHEAD)
+        })
+        .time_to_live(ttl)
+        .build()
+}
+
+/// Whether `If-None-Match` matches `etag` (weak comparison, as RFC 9110 requires for this header).
+pub fn etag_matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
+    let Ok(list) = if_none_match.to_str() else {
+        return false;
+    };
+    let ours = etag.as_bytes();
+    list.split(',').map(str::trim).any(|candidate| {
+        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate).as_bytes() == ours
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etag_comparison_handles_lists_weak_tags_and_star() {
+        let etag = HeaderValue::from_static("\"abc\"");
+        let check = |v: &'static str| etag_matches(&HeaderValue::from_static(v), &etag);
+        assert!(check("\"abc\""));
+        assert!(check("\"x\", W/\"abc\""));
+        assert!(check("*"));
+        assert!(!check("\"abcd\""));
+        assert!(!check("abc"));
+    }
+}

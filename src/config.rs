@@ -1,0 +1,162 @@
+//! All settings, each a CLI flag with an `IMGSHIELD_*` environment twin. `--help` is the reference;
+//! the README's table mirrors it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "imgshield",
+    version,
+    about = "A URL-driven image proxy and origin shield built on libvips"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "IMGSHIELD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory that relative `src` paths are read from. Without it, a generated sample set is served.
+    #[arg(long, env = "IMGSHIELD_ROOT")]
+    pub root: Option<PathBuf>,
+
+    /// Host allowed as a remote origin: `host`, `host:port` or `*.domain` (repeatable; comma-separated
+    /// in the environment). Exact entries may resolve to loopback/private addresses; wildcard entries
+    /// must resolve to public ones. Without any, remote `src` URLs are refused.
+    #[arg(
+        long = "allow-host",
+        env = "IMGSHIELD_ALLOW_HOST",
+        value_delimiter = ','
+    )]
+    pub allow_hosts: Vec<String>,
+
+    /// Memory for cached results, in bytes (suffixes KiB, MiB, GiB accepted).
+    #[arg(long, env = "IMGSHIELD_CACHE_BYTES", default_value = "256MiB", value_parser = parse_bytes)]
+    pub cache_bytes: u64,
+
+    /// How long a result stays in the memory cache.
+    #[arg(long, env = "IMGSHIELD_CACHE_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub cache_ttl: Duration,
+
+    /// Transforms running at once (default: the number of CPU cores).
+    #[arg(long, env = "IMGSHIELD_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Transforms allowed to wait for a worker; beyond this, requests get 503 at once.
+    #[arg(long, env = "IMGSHIELD_QUEUE", default_value_t = 64)]
+    pub queue: usize,
+
+    /// Largest source accepted, in bytes; enforced while streaming.
+    #[arg(long, env = "IMGSHIELD_MAX_SRC_BYTES", default_value = "32MiB", value_parser = parse_bytes)]
+    pub max_src_bytes: u64,
+
+    /// Largest source accepted, in pixels (width × height), checked from the header before decoding.
+    #[arg(long, env = "IMGSHIELD_MAX_SRC_PIXELS", default_value_t = 100_000_000)]
+    pub max_src_pixels: u64,
+
+    /// Largest `w` or `h` a request may ask for.
+    #[arg(long, env = "IMGSHIELD_MAX_DIMENSION", default_value_t = 8192)]
+    pub max_dimension: u32,
+
+    /// Time allowed for a whole origin fetch (connect, headers and body).
+    #[arg(long, env = "IMGSHIELD_FETCH_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub fetch_timeout: Duration,
+
+    /// Time allowed to connect to an origin.
+    #[arg(long, env = "IMGSHIELD_CONNECT_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Redirects followed per fetch; each hop is checked against the allowlist again.
+    #[arg(long, env = "IMGSHIELD_MAX_REDIRECTS", default_value_t = 5)]
+    pub max_redirects: u8,
+
+    /// `Cache-Control: max-age` on successful responses, in seconds.
+    #[arg(long, env = "IMGSHIELD_MAX_AGE", default_value_t = 31_536_000)]
+    pub max_age: u64,
+
+    /// Time in-flight requests get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "IMGSHIELD_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Log line format.
+    #[arg(long, env = "IMGSHIELD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl Config {
+    pub fn workers(&self) -> usize {
+        self.workers
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Largest output, in pixels: the square of the largest dimension.
+    pub fn max_output_pixels(&self) -> u64 {
+        u64::from(self.max_dimension) * u64::from(self.max_dimension)
+    }
+}
+
+/// Parses `1048576`, `512KiB`, `256MiB`, `1GiB` (also KB/MB/GB as powers of 1000).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a byte size"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        other => return Err(format!("unknown byte unit '{other}'")),
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("'{text}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sizes_parse() {
+        assert_eq!(parse_bytes("1024"), Ok(1024));
+        assert_eq!(parse_bytes("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_bytes("2 GiB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("5MB"), Ok(5_000_000));
+        assert!(parse_bytes("MiB").is_err());
+        assert!(parse_bytes("5 parsecs").is_err());
+        assert!(parse_bytes("99999999999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn defaults_parse() {
+        let config = Config::try_parse_from(["imgshield"]).expect("defaults are valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.workers() >= 1);
+        let config = Config::try_parse_from([
+            "imgshield",
+            "--allow-host",
+            "a.com",
+            "--allow-host",
+            "b.com:81",
+        ])
+        .expect("valid");
+        assert_eq!(config.allow_hosts, ["a.com", "b.com:81"]);
+    }
+}

@@ -1,0 +1,141 @@
+//! The image engine boundary: a synchronous [`Engine`] takes source bytes and a resolved [`Plan`] and
+//! returns encoded bytes. It knows nothing about HTTP, caches or origins.
+//!
+//! Nothing here names a libvips type, so the pure-Rust engine can implement the same trait and honour
+//! the same `Plan`. Engines run on blocking worker threads only (see `workers`).
+
+mod plan;
+pub mod vips;
+
+pub use plan::{choose_format, AcceptClass, Plan, PlanError, Rect, Rgba, Size};
+
+use bytes::Bytes;
+
+/// Formats we can write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Avif,
+}
+
+impl OutputFormat {
+    pub const ALL: [OutputFormat; 4] = [
+        OutputFormat::Jpeg,
+        OutputFormat::Png,
+        OutputFormat::Webp,
+        OutputFormat::Avif,
+    ];
+
+    pub fn parse(name: &str) -> Option<OutputFormat> {
+        Some(match name {
+            "jpeg" | "jpg" => OutputFormat::Jpeg,
+            "png" => OutputFormat::Png,
+            "webp" => OutputFormat::Webp,
+            "avif" => OutputFormat::Avif,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpeg",
+            OutputFormat::Png => "png",
+            OutputFormat::Webp => "webp",
+            OutputFormat::Avif => "avif",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "image/jpeg",
+            OutputFormat::Png => "image/png",
+            OutputFormat::Webp => "image/webp",
+            OutputFormat::Avif => "image/avif",
+        }
+    }
+
+    pub fn supports_alpha(self) -> bool {
+        !matches!(self, OutputFormat::Jpeg)
+    }
+
+    /// The quality used when `q` is absent (documented in the README). PNG is lossless and ignores it.
+    pub fn default_quality(self) -> u8 {
+        match self {
+            OutputFormat::Jpeg => 80,
+            OutputFormat::Webp => 80,
+            // AVIF at 60 looks like JPEG at 80 at a fraction of the size.
+            OutputFormat::Avif => 60,
+            OutputFormat::Png => 100,
+        }
+    }
+}
+
+/// The container a source was decoded from, as far as the engine could tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+    Heif,
+    Tiff,
+    Other,
+}
+
+/// What an engine learned from a source's header, before decoding any pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// Width after EXIF auto-orientation.
+    pub width: u32,
+    /// Height after EXIF auto-orientation.
+    pub height: u32,
+    pub format: SourceFormat,
+    pub has_alpha: bool,
+    /// Frames or pages (1 for still images).
+    pub pages: u32,
+}
+
+impl SourceInfo {
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+}
+
+/// The result of a transform.
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    pub bytes: Bytes,
+    pub format: OutputFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Why an engine failed. The engine says what went wrong; `error` decides what that means for HTTP.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The bytes are not an image this engine accepts, or they are broken (truncated, corrupt).
+    #[error("the source is not a decodable image: {0}")]
+    Undecodable(String),
+    /// The engine cannot write this format in this build.
+    #[error("this server cannot encode {0}")]
+    UnsupportedFormat(&'static str),
+    /// Something failed that is not the source's fault.
+    #[error("image processing failed: {0}")]
+    Internal(String),
+}
+
+/// An image engine. Implementations are synchronous and CPU-bound; call them from a blocking thread.
+pub trait Engine: Send + Sync + 'static {
+    /// A short stable name, used in metrics, logs and the cache key.
+    fn name(&self) -> &'static str;
+    /// The engine's version (for libvips, the library's); part of the cache key.
+    fn version(&self) -> &str;
+    /// Whether this build can write `format`, probed once at start-up.
+    fn can_encode(&self, format: OutputFormat) -> bool;
+    /// Reads the header only: dimensions, format, alpha. Cheap; decodes no pixels.
+    fn probe(&self, source: &[u8]) -> Result<SourceInfo, EngineError>;
+    /// Decodes, transforms and encodes `source` as `plan` says.
+    fn transform(&self, source: &[u8], plan: &Plan) -> Result<Encoded, EngineError>;
+}

@@ -1,0 +1,454 @@
+//! The one safe wrapper over `vips-sys`: process-wide initialisation, RAII image handles and error
+//! reporting. This module and `sys/` are the only places in imgshield where `unsafe` is allowed.
+//!
+//! Ownership rules:
+//! - [`Image`] owns one GObject reference: `Drop` unrefs, `Clone` refs (never derived).
+//! - An image opened from a buffer reads that buffer lazily for as long as it (or any image derived
+//!   from it) lives, so `Image<'src>` borrows the buffer and every derived image carries the same
+//!   lifetime.
+//! - `Image` is deliberately not `Send`: a pipeline is built and consumed inside one blocking closure
+//!   and never crosses an `.await` or a thread.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_void, CStr, CString};
+use std::marker::PhantomData;
+use std::os::raw::c_int;
+use std::ptr::{self, NonNull};
+use std::sync::OnceLock;
+
+use vips_sys as ffi;
+
+/// A libvips failure: the return code said so; the text is best-effort, because libvips' error
+/// buffer is process-global and another thread may have cleared or extended it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct VipsError(pub String);
+
+impl VipsError {
+    /// Takes (and clears) libvips' error buffer.
+    fn take(context: &str) -> VipsError {
+        // SAFETY: vips_error_buffer_copy returns a newly g_malloc'd NUL-terminated string (possibly
+        // empty) and clears the buffer; we copy it out and free it exactly once.
+        let detail = unsafe {
+            let raw = ffi::vips_error_buffer_copy();
+            if raw.is_null() {
+                String::new()
+            } else {
+                let text = CStr::from_ptr(raw).to_string_lossy().trim().to_string();
+                ffi::g_free(raw.cast());
+                text
+            }
+        };
+        if detail.is_empty() {
+            VipsError(context.to_string())
+        } else {
+            VipsError(format!("{context}: {detail}"))
+        }
+    }
+}
+
+/// Facts about the library, fixed after [`init`].
+#[derive(Debug)]
+pub struct Runtime {
+    pub version: String,
+}
+
+static RUNTIME: OnceLock<Result<Runtime, VipsError>> = OnceLock::new();
+
+/// Loaders we accept. Everything else (SVG, PDF, ImageMagick, matrix, raw, ...) is blocked: those
+/// parse complex untrusted formats or reach the file system, and an image proxy has no use for them.
+const ALLOWED_LOADERS: [&CStr; 6] = [
+    c"VipsForeignLoadJpeg",
+    c"VipsForeignLoadPng",
+    c"VipsForeignLoadWebp",
+    c"VipsForeignLoadNsgif",
+    c"VipsForeignLoadHeif",
+    c"VipsForeignLoadTiff",
+];
+
+/// Initialises libvips once per process and applies our settings; later calls return the same result.
+pub fn init() -> Result<&'static Runtime, VipsError> {
+    RUNTIME
+        .get_or_init(|| {
+            let argv0 = CString::new("imgshield").map_err(|e| VipsError(e.to_string()))?;
+            // SAFETY: argv0 is NUL-terminated and outlives the call; OnceLock guarantees this runs once.
+            if unsafe { ffi::imgshield_init(argv0.as_ptr()) } != 0 {
+                return Err(VipsError::take("vips_init failed"));
+            }
+            // SAFETY: plain setters on an initialised library; the names are static C strings.
+            unsafe {
+                // We cache results ourselves; libvips' operation cache would only hold memory.
+                ffi::vips_cache_set_max(0);
+                // NOTE(perf): parallelism comes from our worker pool (one operation per core); libvips'
+                // own threads mostly contend with it on small machines.
+                ffi::vips_concurrency_set(1);
+                ffi::vips_block_untrusted_set(1);
+                ffi::vips_operation_block_set(c"VipsForeignLoad".as_ptr(), 1);
+                for loader in ALLOWED_LOADERS {
+                    ffi::vips_operation_block_set(loader.as_ptr(), 0);
+                }
+            }
+            // SAFETY: returns a static NUL-terminated string after init.
+            let version = unsafe { CStr::from_ptr(ffi::vips_version_string()) }
+                .to_string_lossy()
+                .into_owned();
+            Ok(Runtime { version })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// `VipsSize`: how thumbnail treats the requested box.
+#[derive(Clone, Copy, Debug)]
+pub enum ThumbnailSize {
+    /// Exactly width×height, ignoring the aspect ratio (our Plan has already decided the geometry).
+    Force,
+}
+
+/// An owned reference to a `VipsImage` whose pixels may be read lazily from a buffer borrowed for `'src`.
+pub struct Image<'src> {
+    ptr: NonNull<ffi::VipsImage>,
+    _source: PhantomData<&'src [u8]>,
+}
+
+impl Drop for Image<'_> {
+    fn drop(&mut self) {
+        // SAFETY: we own exactly one reference, taken when the handle was created or cloned.
+        unsafe { ffi::g_object_unref(self.ptr.as_ptr().cast()) }
+    }
+}
+
+impl Clone for Image<'_> {
+    fn clone(&self) -> Self {
+        // SAFETY: ptr is a live GObject; the new reference is released by the clone's Drop.
+        unsafe { ffi::g_object_ref(self.ptr.as_ptr().cast()) };
+        Image {
+            ptr: self.ptr,
+            _source: PhantomData,
+        }
+    }
+}
+
+/// Runs a libvips operation that writes a new image to `*out`, wrapping the result.
+fn produce<'src>(
+    context: &str,
+    op: impl FnOnce(*mut *mut ffi::VipsImage) -> c_int,
+) -> Result<Image<'src>, VipsError> {
+    let mut out: *mut ffi::VipsImage = ptr::null_mut();
+    let rc = op(&mut out);
+    match NonNull::new(out) {
+        Some(ptr) if rc == 0 => Ok(Image {
+            ptr,
+            _source: PhantomData,
+        }),
+        Some(ptr) => {
+            // SAFETY: on failure libvips should not set out, but if it did we own that reference.
+            unsafe { ffi::g_object_unref(ptr.as_ptr().cast()) };
+            Err(VipsError::take(context))
+        }
+        None => Err(VipsError::take(context)),
+    }
+}
+
+fn c_dim(value: u32) -> Result<c_int, VipsError> {
+    c_int::try_from(value).map_err(|_| VipsError(format!("dimension {value} is out of range")))
+}
+
+impl<'src> Image<'src> {
+    /// Opens `buffer` and reads only its header; pixels are decoded lazily, if ever.
+    pub fn header_from_buffer(buffer: &'src [u8]) -> Result<Image<'src>, VipsError> {
+        init()?;
+        // SAFETY: buffer is valid for 'src, which the returned image cannot outlive; the option
+        // string is a static empty C string.
+        let raw = unsafe {
+            ffi::imgshield_image_new_from_buffer(buffer.as_ptr().cast(), buffer.len(), c"".as_ptr())
+        };
+        NonNull::new(raw)
+            .map(|ptr| Image {
+                ptr,
+                _source: PhantomData,
+            })
+            .ok_or_else(|| VipsError::take("unable to read the image header"))
+    }
+
+    /// Shrink-on-load thumbnail of `buffer` (JPEG DCT scaling, WebP/PNG reduce), auto-oriented.
+    /// Loader errors (truncation, corruption) fail the pipeline instead of grey-filling it.
+    pub fn thumbnail_from_buffer(
+        buffer: &'src [u8],
+        width: u32,
+        height: u32,
+        size: ThumbnailSize,
+    ) -> Result<Image<'src>, VipsError> {
+        init()?;
+        let (width, height) = (c_dim(width)?, c_dim(height)?);
+        let size = match size {
+            ThumbnailSize::Force => ffi::VIPS_SIZE_FORCE,
+        };
+        produce("thumbnail failed", |out| {
+            // SAFETY: buffer outlives the image ('src); out is a valid out-pointer; the option string
+            // is static and NUL-terminated.
+            unsafe {
+                ffi::imgshield_thumbnail_buffer(
+                    buffer.as_ptr().cast(),
+                    buffer.len(),
+                    out,
+                    width,
+                    height,
+                    size,
+                    c"fail_on=error".as_ptr(),
+                )
+            }
+        })
+    }
+}
+
+impl Image<'static> {
+    /// Copies interleaved 8-bit pixels (1 to 4 bands) into a new image that owns its memory.
+    pub fn from_pixels(
+        pixels: &[u8],
+        width: u32,
+        height: u32,
+        bands: u32,
+    ) -> Result<Image<'static>, VipsError> {
+        init()?;
+        let expected = u64::from(width) * u64::from(height) * u64::from(bands);
+        if !(1..=4).contains(&bands) || expected != pixels.len() as u64 {
+            return Err(VipsError(format!(
+                "{} bytes do not make a {width}x{height}x{bands} image",
+                pixels.len()
+            )));
+        }
+        let (w, h, b) = (c_dim(width)?, c_dim(height)?, c_dim(bands)?);
+        // SAFETY: pixels is valid for its length, which we checked matches w*h*bands; libvips copies it.
+        let raw = unsafe {
+            ffi::vips_image_new_from_memory_copy(
+                pixels.as_ptr().cast(),
+                pixels.len(),
+                w,
+                h,
+                b,
+                ffi::VIPS_FORMAT_UCHAR,
+            )
+        };
+        NonNull::new(raw)
+            .map(|ptr| Image {
+                ptr,
+                _source: PhantomData,
+            })
+            .ok_or_else(|| VipsError::take("unable to wrap pixels"))
+    }
+}
+
+impl<'src> Image<'src> {
+    fn raw(&self) -> *mut ffi::VipsImage {
+        self.ptr.as_ptr()
+    }
+
+    pub fn width(&self) -> u32 {
+        // SAFETY: the handle keeps the image alive; header getters do not decode.
+        u32::try_from(unsafe { ffi::vips_image_get_width(self.raw()) }).unwrap_or(0)
+    }
+
+    pub fn height(&self) -> u32 {
+        // SAFETY: as for width.
+        u32::try_from(unsafe { ffi::vips_image_get_height(self.raw()) }).unwrap_or(0)
+    }
+
+    pub fn bands(&self) -> u32 {
+        // SAFETY: as for width.
+        u32::try_from(unsafe { ffi::vips_image_get_bands(self.raw()) }).unwrap_or(0)
+    }
+
+    pub fn has_alpha(&self) -> bool {
+        // SAFETY: as for width.
+        unsafe { ffi::vips_image_hasalpha(self.raw()) != 0 }
+    }
+
+    pub fn pages(&self) -> u32 {
+        // SAFETY: as for width.
+        u32::try_from(unsafe { ffi::vips_image_get_n_pages(self.raw()) }).unwrap_or(1)
+    }
+
+    /// EXIF orientation 1..=8 (1 when absent).
+    pub fn orientation(&self) -> u32 {
+        // SAFETY: as for width.
+        u32::try_from(unsafe { ffi::vips_image_get_orientation(self.raw()) }).unwrap_or(1)
+    }
+
+    /// Whether pixels are anything but 8-bit sRGB or 8-bit greyscale.
+    pub fn needs_srgb_conversion(&self) -> bool {
+        // SAFETY: as for width.
+        let (space, format) = unsafe {
+            (
+                ffi::vips_image_get_interpretation(self.raw()),
+                ffi::vips_image_get_format(self.raw()),
+            )
+        };
+        format != ffi::VIPS_FORMAT_UCHAR
+            || !(space == ffi::VIPS_INTERPRETATION_sRGB || space == ffi::VIPS_INTERPRETATION_B_W)
+    }
+
+    /// The libvips loader that opened this image, e.g. `jpegload_buffer`.
+    pub fn loader(&self) -> Option<String> {
+        // SAFETY: the returned string is borrowed from the image's metadata, which lives as long as
+        // self; we copy it before returning.
+        unsafe {
+            let raw = ffi::imgshield_image_loader(self.raw());
+            (!raw.is_null()).then(|| CStr::from_ptr(raw).to_string_lossy().into_owned())
+        }
+    }
+
+    pub fn extract_area(
+        &self,
+        left: u32,
+        top: u32,
+        width: u32,
+        height: u32,
+    ) -> Result<Image<'src>, VipsError> {
+        let (l, t, w, h) = (c_dim(left)?, c_dim(top)?, c_dim(width)?, c_dim(height)?);
+        produce("crop failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer; libvips checks the bounds.
+            unsafe { ffi::imgshield_extract_area(self.raw(), out, l, t, w, h) }
+        })
+    }
+
+    /// Places the image at (x, y) on a width×height canvas filled with `background` (one value per band).
+    pub fn embed(
+        &self,
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+        background: &[f64],
+    ) -> Result<Image<'src>, VipsError> {
+        let (x, y, w, h) = (c_dim(x)?, c_dim(y)?, c_dim(width)?, c_dim(height)?);
+        let n = c_int::try_from(background.len()).map_err(|e| VipsError(e.to_string()))?;
+        produce("pad failed", |out| {
+            // SAFETY: background points to n doubles that outlive the call (libvips copies them).
+            unsafe { ffi::imgshield_embed(self.raw(), out, x, y, w, h, background.as_ptr(), n) }
+        })
+    }
+
+    /// Composites alpha onto `background` (one value per non-alpha band).
+    pub fn flatten(&self, background: &[f64]) -> Result<Image<'src>, VipsError> {
+        let n = c_int::try_from(background.len()).map_err(|e| VipsError(e.to_string()))?;
+        produce("flatten failed", |out| {
+            // SAFETY: as for embed.
+            unsafe { ffi::imgshield_flatten(self.raw(), out, background.as_ptr(), n) }
+        })
+    }
+
+    pub fn add_alpha(&self) -> Result<Image<'src>, VipsError> {
+        produce("adding alpha failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer.
+            unsafe { ffi::imgshield_addalpha(self.raw(), out) }
+        })
+    }
+
+    /// Converts to 8-bit sRGB (CMYK, 16-bit, LAB, ... sources).
+    pub fn to_srgb(&self) -> Result<Image<'src>, VipsError> {
+        let srgb = produce("colour conversion failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer.
+            unsafe { ffi::imgshield_colourspace(self.raw(), out, ffi::VIPS_INTERPRETATION_sRGB) }
+        })?;
+        produce("cast failed", |out| {
+            // SAFETY: srgb is live for the duration of the call.
+            unsafe { ffi::imgshield_cast_uchar(srgb.raw(), out) }
+        })
+    }
+
+    /// Encodes the image; this is where a lazy pipeline actually runs and where decode errors surface.
+    pub fn save(&self, format: SaveFormat) -> Result<Vec<u8>, VipsError> {
+        let mut buf: *mut c_void = ptr::null_mut();
+        let mut len: usize = 0;
+        // SAFETY: self is live; buf/len are valid out-pointers; on success libvips hands us a
+        // g_malloc'd buffer of len bytes that we copy and free below.
+        let rc = unsafe {
+            match format {
+                SaveFormat::Jpeg {
+                    quality,
+                    progressive,
+                    strip,
+                } => ffi::imgshield_jpegsave_buffer(
+                    self.raw(),
+                    &mut buf,
+                    &mut len,
+                    quality.into(),
+                    progressive.into(),
+                    strip.into(),
+                ),
+                SaveFormat::Png { compression, strip } => ffi::imgshield_pngsave_buffer(
+                    self.raw(),
+                    &mut buf,
+                    &mut len,
+                    compression.into(),
+                    strip.into(),
+                ),
+                SaveFormat::Webp {
+                    quality,
+                    lossless,
+                    effort,
+                    strip,
+                } => ffi::imgshield_webpsave_buffer(
+                    self.raw(),
+                    &mut buf,
+                    &mut len,
+                    quality.into(),
+                    lossless.into(),
+                    effort.into(),
+                    strip.into(),
+                ),
+                SaveFormat::Avif {
+                    quality,
+                    effort,
+                    strip,
+                } => ffi::imgshield_avifsave_buffer(
+                    self.raw(),
+                    &mut buf,
+                    &mut len,
+                    quality.into(),
+                    effort.into(),
+                    strip.into(),
+                ),
+            }
+        };
+        if rc != 0 || buf.is_null() {
+            if !buf.is_null() {
+                // SAFETY: a buffer returned alongside an error is still ours to free.
+                unsafe { ffi::g_free(buf) };
+            }
+            return Err(VipsError::take("encoding failed"));
+        }
+        // NOTE(perf): one copy of the encoded output (tens of KB) costs far less than the encode.
+        // SAFETY: buf points to len initialised bytes owned by us until g_free.
+        let bytes = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len).to_vec() };
+        // SAFETY: freed exactly once, after the copy.
+        unsafe { ffi::g_free(buf) };
+        Ok(bytes)
+    }
+}
+
+/// Encoder settings, one variant per writer.
+#[derive(Clone, Copy, Debug)]
+pub enum SaveFormat {
+    Jpeg {
+        quality: u8,
+        progressive: bool,
+        strip: bool,
+    },
+    Png {
+        compression: u8,
+        strip: bool,
+    },
+    Webp {
+        quality: u8,
+        lossless: bool,
+        effort: u8,
+        strip: bool,
+    },
+    Avif {
+        quality: u8,
+        effort: u8,
+        strip: bool,
+    },
+}

@@ -1,0 +1,166 @@
+//! The one place a failure becomes an HTTP status, a public JSON body and a metric label.
+//!
+//! Who caused it decides the class: the client -> 4xx, the source or origin -> 404/422/502/504,
+//! our own capacity -> 503 with `Retry-After`, ourselves -> 500. Logging is the caller's business.
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+
+use crate::engine::{EngineError, PlanError};
+use crate::origin::OriginError;
+use crate::params::ParamError;
+use crate::workers::WorkerError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error(transparent)]
+    Origin(#[from] OriginError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("the source has {pixels} pixels, more than the {max} allowed")]
+    TooManyPixels { pixels: u64, max: u64 },
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    #[error("no such route; try /resize, /healthz, /readyz or /metrics")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Param(_) | Error::Plan(_) => StatusCode::BAD_REQUEST,
+            Error::Engine(EngineError::UnsupportedFormat(_)) => StatusCode::BAD_REQUEST,
+            Error::Engine(EngineError::Undecodable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Engine(EngineError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::TooManyPixels { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Origin(e) => match e {
+                OriginError::NotFound => StatusCode::NOT_FOUND,
+                OriginError::HostNotAllowed(_) | OriginError::PathEscapesRoot => {
+                    StatusCode::FORBIDDEN
+                }
+                OriginError::TooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                OriginError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+                OriginError::Status(_)
+                | OriginError::Connect(_)
+                | OriginError::Body(_)
+                | OriginError::Redirect(_) => StatusCode::BAD_GATEWAY,
+                OriginError::Local(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Error::Worker(WorkerError::QueueFull) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Error::RouteNotFound => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    /// A stable machine-readable code: the `code` of the JSON body and the `kind` metric label.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Param(_) => "invalid_parameter",
+            Error::Plan(_) => "output_too_large",
+            Error::Engine(EngineError::UnsupportedFormat(_)) => "unsupported_format",
+            Error::Engine(EngineError::Undecodable(_)) => "undecodable_source",
+            Error::Engine(EngineError::Internal(_)) => "processing_failed",
+            Error::TooManyPixels { .. } => "source_too_many_pixels",
+            Error::Origin(e) => match e {
+                OriginError::NotFound => "source_not_found",
+                OriginError::HostNotAllowed(_) => "host_not_allowed",
+                OriginError::PathEscapesRoot => "path_not_allowed",
+                OriginError::TooLarge { .. } => "source_too_large",
+                OriginError::Timeout => "origin_timeout",
+                OriginError::Status(_) => "origin_error_status",
+                OriginError::Connect(_) => "origin_unreachable",
+                OriginError::Body(_) => "origin_body_failed",
+                OriginError::Redirect(_) => "origin_redirect_refused",
+                OriginError::Local(_) => "local_read_failed",
+            },
+            Error::Worker(WorkerError::QueueFull) => "overloaded",
+            Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => "internal",
+            Error::RouteNotFound => "not_found",
+            Error::MethodNotAllowed { .. } => "method_not_allowed",
+        }
+    }
+
+    /// What the client is told. Internal failures say nothing about our insides; the log has them.
+    pub fn public_message(&self) -> String {
+        match self.status() {
+            StatusCode::INTERNAL_SERVER_ERROR => "internal error".to_string(),
+            _ => self.to_string(),
+        }
+    }
+
+    /// `{"code": "...", "message": "..."}` with `Cache-Control: no-store`: errors are never cached,
+    /// here or by a CDN in front.
+    pub fn to_response(&self) -> Response<Full<Bytes>> {
+        let body = serde_json::json!({ "code": self.code(), "message": self.public_message() });
+        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        match self {
+            Error::Worker(WorkerError::QueueFull) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Error::MethodNotAllowed { allow } => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cause_maps_to_its_class() {
+        let cases: Vec<(Error, u16)> = vec![
+            (ParamError::MissingSrc.into(), 400),
+            (OriginError::NotFound.into(), 404),
+            (OriginError::HostNotAllowed("x".into()).into(), 403),
+            (OriginError::Status(500).into(), 502),
+            (OriginError::Connect("refused".into()).into(), 502),
+            (OriginError::Timeout.into(), 504),
+            (OriginError::TooLarge { limit: 1 }.into(), 422),
+            (EngineError::Undecodable("x".into()).into(), 422),
+            (Error::TooManyPixels { pixels: 2, max: 1 }, 422),
+            (WorkerError::QueueFull.into(), 503),
+            (EngineError::Internal("secret detail".into()).into(), 500),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.status().as_u16(), status, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn internal_details_stay_out_of_the_body() {
+        let response = Error::Engine(EngineError::Internal("secret detail".into())).to_response();
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        let full = format!("{:?}", response.body());
+        assert!(!full.contains("secret"), "{full}");
+    }
+
+    #[test]
+    fn overload_says_when_to_retry() {
+        let response = Error::Worker(WorkerError::QueueFull).to_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+}

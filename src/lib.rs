@@ -1,0 +1,55 @@
+//! imgshield: a URL-driven image proxy and origin shield.
+//!
+//! Request flow: `http` accepts a connection -> `service` routes it -> `params` parses the query ->
+//! `cache` answers hits -> misses are coalesced, fetched by `origin`, transformed by an `engine` on the
+//! bounded `workers` pool, stored in the cache and answered. `error` is the one place failures become
+//! HTTP statuses; `metrics` is the one place metric names live.
+#![deny(unsafe_code)]
+
+pub mod cache;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod origin;
+pub mod params;
+pub mod samples;
+pub mod service;
+pub mod telemetry;
+pub mod workers;
+
+use std::future::Future;
+
+use config::Config;
+
+/// Runs the server until `shutdown` resolves; prints where it listens and URLs to try.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+    let (root, generated) = match &config.root {
+        Some(root) => (root.clone(), false),
+        None => (samples::default_root()?, true),
+    };
+    let server = http::start(&config, &root).await?;
+    let addr = server.local_addr();
+    tracing::info!(%addr, root = %root.display(), libvips = server.app().engine().version(), "imgshield listening");
+    println!(
+        "imgshield {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    if generated {
+        println!("serving the generated sample set from {}", root.display());
+        println!("try:");
+        for url in [
+            "/resize?src=sample.jpg&w=300",
+            "/resize?src=sample.jpg&w=400&h=400&fit=cover&fm=webp",
+            "/resize?src=portrait.jpg&w=300&h=300&fit=contain&fm=png",
+            "/resize?src=logo.png&w=128&fm=auto",
+            "/metrics",
+        ] {
+            println!("  http://{addr}{url}");
+        }
+    }
+    shutdown.await;
+    server.shutdown().await;
+    Ok(())
+}

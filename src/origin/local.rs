@@ -1,0 +1,109 @@
+//! The local-directory origin (`--root`, or the generated sample set).
+//!
+//! `params` has already refused `..`, absolute paths and NUL; here the file system has the last word:
+//! the path is canonicalised (resolving symlinks) and must still lie below the canonical root.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+use super::OriginError;
+use crate::params::LocalPath;
+
+pub struct LocalRoot {
+    root: PathBuf,
+    max_bytes: u64,
+}
+
+impl LocalRoot {
+    pub fn new(root: &Path, max_bytes: u64) -> Result<LocalRoot, String> {
+        let root = root
+            .canonicalize()
+            .map_err(|e| format!("image root {}: {e}", root.display()))?;
+        if !root.is_dir() {
+            return Err(format!("image root {} is not a directory", root.display()));
+        }
+        Ok(LocalRoot { root, max_bytes })
+    }
+
+    pub async fn read(&self, path: &LocalPath) -> Result<Bytes, OriginError> {
+        let (root, relative, limit) =
+            (self.root.clone(), path.as_str().to_string(), self.max_bytes);
+        tokio::task::spawn_blocking(move || read_below(&root, &relative, limit))
+            .await
+            .map_err(|e| OriginError::Local(e.to_string()))?
+    }
+}
+
+fn read_below(root: &Path, relative: &str, limit: u64) -> Result<Bytes, OriginError> {
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => OriginError::NotFound,
+        _ => OriginError::Local(e.to_string()),
+    };
+    let path = root.join(relative).canonicalize().map_err(io)?;
+    if !path.starts_with(root) {
+        return Err(OriginError::PathEscapesRoot);
+    }
+    let file = std::fs::File::open(&path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(OriginError::NotFound);
+    }
+    if meta.len() > limit {
+        return Err(OriginError::TooLarge { limit });
+    }
+    // The file may grow between stat and read: read at most limit + 1 bytes and check again.
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut data).map_err(io)?;
+    if data.len() as u64 > limit {
+        return Err(OriginError::TooLarge { limit });
+    }
+    Ok(Bytes::from(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_files_below_the_root_and_refuses_symlinks_out() {
+        let outside = tempfile::tempdir().expect("tmp");
+        std::fs::write(outside.path().join("secret.jpg"), b"secret").expect("write");
+        let root = tempfile::tempdir().expect("tmp");
+        let root_path = root.path().canonicalize().expect("canonical");
+        std::fs::create_dir(root_path.join("sub")).expect("mkdir");
+        std::fs::write(root_path.join("sub/a.jpg"), b"abc").expect("write");
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.jpg"),
+            root_path.join("link.jpg"),
+        )
+        .expect("symlink");
+        std::os::unix::fs::symlink(outside.path(), root_path.join("dirlink")).expect("symlink");
+
+        assert_eq!(
+            read_below(&root_path, "sub/a.jpg", 10),
+            Ok(Bytes::from_static(b"abc"))
+        );
+        assert_eq!(
+            read_below(&root_path, "link.jpg", 10),
+            Err(OriginError::PathEscapesRoot)
+        );
+        assert_eq!(
+            read_below(&root_path, "dirlink/secret.jpg", 10),
+            Err(OriginError::PathEscapesRoot)
+        );
+        assert_eq!(
+            read_below(&root_path, "missing.jpg", 10),
+            Err(OriginError::NotFound)
+        );
+        assert_eq!(
+            read_below(&root_path, "sub", 10),
+            Err(OriginError::NotFound)
+        );
+        assert_eq!(
+            read_below(&root_path, "sub/a.jpg", 2),
+            Err(OriginError::TooLarge { limit: 2 })
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Fetching source images: remote http(s) origins through one pooled client, and a local directory.
+//!
+//! Every fetch is bounded: an allowlist decides who may be fetched, a connect timeout and a total
+//! timeout bound the time, and the size limit is enforced while the body streams in (a missing or
+//! lying `Content-Length` does not help an attacker).
+
+mod allow;
+mod local;
+mod remote;
+
+pub use allow::{is_public, AllowList, Reach};
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::params::Source;
+
+/// Why a source could not be had. `error` maps each kind to a status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OriginError {
+    #[error("the source was not found")]
+    NotFound,
+    #[error("host '{0}' is not an allowed origin")]
+    HostNotAllowed(String),
+    #[error("the path leaves the image root")]
+    PathEscapesRoot,
+    #[error("the origin answered {0}")]
+    Status(u16),
+    #[error("cannot connect to the origin: {0}")]
+    Connect(String),
+    #[error("the origin did not answer in time")]
+    Timeout,
+    #[error("the source is larger than the {limit} bytes allowed")]
+    TooLarge { limit: u64 },
+    #[error("the origin's response broke off: {0}")]
+    Body(String),
+    #[error("redirect refused: {0}")]
+    Redirect(String),
+    #[error("reading the local source failed: {0}")]
+    Local(String),
+}
+
+impl OriginError {
+    /// A bounded label for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OriginError::NotFound => "not_found",
+            OriginError::HostNotAllowed(_) => "host_not_allowed",
+            OriginError::PathEscapesRoot => "path_escapes_root",
+            OriginError::Status(_) => "status",
+            OriginError::Connect(_) => "connect",
+            OriginError::Timeout => "timeout",
+            OriginError::TooLarge { .. } => "too_large",
+            OriginError::Body(_) => "body",
+            OriginError::Redirect(_) => "redirect",
+            OriginError::Local(_) => "local_io",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OriginConfig {
+    pub root: PathBuf,
+    pub allow: AllowList,
+    pub max_bytes: u64,
+    pub connect_timeout: Duration,
+    pub fetch_timeout: Duration,
+    pub max_redirects: u8,
+}
+
+pub struct Origin {
+    local: local::LocalRoot,
+    remote: remote::RemoteOrigin,
+}
+
+impl Origin {
+    pub fn new(config: OriginConfig) -> Result<Origin, String> {
+        Ok(Origin {
+            local: local::LocalRoot::new(&config.root, config.max_bytes)?,
+            remote: remote::RemoteOrigin::new(&config),
+        })
+    }
+
+    /// The whole source, or why not.
+    pub async fn fetch(&self, source: &Source) -> Result<Bytes, OriginError> {
+        match source {
+            Source::Remote(url) => self.remote.fetch(url).await,
+            Source::Local(path) => self.local.read(path).await,
+        }
+    }
+}
+
+/// Reads a body to the end, refusing it as soon as it exceeds `limit` bytes.
+async fn read_limited<B>(body: B, declared: Option<u64>, limit: u64) -> Result<Bytes, OriginError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
+    use http_body_util::BodyExt;
+
+    if declared.is_some_and(|len| len > limit) {
+        return Err(OriginError::TooLarge { limit });
+    }
+    let mut body = std::pin::pin!(body);
+    // A declared length is only a hint: capped, so a lie cannot make us reserve memory.
+    let hint = declared.unwrap_or(64 * 1024).min(limit).min(8 << 20);
+    let mut buf = bytes::BytesMut::with_capacity(usize::try_from(hint).unwrap_or(0));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| OriginError::Body(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if (buf.len() + data.len()) as u64 > limit {
+                return Err(OriginError::TooLarge { limit });
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}

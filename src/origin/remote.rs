@@ -1,0 +1,218 @@
+//! Remote http(s) origins through one pooled hyper-util client (keep-alive reuse, rustls for https).
+//!
+//! DNS goes through [`GuardedResolver`], which drops addresses the allowlist does not let a host
+//! reach; the connector then connects to exactly those vetted addresses, so a second lookup (DNS
+//! rebinding) cannot swap them. Redirects are followed here, hop by hop, each re-checked.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, Request, StatusCode, Uri};
+use http_body_util::Empty;
+use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use url::Url;
+
+use super::allow::{is_public, AllowList, Reach};
+use super::{read_limited, OriginConfig, OriginError};
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
+
+const USER_AGENT: &str = concat!("imgshield/", env!("CARGO_PKG_VERSION"));
+
+pub struct RemoteOrigin {
+    client: Client<Connector, Empty<Bytes>>,
+    allow: Arc<AllowList>,
+    max_bytes: u64,
+    fetch_timeout: Duration,
+    max_redirects: u8,
+}
+
+impl RemoteOrigin {
+    pub fn new(config: &OriginConfig) -> RemoteOrigin {
+        let allow = Arc::new(config.allow.clone());
+        let mut http = HttpConnector::new_with_resolver(GuardedResolver {
+            allow: allow.clone(),
+        });
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(config.connect_timeout));
+        http.set_nodelay(true);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(32)
+            .build(https);
+        RemoteOrigin {
+            client,
+            allow,
+            max_bytes: config.max_bytes,
+            fetch_timeout: config.fetch_timeout,
+            max_redirects: config.max_redirects,
+        }
+    }
+
+    pub async fn fetch(&self, url: &Url) -> Result<Bytes, OriginError> {
+        tokio::time::timeout(self.fetch_timeout, self.fetch_following(url))
+            .await
+            .unwrap_or(Err(OriginError::Timeout))
+    }
+
+    async fn fetch_following(&self, first: &Url) -> Result<Bytes, OriginError> {
+        let mut url = first.clone();
+        for _ in 0..=self.max_redirects {
+            let host = || url.host_str().unwrap_or_default().to_string();
+            let reach = self
+                .allow
+                .check(&url)
+                .ok_or_else(|| OriginError::HostNotAllowed(host()))?;
+            if reach == Reach::PublicOnly {
+                if let Some(ip) = literal_ip(&url) {
+                    if !is_public(ip) {
+                        return Err(OriginError::HostNotAllowed(host()));
+                    }
+                }
+            }
+            let uri: Uri = url
+                .as_str()
+                .parse()
+                .map_err(|e| OriginError::Connect(format!("unusable URL: {e}")))?;
+            let request = Request::get(uri)
+                .header(header::USER_AGENT, USER_AGENT)
+                .header(header::ACCEPT, "image/*,*/*;q=0.8")
+                .body(Empty::new())
+                .map_err(|e| OriginError::Connect(e.to_string()))?;
+            let response = self.client.request(request).await.map_err(classify)?;
+            let status = response.status();
+            if status.is_success() {
+                let declared = response
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                return read_limited(response.into_body(), declared, self.max_bytes).await;
+            }
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let location = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| OriginError::Redirect(format!("{status} without a Location")))?;
+                let next = url.join(location).map_err(|e| {
+                    OriginError::Redirect(format!("bad Location '{location}': {e}"))
+                })?;
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(OriginError::Redirect(format!(
+                        "to a '{}' URL",
+                        next.scheme()
+                    )));
+                }
+                if self.allow.check(&next).is_none() {
+                    return Err(OriginError::Redirect(format!(
+                        "to host '{}', which is not allowed",
+                        next.host_str().unwrap_or_default()
+                    )));
+                }
+                url = next;
+                continue;
+            }
+            return Err(match status {
+                StatusCode::NOT_FOUND | StatusCode::GONE => OriginError::NotFound,
+                other => OriginError::Status(other.as_u16()),
+            });
+        }
+        Err(OriginError::Redirect(format!(
+            "more than {} redirects",
+            self.max_redirects
+        )))
+    }
+}
+
+fn literal_ip(url: &Url) -> Option<std::net::IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(ip.into()),
+        url::Host::Ipv6(ip) => Some(ip.into()),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// Sorts a client error into refused (our resolver said no), timed out, or could not connect.
+fn classify(err: hyper_util::client::legacy::Error) -> OriginError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            match io.kind() {
+                io::ErrorKind::PermissionDenied => {
+                    return OriginError::HostNotAllowed(io.to_string())
+                }
+                io::ErrorKind::TimedOut => return OriginError::Timeout,
+                _ => {}
+            }
+        }
+        source = e.source();
+    }
+    if err.is_connect() {
+        OriginError::Connect(error_chain(&err))
+    } else {
+        OriginError::Body(error_chain(&err))
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
+/// Resolves names with the system resolver, keeping only addresses the allowlist lets that host reach.
+#[derive(Clone)]
+pub struct GuardedResolver {
+    allow: Arc<AllowList>,
+}
+
+impl tower_service::Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, io::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), io::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let allow = self.allow.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if allow.is_exact(&host) {
+                return Ok(addrs.into_iter());
+            }
+            let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("'{host}' resolves only to non-public addresses"),
+                ));
+            }
+            Ok(public.into_iter())
+        })
+    }
+}

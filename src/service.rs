@@ -1,0 +1,403 @@
+//! Routing and the `/resize` flow: params -> cache -> (coalesced) fetch -> worker pool -> response.
+//!
+//! The hit path parses the query, hashes the key, does one cache lookup and clones reference-counted
+//! values into the response: it takes no lock shared with the miss path and never waits for CPU work.
+//! A miss runs as its own task, so a client that hangs up does not cancel work that coalesced
+//! requests are waiting for, and the result still lands in the cache.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+
+use crate::cache::{etag_matches, result_cache, CacheKey, Rendition, ResultCache};
+use crate::config::Config;
+use crate::engine::vips::VipsEngine;
+use crate::engine::{choose_format, AcceptClass, Engine, Plan};
+use crate::error::Error;
+use crate::metrics::{
+    status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
+};
+use crate::origin::{AllowList, Origin, OriginConfig};
+use crate::params::{FormatChoice, ParamLimits, Params, Source};
+use crate::workers::Workers;
+
+pub type Body = Full<Bytes>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Resize,
+    Healthz,
+    Readyz,
+    Metrics,
+    Other,
+}
+
+impl Route {
+    fn of(path: &str) -> Route {
+        match path {
+            "/resize" => Route::Resize,
+            "/healthz" => Route::Healthz,
+            "/readyz" => Route::Readyz,
+            "/metrics" => Route::Metrics,
+            _ => Route::Other,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Route::Resize => "resize",
+            Route::Healthz => "healthz",
+            Route::Readyz => "readyz",
+            Route::Metrics => "metrics",
+            Route::Other => "other",
+        }
+    }
+}
+
+/// What a request did, for its log line.
+#[derive(Default)]
+struct Note {
+    cache: Option<&'static str>,
+    fetch: Option<Duration>,
+    transform: Option<Duration>,
+    error: Option<Arc<Error>>,
+}
+
+/// The application: everything a request needs, shared by all connections.
+pub struct App {
+    engine: Arc<dyn Engine>,
+    origin: Origin,
+    cache: ResultCache,
+    workers: Workers,
+    metrics: Arc<Metrics>,
+    limits: ParamLimits,
+    max_src_pixels: u64,
+    max_output_pixels: u64,
+    cache_control: HeaderValue,
+    ready: AtomicBool,
+}
+
+impl App {
+    /// Builds the app for `config`, reading images below `root` for relative `src` paths.
+    pub fn new(config: &Config, root: &std::path::Path) -> Result<App, String> {
+        let engine = VipsEngine::new().map_err(|e| format!("libvips: {e}"))?;
+        let metrics = Arc::new(Metrics::new());
+        let allow = AllowList::parse(&config.allow_hosts)?;
+        let origin = Origin::new(OriginConfig {
+            root: root.to_path_buf(),
+            allow,
+            max_bytes: config.max_src_bytes,
+            connect_timeout: config.connect_timeout,
+            fetch_timeout: config.fetch_timeout,
+            max_redirects: config.max_redirects,
+        })?;
+        Ok(App {
+            engine: Arc::new(engine),
+            origin,
+            cache: result_cache(config.cache_bytes, config.cache_ttl),
+            workers: Workers::new(config.workers(), config.queue, metrics.clone()),
+            metrics,
+            limits: ParamLimits {
+                max_dimension: config.max_dimension,
+            },
+            max_src_pixels: config.max_src_pixels,
+            max_output_pixels: config.max_output_pixels(),
+            cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
+                .map_err(|e| e.to_string())?,
+            ready: AtomicBool::new(true),
+        })
+    }
+
+    pub fn engine(&self) -> &dyn Engine {
+        self.engine.as_ref()
+    }
+
+    /// Readiness goes false when shutdown starts, so load balancers stop sending new work.
+    pub fn set_draining(&self) {
+        self.ready.store(false, Ordering::Release);
+    }
+
+    pub async fn handle<B>(self: Arc<Self>, request: Request<B>) -> Response<Body> {
+        let started = Instant::now();
+        let route = Route::of(request.uri().path());
+        let mut note = Note::default();
+        let response = match self.dispatch(route, &request, &mut note).await {
+            Ok(response) => response,
+            Err(error) => {
+                self.metrics
+                    .errors
+                    .get_or_create(&KindLabels { kind: error.code() })
+                    .inc();
+                let response = error.to_response();
+                note.error = Some(error);
+                response
+            }
+        };
+        let status = response.status().as_u16();
+        let elapsed = started.elapsed();
+        let labels = HttpLabels {
+            route: route.as_str(),
+            status: status_class(status),
+        };
+        self.metrics.requests.get_or_create(&labels).inc();
+        self.metrics
+            .request_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        log_request(request.method(), route, status, &note, elapsed);
+        response
+    }
+
+    async fn dispatch<B>(
+        self: &Arc<Self>,
+        route: Route,
+        request: &Request<B>,
+        note: &mut Note,
+    ) -> Result<Response<Body>, Arc<Error>> {
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            return Err(Arc::new(Error::MethodNotAllowed { allow: "GET, HEAD" }));
+        }
+        match route {
+            Route::Resize => self.resize(request, note).await,
+            Route::Healthz => Ok(text(
+                StatusCode::OK,
+                "application/json",
+                "{\"status\":\"ok\"}",
+            )),
+            Route::Readyz if self.ready.load(Ordering::Acquire) => Ok(text(
+                StatusCode::OK,
+                "application/json",
+                "{\"status\":\"ready\"}",
+            )),
+            Route::Readyz => Ok(text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "application/json",
+                "{\"status\":\"draining\"}",
+            )),
+            Route::Metrics => Ok(self.metrics_page().await),
+            Route::Other => Err(Arc::new(Error::RouteNotFound)),
+        }
+    }
+
+    async fn resize<B>(
+        self: &Arc<Self>,
+        request: &Request<B>,
+        note: &mut Note,
+    ) -> Result<Response<Body>, Arc<Error>> {
+        let query = request.uri().query().unwrap_or("");
+        let params = Params::parse(query, &self.limits).map_err(|e| Arc::new(e.into()))?;
+        let negotiated = params.format == FormatChoice::Auto;
+        let accept = negotiated.then(|| {
+            let header = request
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok());
+            AcceptClass::negotiate(header, |f| self.engine.can_encode(f))
+        });
+        let key = CacheKey::new(&params, accept, self.engine.as_ref());
+
+        let (rendition, result) = match self.cache.get(&key).await {
+            Some(hit) => (hit, "hit"),
+            None => {
+                let app = self.clone();
+                let job = tokio::spawn(async move { app.produce(params, accept).await });
+                let entry = self
+                    .cache
+                    .entry(key)
+                    .or_try_insert_with(async move {
+                        job.await.unwrap_or_else(|e| {
+                            Err(Error::Internal(format!("transform task: {e}")))
+                        })
+                    })
+                    .await?;
+                let result = if entry.is_fresh() {
+                    "miss"
+                } else {
+                    "coalesced"
+                };
+                let rendition = entry.into_value();
+                if result == "miss" {
+                    note.fetch = Some(rendition.fetch_time);
+                    note.transform = Some(rendition.transform_time);
+                }
+                (rendition, result)
+            }
+        };
+        note.cache = Some(result);
+        self.metrics
+            .cache_lookups
+            .get_or_create(&CacheLabels { result })
+            .inc();
+        Ok(self.image_response(&rendition, request, negotiated, result == "hit"))
+    }
+
+    /// Fetches, decodes, transforms and encodes one source. Runs once per cache miss, in its own task.
+    async fn produce(
+        self: Arc<Self>,
+        params: Params,
+        accept: Option<AcceptClass>,
+    ) -> Result<Arc<Rendition>, Error> {
+        let origin_kind = match params.src {
+            Source::Remote(_) => "remote",
+            Source::Local(_) => "local",
+        };
+        let fetch_started = Instant::now();
+        let source = match self.origin.fetch(&params.src).await {
+            Ok(source) => source,
+            Err(e) => {
+                self.metrics
+                    .origin_errors
+                    .get_or_create(&KindLabels { kind: e.kind() })
+                    .inc();
+                return Err(e.into());
+            }
+        };
+        let fetch_time = fetch_started.elapsed();
+        self.metrics
+            .origin_fetch_duration
+            .get_or_create(&OriginLabels {
+                origin: origin_kind,
+            })
+            .observe(fetch_time.as_secs_f64());
+        self.metrics.source_bytes.inc_by(source.len() as u64);
+
+        let engine = self.engine.clone();
+        let (max_src_pixels, max_output_pixels) = (self.max_src_pixels, self.max_output_pixels);
+        let (rendition, transform_time) = self
+            .workers
+            .run(move || -> Result<_, Error> {
+                let started = Instant::now();
+                let info = engine.probe(&source)?;
+                if info.pixels() > max_src_pixels {
+                    return Err(Error::TooManyPixels {
+                        pixels: info.pixels(),
+                        max: max_src_pixels,
+                    });
+                }
+                let format = choose_format(
+                    params.format,
+                    accept.unwrap_or(AcceptClass::Legacy),
+                    &info,
+                    |f| engine.can_encode(f),
+                )?;
+                let plan = Plan::resolve(&params, &info, format, max_output_pixels)?;
+                let encoded = engine.transform(&source, &plan)?;
+                let transform_time = started.elapsed();
+                Ok((
+                    Rendition::new(encoded, fetch_time, transform_time),
+                    transform_time,
+                ))
+            })
+            .await??;
+        self.metrics
+            .transform_duration
+            .get_or_create(&TransformLabels {
+                engine: self.engine.name(),
+                format: rendition_format(&rendition),
+            })
+            .observe(transform_time.as_secs_f64());
+        Ok(Arc::new(rendition))
+    }
+
+    fn image_response<B>(
+        &self,
+        r: &Rendition,
+        request: &Request<B>,
+        negotiated: bool,
+        hit: bool,
+    ) -> Response<Body> {
+        let not_modified = request
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|inm| etag_matches(inm, &r.etag));
+        let head = request.method() == Method::HEAD;
+        let (status, body) = if not_modified {
+            (StatusCode::NOT_MODIFIED, Bytes::new())
+        } else {
+            if !head {
+                self.metrics.response_bytes.inc_by(r.body.len() as u64);
+            }
+            // HEAD gets the body too: hyper sends its length and drops the bytes (a refcount, no copy).
+            (StatusCode::OK, r.body.clone())
+        };
+        let mut response = Response::new(Full::new(body));
+        *response.status_mut() = status;
+        let headers: &mut HeaderMap = response.headers_mut();
+        if !not_modified {
+            headers.insert(header::CONTENT_TYPE, r.content_type.clone());
+        }
+        headers.insert(header::CACHE_CONTROL, self.cache_control.clone());
+        headers.insert(header::ETAG, r.etag.clone());
+        if negotiated {
+            headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+        }
+        headers.insert(
+            "x-cache",
+            HeaderValue::from_static(if hit { "HIT" } else { "MISS" }),
+        );
+        response
+    }
+
+    async fn metrics_page(&self) -> Response<Body> {
+        // moka updates its counters lazily; settle them so the gauges are current.
+        self.cache.run_pending_tasks().await;
+        self.metrics
+            .cache_entries
+            .set(i64::try_from(self.cache.entry_count()).unwrap_or(i64::MAX));
+        self.metrics
+            .cache_weighted_bytes
+            .set(i64::try_from(self.cache.weighted_size()).unwrap_or(i64::MAX));
+        text(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            self.metrics.render(),
+        )
+    }
+}
+
+fn rendition_format(r: &Rendition) -> &'static str {
+    match r.content_type.as_bytes() {
+        b"image/jpeg" => "jpeg",
+        b"image/png" => "png",
+        b"image/webp" => "webp",
+        b"image/avif" => "avif",
+        _ => "other",
+    }
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn millis(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0)
+}
+
+fn log_request(method: &Method, route: Route, status: u16, note: &Note, elapsed: Duration) {
+    let total_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0;
+    let cache = note.cache.unwrap_or("-");
+    let (fetch_ms, transform_ms) = (millis(note.fetch), millis(note.transform));
+    match &note.error {
+        Some(error) if status >= 500 => tracing::warn!(
+            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request failed"
+        ),
+        Some(error) => tracing::info!(
+            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request refused"
+        ),
+        None => tracing::info!(
+            %method, route = route.as_str(), status, cache, fetch_ms, transform_ms, total_ms, "request"
+        ),
+    }
+}

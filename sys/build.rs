@@ -1,0 +1,33 @@
+//! Probes the system libvips with pkg-config (never assumes a path) and compiles the fixed-arity C shim
+//! against the headers it found.
+
+/// 8.13 is the oldest release with `vips_block_untrusted_set` and the `fail_on` load option we rely on.
+const MIN_VIPS: &str = "8.13";
+
+fn main() {
+    println!("cargo:rerun-if-changed=shim.c");
+    println!("cargo:rerun-if-changed=shim.h");
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+
+    let lib = match pkg_config::Config::new()
+        .atleast_version(MIN_VIPS)
+        .probe("vips")
+    {
+        Ok(lib) => lib,
+        Err(err) => {
+            eprintln!(
+                "vips-sys: libvips >= {MIN_VIPS} was not found by pkg-config ({err}).\n\
+                 On Debian or Ubuntu install it with:  apt-get install -y libvips-dev pkg-config"
+            );
+            std::process::exit(1);
+        }
+    };
+
+    let mut build = cc::Build::new();
+    build.file("shim.c").warnings(true).extra_warnings(true);
+    for path in &lib.include_paths {
+        build.include(path);
+    }
+    build.compile("imgshield_vips_shim");
+    println!("cargo:version={}", lib.version);
+}

@@ -1,0 +1,43 @@
+/* Fixed-arity wrappers around the variadic, NULL-terminated libvips calls imgshield uses.
+ * Rust cannot type-check C varargs: a missing NULL terminator or a bool passed where a gboolean
+ * is expected corrupts the stack silently. Every optional argument is spelled out here instead. */
+#ifndef IMGSHIELD_VIPS_SHIM_H
+#define IMGSHIELD_VIPS_SHIM_H
+
+#include <vips/vips.h>
+
+int imgshield_init(const char *argv0);
+
+VipsImage *imgshield_image_new_from_buffer(const void *buf, size_t len, const char *option_string);
+
+int imgshield_thumbnail_buffer(const void *buf, size_t len, VipsImage **out, int width, int height,
+                               int size, const char *option_string);
+
+int imgshield_extract_area(VipsImage *in, VipsImage **out, int left, int top, int width, int height);
+
+int imgshield_embed(VipsImage *in, VipsImage **out, int x, int y, int width, int height,
+                    const double *background, int n);
+
+int imgshield_flatten(VipsImage *in, VipsImage **out, const double *background, int n);
+
+int imgshield_colourspace(VipsImage *in, VipsImage **out, int space);
+
+int imgshield_cast_uchar(VipsImage *in, VipsImage **out);
+
+int imgshield_addalpha(VipsImage *in, VipsImage **out);
+
+int imgshield_jpegsave_buffer(VipsImage *in, void **buf, size_t *len, int quality, int progressive,
+                              int strip);
+
+int imgshield_pngsave_buffer(VipsImage *in, void **buf, size_t *len, int compression, int strip);
+
+int imgshield_webpsave_buffer(VipsImage *in, void **buf, size_t *len, int quality, int lossless,
+                              int effort, int strip);
+
+int imgshield_avifsave_buffer(VipsImage *in, void **buf, size_t *len, int quality, int effort,
+                              int strip);
+
+/* The loader that opened an image ("jpegload_buffer", ...), or NULL. Borrowed from the image. */
+const char *imgshield_image_loader(VipsImage *image);
+
+#endif

@@ -1,0 +1,144 @@
+//! Raw FFI to the parts of libvips and GLib that imgshield uses: hand-written declarations, no logic,
+//! no safe API (that lives in imgshield's `engine::vips`). Variadic libvips calls are reached only
+//! through the fixed-arity wrappers in `shim.c`, so no Rust caller can mistype a vararg.
+#![allow(non_camel_case_types, non_upper_case_globals)]
+
+use std::os::raw::{c_char, c_double, c_int, c_void};
+
+/// `VipsImage` is a GObject; Rust only ever holds pointers to it.
+#[repr(C)]
+pub struct VipsImage {
+    _private: [u8; 0],
+}
+
+pub type gboolean = c_int;
+
+/// `VipsSize` from `resample.h`.
+pub const VIPS_SIZE_BOTH: c_int = 0;
+pub const VIPS_SIZE_UP: c_int = 1;
+pub const VIPS_SIZE_DOWN: c_int = 2;
+pub const VIPS_SIZE_FORCE: c_int = 3;
+
+/// `VipsInterpretation` values from `image.h` that we inspect or convert to.
+pub const VIPS_INTERPRETATION_B_W: c_int = 1;
+pub const VIPS_INTERPRETATION_CMYK: c_int = 15;
+pub const VIPS_INTERPRETATION_sRGB: c_int = 22;
+pub const VIPS_INTERPRETATION_RGB16: c_int = 25;
+pub const VIPS_INTERPRETATION_GREY16: c_int = 26;
+
+/// `VipsBandFormat` values from `image.h`.
+pub const VIPS_FORMAT_UCHAR: c_int = 0;
+
+extern "C" {
+    // --- shim.c: fixed-arity wrappers ---
+    pub fn imgshield_init(argv0: *const c_char) -> c_int;
+    pub fn imgshield_image_new_from_buffer(
+        buf: *const c_void,
+        len: usize,
+        option_string: *const c_char,
+    ) -> *mut VipsImage;
+    pub fn imgshield_thumbnail_buffer(
+        buf: *const c_void,
+        len: usize,
+        out: *mut *mut VipsImage,
+        width: c_int,
+        height: c_int,
+        size: c_int,
+        option_string: *const c_char,
+    ) -> c_int;
+    pub fn imgshield_extract_area(
+        input: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        left: c_int,
+        top: c_int,
+        width: c_int,
+        height: c_int,
+    ) -> c_int;
+    pub fn imgshield_embed(
+        input: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        x: c_int,
+        y: c_int,
+        width: c_int,
+        height: c_int,
+        background: *const c_double,
+        n: c_int,
+    ) -> c_int;
+    pub fn imgshield_flatten(
+        input: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        background: *const c_double,
+        n: c_int,
+    ) -> c_int;
+    pub fn imgshield_colourspace(
+        input: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        space: c_int,
+    ) -> c_int;
+    pub fn imgshield_cast_uchar(input: *mut VipsImage, out: *mut *mut VipsImage) -> c_int;
+    pub fn imgshield_addalpha(input: *mut VipsImage, out: *mut *mut VipsImage) -> c_int;
+    pub fn imgshield_jpegsave_buffer(
+        input: *mut VipsImage,
+        buf: *mut *mut c_void,
+        len: *mut usize,
+        quality: c_int,
+        progressive: c_int,
+        strip: c_int,
+    ) -> c_int;
+    pub fn imgshield_pngsave_buffer(
+        input: *mut VipsImage,
+        buf: *mut *mut c_void,
+        len: *mut usize,
+        compression: c_int,
+        strip: c_int,
+    ) -> c_int;
+    pub fn imgshield_webpsave_buffer(
+        input: *mut VipsImage,
+        buf: *mut *mut c_void,
+        len: *mut usize,
+        quality: c_int,
+        lossless: c_int,
+        effort: c_int,
+        strip: c_int,
+    ) -> c_int;
+    pub fn imgshield_avifsave_buffer(
+        input: *mut VipsImage,
+        buf: *mut *mut c_void,
+        len: *mut usize,
+        quality: c_int,
+        effort: c_int,
+        strip: c_int,
+    ) -> c_int;
+    pub fn imgshield_image_loader(image: *mut VipsImage) -> *const c_char;
+
+    // --- libvips, non-variadic ---
+    pub fn vips_version_string() -> *const c_char;
+    pub fn vips_version(flag: c_int) -> c_int;
+    pub fn vips_error_buffer_copy() -> *mut c_char;
+    pub fn vips_error_clear();
+    pub fn vips_cache_set_max(max: c_int);
+    pub fn vips_concurrency_set(concurrency: c_int);
+    pub fn vips_block_untrusted_set(state: gboolean);
+    pub fn vips_operation_block_set(name: *const c_char, state: gboolean);
+    pub fn vips_image_get_width(image: *const VipsImage) -> c_int;
+    pub fn vips_image_get_height(image: *const VipsImage) -> c_int;
+    pub fn vips_image_get_bands(image: *const VipsImage) -> c_int;
+    pub fn vips_image_get_format(image: *const VipsImage) -> c_int;
+    pub fn vips_image_get_interpretation(image: *const VipsImage) -> c_int;
+    pub fn vips_image_get_n_pages(image: *mut VipsImage) -> c_int;
+    pub fn vips_image_get_orientation(image: *mut VipsImage) -> c_int;
+    pub fn vips_image_hasalpha(image: *mut VipsImage) -> gboolean;
+    pub fn vips_image_new_from_memory_copy(
+        data: *const c_void,
+        size: usize,
+        width: c_int,
+        height: c_int,
+        bands: c_int,
+        format: c_int,
+    ) -> *mut VipsImage;
+
+    // --- GLib / GObject ---
+    pub fn g_object_ref(object: *mut c_void) -> *mut c_void;
+    pub fn g_object_unref(object: *mut c_void);
+    pub fn g_free(mem: *mut c_void);
+}
