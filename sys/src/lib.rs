@@ -3,7 +3,7 @@
 //! through the fixed-arity wrappers in `shim.c`, so no Rust caller can mistype a vararg.
 #![allow(non_camel_case_types, non_upper_case_globals)]
 
-use std::os::raw::{c_char, c_double, c_int, c_void};
+use std::os::raw::{c_char, c_double, c_int, c_uint, c_void};
 
 /// `VipsImage` is a GObject; Rust only ever holds pointers to it.
 #[repr(C)]
@@ -12,6 +12,21 @@ pub struct VipsImage {
 }
 
 pub type gboolean = c_int;
+
+/// `GLogFunc`: receives GLib log messages (libvips warnings among them).
+pub type GLogFunc = unsafe extern "C" fn(
+    log_domain: *const c_char,
+    log_level: c_int,
+    message: *const c_char,
+    user_data: *mut c_void,
+);
+
+/// `GLogLevelFlags` bits.
+pub const G_LOG_LEVEL_CRITICAL: c_int = 1 << 3;
+pub const G_LOG_LEVEL_WARNING: c_int = 1 << 4;
+pub const G_LOG_LEVEL_MESSAGE: c_int = 1 << 5;
+pub const G_LOG_LEVEL_INFO: c_int = 1 << 6;
+pub const G_LOG_LEVEL_DEBUG: c_int = 1 << 7;
 
 /// `VipsSize` from `resample.h`.
 pub const VIPS_SIZE_BOTH: c_int = 0;
@@ -138,6 +153,12 @@ extern "C" {
     ) -> *mut VipsImage;
 
     // --- GLib / GObject ---
+    pub fn g_log_set_handler(
+        log_domain: *const c_char,
+        log_levels: c_int,
+        log_func: Option<GLogFunc>,
+        user_data: *mut c_void,
+    ) -> c_uint;
     pub fn g_object_ref(object: *mut c_void) -> *mut c_void;
     pub fn g_object_unref(object: *mut c_void);
     pub fn g_free(mem: *mut c_void);

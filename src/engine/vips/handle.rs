@@ -75,6 +75,20 @@ pub fn init() -> Result<&'static Runtime, VipsError> {
             if unsafe { ffi::imgshield_init(argv0.as_ptr()) } != 0 {
                 return Err(VipsError::take("vips_init failed"));
             }
+            // SAFETY: the domain is a static C string and the handler is a plain function with
+            // GLogFunc's signature that lives for the whole program.
+            unsafe {
+                ffi::g_log_set_handler(
+                    c"VIPS".as_ptr(),
+                    ffi::G_LOG_LEVEL_CRITICAL
+                        | ffi::G_LOG_LEVEL_WARNING
+                        | ffi::G_LOG_LEVEL_MESSAGE
+                        | ffi::G_LOG_LEVEL_INFO
+                        | ffi::G_LOG_LEVEL_DEBUG,
+                    Some(route_glib_log),
+                    ptr::null_mut(),
+                );
+            }
             // SAFETY: plain setters on an initialised library; the names are static C strings.
             unsafe {
                 // We cache results ourselves; libvips' operation cache would only hold memory.
@@ -96,6 +110,26 @@ pub fn init() -> Result<&'static Runtime, VipsError> {
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// Routes libvips' GLib log lines into our logs instead of raw stderr. Warnings about broken sources
+/// ("error in tile ...") are expected on bad input and already surface as a 422, so they are debug.
+unsafe extern "C" fn route_glib_log(
+    _domain: *const std::os::raw::c_char,
+    level: c_int,
+    message: *const std::os::raw::c_char,
+    _user_data: *mut c_void,
+) {
+    if message.is_null() {
+        return;
+    }
+    // SAFETY: GLib passes a NUL-terminated message valid for the duration of the call.
+    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    if level & ffi::G_LOG_LEVEL_CRITICAL != 0 {
+        tracing::warn!(target: "libvips", "{text}");
+    } else {
+        tracing::debug!(target: "libvips", "{text}");
+    }
 }
 
 /// `VipsSize`: how thumbnail treats the requested box.

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds the release binary and runs imgshield on 127.0.0.1:8080 over a
+# generated sample set; it prints URLs to try. Extra arguments are passed to imgshield.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cargo build --release --locked
+exec target/release/imgshield "$@"

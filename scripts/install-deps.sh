@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages imgshield needs to build, test and benchmark. Idempotent: packages
+# already present are not reinstalled, and apt is not touched at all when nothing is missing.
+set -euo pipefail
+
+packages=(
+  libvips-dev     # libvips headers + pkg-config file (vips-sys links against it)
+  libvips-tools   # vipsthumbnail, the benchmark baseline; vips CLI for corpus generation
+  pkg-config      # how sys/build.rs finds libvips
+  build-essential # the C compiler for sys/shim.c
+  procps          # kill(1), used by the shutdown test
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,253 @@
+//! Remote origins: allowlist, coalescing, and every way an origin can fail.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Behaviour, Fixtures, Origin, Server};
+use http::StatusCode;
+
+async fn setup(extra: &[&str]) -> (Fixtures, Origin, Server) {
+    let fixtures = Fixtures::new();
+    let origin = Origin::start().await;
+    origin.route("/p/42.jpg", Behaviour::Image(common::photo_jpeg(800, 600)));
+    let allow = origin.allow();
+    let mut args = vec!["--allow-host", allow.as_str()];
+    args.extend_from_slice(extra);
+    let server = Server::start(fixtures.path(), &args).await;
+    (fixtures, origin, server)
+}
+
+fn resize(origin: &Origin, path: &str, rest: &str) -> String {
+    format!("/resize?src={}{rest}", origin.url(path))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowed_origin_is_fetched_once_and_then_served_from_memory() {
+    let (_f, origin, s) = setup(&[]).await;
+    let url = resize(&origin, "/p/42.jpg", "&w=300");
+    let first = s.get(&url).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    assert_eq!(first.image(), (image::ImageFormat::Jpeg, 300, 225));
+    assert_eq!(first.header("x-cache"), Some("MISS"));
+    let second = s.get(&url).await;
+    assert_eq!(second.header("x-cache"), Some("HIT"));
+    assert_eq!(origin.hits("/p/42.jpg"), 1);
+    assert_eq!(
+        s.metric("imgshield_origin_fetch_duration_seconds_count{origin=\"remote\"}")
+            .await,
+        1.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_identical_misses_cost_one_fetch_and_one_transform() {
+    let (_f, origin, s) = setup(&[]).await;
+    // Slow origin: all fifty requests arrive while the first fetch is still in flight.
+    origin.route(
+        "/slow.jpg",
+        Behaviour::Slow(Duration::from_millis(300), common::photo_jpeg(640, 480)),
+    );
+    let url = s.url(&resize(&origin, "/slow.jpg", "&w=100"));
+    let requests = (0..50).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { common::fetch(http::Method::GET, &url, &[]).await })
+    });
+    let mut bodies = Vec::new();
+    for request in requests {
+        let reply = request.await.expect("join");
+        assert_eq!(reply.status, StatusCode::OK);
+        bodies.push(reply.body);
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "everyone gets the same bytes"
+    );
+    assert_eq!(origin.hits("/slow.jpg"), 1, "one origin fetch");
+    assert_eq!(
+        s.metric("imgshield_transform_duration_seconds_count{engine=\"vips\",format=\"jpeg\"}")
+            .await,
+        1.0,
+        "one transform"
+    );
+    let miss = s
+        .metric("imgshield_cache_lookups_total{result=\"miss\"}")
+        .await;
+    let coalesced = s
+        .metric("imgshield_cache_lookups_total{result=\"coalesced\"}")
+        .await;
+    let hit = s
+        .metric("imgshield_cache_lookups_total{result=\"hit\"}")
+        .await;
+    assert_eq!(miss, 1.0);
+    assert_eq!(miss + coalesced + hit, 50.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_not_on_the_allowlist_are_forbidden() {
+    let (_f, origin, s) = setup(&[]).await;
+    let other_port = format!(
+        "http://127.0.0.1:{}/p/42.jpg",
+        origin.addr.port().wrapping_add(1)
+    );
+    for src in [
+        other_port.as_str(),
+        "http://localhost:1/x.jpg",
+        "https://example.com/x.jpg",
+    ] {
+        let reply = s.get(&format!("/resize?src={src}&w=10")).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{src}");
+        assert_eq!(reply.code(), "host_not_allowed");
+    }
+    // Credentials are a classic allowlist bypass: refused outright.
+    let trick = format!("/resize?src=http://{}@evil.example/x.jpg", origin.allow());
+    assert_eq!(s.get(&trick).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(origin.hits("/p/42.jpg"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_fetches_are_refused_without_an_allowlist() {
+    let fixtures = Fixtures::new();
+    let origin = Origin::start().await;
+    origin.route("/p/42.jpg", Behaviour::Image(common::photo_jpeg(64, 64)));
+    let s = Server::start(fixtures.path(), &[]).await;
+    let reply = s.get(&resize(&origin, "/p/42.jpg", "&w=10")).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(origin.hits("/p/42.jpg"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn origin_failures_map_to_their_statuses_and_are_not_cached() {
+    let (_f, origin, s) = setup(&["--fetch-timeout", "1s", "--max-src-bytes", "2MiB"]).await;
+    let jpeg = common::photo_jpeg(400, 300);
+    origin.route("/404.jpg", Behaviour::Status(404));
+    origin.route("/410.jpg", Behaviour::Status(410));
+    origin.route("/500.jpg", Behaviour::Status(500));
+    origin.route("/403.jpg", Behaviour::Status(403));
+    origin.route(
+        "/slow.jpg",
+        Behaviour::Slow(Duration::from_secs(5), jpeg.clone()),
+    );
+    origin.route("/truncated.jpg", Behaviour::Truncated(jpeg.clone()));
+    origin.route("/endless.jpg", Behaviour::Endless);
+    origin.route("/html.jpg", Behaviour::NotAnImage);
+    origin.route("/loop.jpg", Behaviour::Redirect("/loop.jpg".into()));
+    origin.route(
+        "/away.jpg",
+        Behaviour::Redirect("http://example.com/x.jpg".into()),
+    );
+    origin.route("/moved.jpg", Behaviour::Redirect("/p/42.jpg".into()));
+    let cases = [
+        ("/404.jpg", StatusCode::NOT_FOUND, "source_not_found"),
+        ("/410.jpg", StatusCode::NOT_FOUND, "source_not_found"),
+        ("/500.jpg", StatusCode::BAD_GATEWAY, "origin_error_status"),
+        ("/403.jpg", StatusCode::BAD_GATEWAY, "origin_error_status"),
+        ("/slow.jpg", StatusCode::GATEWAY_TIMEOUT, "origin_timeout"),
+        (
+            "/truncated.jpg",
+            StatusCode::BAD_GATEWAY,
+            "origin_body_failed",
+        ),
+        (
+            "/endless.jpg",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "source_too_large",
+        ),
+        (
+            "/html.jpg",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "undecodable_source",
+        ),
+        (
+            "/loop.jpg",
+            StatusCode::BAD_GATEWAY,
+            "origin_redirect_refused",
+        ),
+        (
+            "/away.jpg",
+            StatusCode::BAD_GATEWAY,
+            "origin_redirect_refused",
+        ),
+    ];
+    for (path, status, code) in cases {
+        let started = Instant::now();
+        let reply = s.get(&resize(&origin, path, "&w=50")).await;
+        assert_eq!(reply.status, status, "{path}: {}", reply.text());
+        assert_eq!(reply.code(), code, "{path}");
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+        s.assert_healthy(&resize(&origin, "/p/42.jpg", "&w=20"))
+            .await;
+    }
+    let redirected = s.get(&resize(&origin, "/moved.jpg", "&w=30")).await;
+    assert_eq!(
+        redirected.status,
+        StatusCode::OK,
+        "a redirect within the allowlist is followed"
+    );
+    assert_eq!(
+        s.metric("imgshield_origin_errors_total{kind=\"timeout\"}")
+            .await,
+        1.0
+    );
+
+    // Errors were not cached: once the origin recovers, the same URL succeeds.
+    origin.route("/500.jpg", Behaviour::Image(jpeg));
+    let recovered = s.get(&resize(&origin, "/500.jpg", "&w=50")).await;
+    assert_eq!(recovered.status, StatusCode::OK);
+    assert_eq!(recovered.header("x-cache"), Some("MISS"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_origin_is_a_bad_gateway() {
+    // Bind and drop a listener to get a port with nothing behind it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let fixtures = Fixtures::new();
+    let allow = format!("127.0.0.1:{port}");
+    let s = Server::start(fixtures.path(), &["--allow-host", &allow]).await;
+    let reply = s
+        .get(&format!("/resize?src=http://127.0.0.1:{port}/x.jpg&w=10"))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(reply.code(), "origin_unreachable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_503_with_retry_after_at_once() {
+    let (_f, origin, s) = setup(&["--workers", "1", "--queue", "0"]).await;
+    origin.route("/big.jpg", Behaviour::Image(common::photo_jpeg(3000, 2000)));
+    // Distinct widths: distinct cache keys, so nothing is coalesced and every request needs a worker.
+    let requests: Vec<_> = (0..12)
+        .map(|i| {
+            let url = s.url(&resize(&origin, "/big.jpg", &format!("&w={}", 100 + i)));
+            tokio::spawn(async move { common::fetch(http::Method::GET, &url, &[]).await })
+        })
+        .collect();
+    let mut overloaded = 0;
+    for request in requests {
+        let reply = request.await.expect("join");
+        match reply.status {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                overloaded += 1;
+                assert_eq!(reply.header("retry-after"), Some("1"));
+                assert_eq!(reply.code(), "overloaded");
+            }
+            other => panic!("unexpected {other}: {}", reply.text()),
+        }
+    }
+    assert!(
+        overloaded > 0,
+        "one worker and no queue cannot take twelve transforms at once"
+    );
+    s.assert_healthy(&resize(&origin, "/p/42.jpg", "&w=20"))
+        .await;
+}

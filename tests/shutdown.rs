@@ -1,0 +1,127 @@
+//! The real binary: it starts with no configuration on the generated sample set, prints URLs to try,
+//! and on SIGTERM stops accepting, finishes in-flight requests and exits 0.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Behaviour, Fixtures, Origin};
+use http::StatusCode;
+
+/// Starts the binary and returns it with the base URL it printed.
+fn spawn(args: &[&str]) -> (Child, String, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imgshield"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a first line").expect("utf-8");
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    // The rest of the banner (URLs to try), read until the last sample URL line.
+    let mut banner = Vec::new();
+    if args.iter().all(|a| *a != "--root") {
+        for line in lines.by_ref() {
+            let line = line.expect("utf-8");
+            let done = line.contains("/metrics");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+    }
+    (child, base, banner)
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the server did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_sample_set_serves_the_printed_urls() {
+    let (mut child, base, banner) = spawn(&[]);
+    let urls: Vec<&str> = banner
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with("http://"))
+        .collect();
+    assert!(urls.len() >= 4, "{banner:?}");
+    for url in urls {
+        let reply = common::fetch(http::Method::GET, url, &[("accept", "image/webp,*/*")]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{url}: {}", reply.text());
+    }
+    let reply = common::fetch(
+        http::Method::GET,
+        &format!("{base}/resize?src=sample.jpg&w=300"),
+        &[],
+    )
+    .await;
+    assert_eq!(reply.image(), (image::ImageFormat::Jpeg, 300, 225));
+    terminate(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
+    let fixtures = Fixtures::new();
+    let origin = Origin::start().await;
+    origin.route(
+        "/slow.jpg",
+        Behaviour::Slow(Duration::from_millis(1500), common::photo_jpeg(320, 240)),
+    );
+    let root = fixtures.path().to_str().expect("utf-8 path").to_string();
+    let allow = origin.allow();
+    let (mut child, base, _) = spawn(&["--root", &root, "--allow-host", &allow]);
+
+    let url = format!("{base}/resize?src={}&w=100", origin.url("/slow.jpg"));
+    let in_flight = tokio::spawn(async move { common::fetch(http::Method::GET, &url, &[]).await });
+    // Let the request reach the origin, then ask the server to stop.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while origin.hits("/slow.jpg") == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    terminate(&child);
+
+    let reply = in_flight.await.expect("join");
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "the in-flight request completes"
+    );
+    assert_eq!(reply.image().1, 100);
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(15)))
+            .await
+            .expect("join");
+    assert!(status.success(), "exit status {status:?}");
+    // The listener is gone.
+    assert!(std::net::TcpStream::connect(base.trim_start_matches("http://")).is_err());
+}
