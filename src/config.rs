@@ -44,7 +44,12 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_WORKERS")]
     pub workers: Option<usize>,
 
-    /// Transforms allowed to wait for a worker; beyond this, requests get 503 at once.
+    /// Cache misses in progress at once (fetching or transforming; default: twice the workers, so
+    /// the next source downloads while one decodes). Bounds source memory to this × max-src-bytes.
+    #[arg(long, env = "IMGSHIELD_INFLIGHT")]
+    pub inflight: Option<usize>,
+
+    /// Cache misses allowed to wait for an in-flight slot; beyond this, requests get 503 at once.
     #[arg(long, env = "IMGSHIELD_QUEUE", default_value_t = 64)]
     pub queue: usize,
 
@@ -96,6 +101,12 @@ impl Config {
         self.workers
             .filter(|n| *n > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    pub fn inflight(&self) -> usize {
+        self.inflight
+            .filter(|n| *n > 0)
+            .unwrap_or(2 * self.workers())
     }
 
     /// Largest output, in pixels: the square of the largest dimension.

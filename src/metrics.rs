@@ -142,7 +142,7 @@ impl Metrics {
         let queue_depth = Gauge::default();
         registry.register(
             "queue_depth",
-            "Transforms waiting for a worker",
+            "Cache misses waiting for an in-flight slot (they hold no source yet)",
             queue_depth.clone(),
         );
         let source_bytes = Counter::default();

@@ -99,7 +99,12 @@ impl App {
             engine: Arc::new(engine),
             origin,
             cache: result_cache(config.cache_bytes, config.cache_ttl),
-            workers: Workers::new(config.workers(), config.queue, metrics.clone()),
+            workers: Workers::new(
+                config.workers(),
+                config.inflight(),
+                config.queue,
+                metrics.clone(),
+            ),
             metrics,
             limits: ParamLimits {
                 max_dimension: config.max_dimension,
@@ -245,6 +250,8 @@ impl App {
             Source::Remote(_) => "remote",
             Source::Local(_) => "local",
         };
+        // Admission before the fetch: a burst of misses waits here holding no source bytes.
+        let admission = self.workers.admit().await?;
         let fetch_started = Instant::now();
         let source = match self.origin.fetch(&params.src).await {
             Ok(source) => source,
@@ -267,8 +274,7 @@ impl App {
 
         let engine = self.engine.clone();
         let (max_src_pixels, max_output_pixels) = (self.max_src_pixels, self.max_output_pixels);
-        let (rendition, transform_time) = self
-            .workers
+        let (rendition, transform_time) = admission
             .run(move || -> Result<_, Error> {
                 let started = Instant::now();
                 let info = engine.probe(&source)?;

@@ -222,7 +222,7 @@ async fn an_unreachable_origin_is_a_bad_gateway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_503_with_retry_after_at_once() {
-    let (_f, origin, s) = setup(&["--workers", "1", "--queue", "0"]).await;
+    let (_f, origin, s) = setup(&["--workers", "1", "--inflight", "1", "--queue", "0"]).await;
     origin.route("/big.jpg", Behaviour::Image(common::photo_jpeg(3000, 2000)));
     // Distinct widths: distinct cache keys, so nothing is coalesced and every request needs a worker.
     let requests: Vec<_> = (0..12)

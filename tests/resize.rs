@@ -49,6 +49,21 @@ async fn every_fit_mode_produces_its_geometry() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exif_orientation_is_applied_before_sizing() {
+    let f = Fixtures::new();
+    let s = server(&f).await;
+    let reply = s.get("/resize?src=rotated.jpg&w=100").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(
+        reply.image(),
+        (ImageFormat::Jpeg, 100, 200),
+        "portrait after auto-orientation"
+    );
+    let cover = s.get("/resize?src=rotated.jpg&w=50&h=50&fit=cover").await;
+    assert_eq!(cover.image(), (ImageFormat::Jpeg, 50, 50));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contain_pads_with_transparency_in_png_and_white_in_jpeg() {
     let f = Fixtures::new();
     let s = server(&f).await;

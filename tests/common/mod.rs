@@ -35,6 +35,11 @@ impl Fixtures {
         let photo = photo_jpeg(1200, 800);
         write("photo.jpg", &photo);
         write("tall.jpg", &photo_jpeg(400, 1000));
+        // Stored 400x200 landscape, EXIF says "rotate 90° clockwise": displayed 200x400.
+        write(
+            "rotated.jpg",
+            &with_exif_orientation(&photo_jpeg(400, 200), 6),
+        );
         write("alpha.png", &rgba_png(300, 200));
         write("truncated.jpg", &photo[..photo.len() / 2]);
         write(
@@ -60,6 +65,28 @@ impl Fixtures {
 pub fn photo_jpeg(width: u32, height: u32) -> Vec<u8> {
     imgshield::samples::photo_jpeg(width, height, u64::from(width ^ height), 85)
         .expect("generate jpeg")
+}
+
+/// `jpeg` with a minimal EXIF APP1 segment carrying `orientation` inserted after SOI.
+pub fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"II*\0"); // little-endian TIFF header
+    tiff.extend_from_slice(&8u32.to_le_bytes()); // first IFD at offset 8
+    tiff.extend_from_slice(&1u16.to_le_bytes()); // one entry
+    tiff.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
+    tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_le_bytes()); // count
+    tiff.extend_from_slice(&orientation.to_le_bytes());
+    tiff.extend_from_slice(&[0, 0]); // value padding
+    tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    let length = u16::try_from(2 + 6 + tiff.len()).expect("small segment");
+    let mut out = jpeg[..2].to_vec(); // SOI
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(b"Exif\0\0");
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&jpeg[2..]);
+    out
 }
 
 /// An RGBA PNG encoded by the `image` crate (not by the code under test).
