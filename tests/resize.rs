@@ -380,3 +380,58 @@ async fn metrics_expose_changing_series() {
     assert!(s.metric("imgshield_source_bytes_total").await > 0.0);
     assert!(s.metric("imgshield_response_bytes_total").await > 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_with_prior_knowledge_is_served() {
+    use http_body_util::{BodyExt, Empty};
+    let f = Fixtures::new();
+    let s = server(&f).await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Empty<bytes::Bytes>>();
+    let uri: http::Uri = s.url("/resize?src=photo.jpg&w=64").parse().expect("uri");
+    let response = client.get(uri).await.expect("h2 request");
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert_eq!(image::load_from_memory(&body).expect("jpeg").width(), 64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_serves_several_requests_on_one_connection() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let f = Fixtures::new();
+    let s = server(&f).await;
+    let addr = s.running.local_addr();
+    let mut stream = BufReader::new(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+    for w in [10, 11, 10] {
+        let request = format!("GET /resize?src=photo.jpg&w={w} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .expect("write on the same socket");
+        let mut status = String::new();
+        stream.read_line(&mut status).await.expect("status line");
+        assert!(status.starts_with("HTTP/1.1 200"), "{status:?}");
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            stream.read_line(&mut line).await.expect("header");
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().expect("length");
+            }
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).await.expect("body");
+        assert_eq!(image::load_from_memory(&body).expect("jpeg").width(), w);
+    }
+}

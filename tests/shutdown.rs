@@ -12,12 +12,16 @@ use http::StatusCode;
 
 /// Starts the binary and returns it with the base URL it printed.
 fn spawn(args: &[&str]) -> (Child, String, Vec<String>) {
+    spawn_logging(args, "warn", Stdio::inherit())
+}
+
+fn spawn_logging(args: &[&str], log: &str, stderr: Stdio) -> (Child, String, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_imgshield"))
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", log)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("the binary starts");
     let stdout = child.stdout.take().expect("stdout");
@@ -124,4 +128,57 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     assert!(status.success(), "exit status {status:?}");
     // The listener is gone.
     assert!(std::net::TcpStream::connect(base.trim_start_matches("http://")).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_have_one_line_per_request_with_cache_and_durations() {
+    let fixtures = Fixtures::new();
+    std::fs::write(fixtures.path().join("a.jpg"), common::photo_jpeg(300, 200)).expect("write");
+    let root = fixtures.path().to_str().expect("utf-8 path").to_string();
+    let (mut child, base, _) = spawn_logging(
+        &["--root", &root, "--log-format", "json"],
+        "info",
+        Stdio::piped(),
+    );
+    let url = format!("{base}/resize?src=a.jpg&w=100");
+    assert_eq!(
+        common::fetch(http::Method::GET, &url, &[]).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        common::fetch(http::Method::GET, &url, &[]).await.status,
+        StatusCode::OK
+    );
+    let missing = format!("{base}/resize?src=missing.jpg");
+    assert_eq!(
+        common::fetch(http::Method::GET, &missing, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    terminate(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read");
+
+    let requests: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("every line is JSON"))
+        .filter(|v| v["route"] == "resize")
+        .collect();
+    assert_eq!(requests.len(), 3, "{stderr}");
+    assert_eq!(requests[0]["cache"], "miss");
+    assert_eq!(requests[0]["status"], 200);
+    assert!(
+        requests[0]["fetch_ms"].as_f64().is_some(),
+        "{}",
+        requests[0]
+    );
+    assert!(
+        requests[0]["transform_ms"].as_f64().is_some(),
+        "{}",
+        requests[0]
+    );
+    assert_eq!(requests[1]["cache"], "hit");
+    assert_eq!(requests[2]["status"], 404);
+    assert_eq!(requests[2]["code"], "source_not_found");
 }
