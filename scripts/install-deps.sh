@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages imgshield needs to build, test and benchmark. Idempotent: packages
+# Installs the Debian packages imgshield needs to build and test (with --bench: and to benchmark). Idempotent: packages
 # already present are not reinstalled, and apt is not touched at all when nothing is missing.
 set -euo pipefail
 
@@ -10,6 +10,11 @@ packages=(
   build-essential # the C compiler for sys/shim.c
   procps          # kill(1), used by the shutdown test
 )
+
+# --bench: also the load generator and timing tools used by scripts/load-test.sh.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(wrk hyperfine curl linux-perf)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do
