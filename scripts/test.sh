@@ -7,4 +7,11 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+# cargo prints one result line per test binary (the last one is often an empty doc-test run):
+# close with the total, so the summary says how many tests actually ran.
+awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
+     END { printf "total: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"
