@@ -5,14 +5,53 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The command line: serve (the default), or a tool subcommand.
 #[derive(Clone, Debug, Parser)]
 #[command(
     name = "imgshield",
     version,
-    about = "A URL-driven image proxy and origin shield built on libvips"
+    about = "A URL-driven image proxy and origin shield built on libvips",
+    args_conflicts_with_subcommands = true
 )]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: Config,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Print a signed URL (or, with --widths, a ready `srcset` value) for a path and query.
+    Sign(SignArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct SignArgs {
+    /// Secret to sign with (the first given, when several are).
+    #[arg(
+        long = "secret",
+        env = "IMGSHIELD_SECRET",
+        value_delimiter = ',',
+        required = true,
+        hide_env_values = true
+    )]
+    pub secrets: Vec<String>,
+    /// Prepended to every URL, e.g. `https://img.example.com`.
+    #[arg(long, default_value = "")]
+    pub base: String,
+    /// Widths for a `srcset`: `w=N` is appended to the query for each (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Vec<u32>,
+    /// Path and query to sign, e.g. `/resize?src=p/42.jpg&fit=cover`.
+    pub path_and_query: String,
+}
+
+/// The server's settings.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "imgshield")]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "IMGSHIELD_LISTEN", default_value = "127.0.0.1:8080")]
@@ -31,6 +70,16 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub allow_hosts: Vec<String>,
+
+    /// HMAC secret for signed URLs (repeatable for rotation; comma-separated in the environment).
+    /// With any, every /resize request must carry a valid `sig`; the first signs, any verifies.
+    #[arg(
+        long = "secret",
+        env = "IMGSHIELD_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub secrets: Vec<String>,
 
     /// Memory for cached results, in bytes (suffixes KiB, MiB, GiB accepted).
     #[arg(long, env = "IMGSHIELD_CACHE_BYTES", default_value = "256MiB", value_parser = parse_bytes)]

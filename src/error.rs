@@ -10,12 +10,15 @@ use http_body_util::Full;
 use crate::engine::{EngineError, PlanError};
 use crate::origin::OriginError;
 use crate::params::ParamError;
+use crate::signature::SignatureError;
 use crate::workers::WorkerError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Param(#[from] ParamError),
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
     #[error(transparent)]
     Origin(#[from] OriginError),
     #[error(transparent)]
@@ -38,6 +41,7 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::Param(_) | Error::Plan(_) => StatusCode::BAD_REQUEST,
+            Error::Signature(_) => StatusCode::FORBIDDEN,
             Error::Engine(EngineError::UnsupportedFormat(_)) => StatusCode::BAD_REQUEST,
             Error::Engine(EngineError::Undecodable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Engine(EngineError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,6 +72,8 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Param(_) => "invalid_parameter",
+            Error::Signature(SignatureError::Missing) => "signature_required",
+            Error::Signature(SignatureError::Invalid) => "invalid_signature",
             Error::Plan(_) => "output_too_large",
             Error::Engine(EngineError::UnsupportedFormat(_)) => "unsupported_format",
             Error::Engine(EngineError::Undecodable(_)) => "undecodable_source",

@@ -16,6 +16,7 @@ pub mod origin;
 pub mod params;
 pub mod samples;
 pub mod service;
+pub mod signature;
 pub mod telemetry;
 pub mod workers;
 

@@ -1,11 +1,25 @@
-//! The `imgshield` binary: parse the config, start logging, serve until SIGTERM/SIGINT.
+//! The `imgshield` binary: parse the command line, then serve until SIGTERM/SIGINT (or run a tool
+//! subcommand such as `sign`).
 
 use clap::Parser;
-use imgshield::config::Config;
+use imgshield::config::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let cli = Cli::parse();
+    if let Some(Command::Sign(args)) = &cli.command {
+        return match imgshield::signature::sign_command(args) {
+            Ok(line) => {
+                println!("{line}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("imgshield sign: {message}");
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
+    let config = cli.serve;
     let _log_guard = imgshield::telemetry::init(config.log_format);
     match imgshield::run(config, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -23,6 +23,7 @@ use crate::metrics::{
 };
 use crate::origin::{AllowList, Origin, OriginConfig};
 use crate::params::{FormatChoice, ParamLimits, Params, Source};
+use crate::signature::Signer;
 use crate::workers::Workers;
 
 pub type Body = Full<Bytes>;
@@ -78,6 +79,7 @@ pub struct App {
     max_src_pixels: u64,
     max_output_pixels: u64,
     cache_control: HeaderValue,
+    signer: Option<Signer>,
     ready: AtomicBool,
 }
 
@@ -113,6 +115,7 @@ impl App {
             max_output_pixels: config.max_output_pixels(),
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .map_err(|e| e.to_string())?,
+            signer: Signer::new(&config.secrets)?,
             ready: AtomicBool::new(true),
         })
     }
@@ -194,6 +197,11 @@ impl App {
         note: &mut Note,
     ) -> Result<Response<Body>, Arc<Error>> {
         let query = request.uri().query().unwrap_or("");
+        if let Some(signer) = &self.signer {
+            signer
+                .verify(request.uri().path(), query)
+                .map_err(|e| Arc::new(e.into()))?;
+        }
         let params = Params::parse(query, &self.limits).map_err(|e| Arc::new(e.into()))?;
         let negotiated = params.format == FormatChoice::Auto;
         let accept = negotiated.then(|| {

@@ -120,7 +120,8 @@ impl ParamError {
     }
 }
 
-const KNOWN: [&str; 7] = ["src", "w", "h", "fit", "enlarge", "fm", "q"];
+/// `sig` is checked (and removed) by `signature` before parsing; here it is only allowed to appear.
+const KNOWN: [&str; 8] = ["src", "w", "h", "fit", "enlarge", "fm", "q", "sig"];
 
 impl Params {
     /// Parses a raw (still percent-encoded) query string.
@@ -138,7 +139,7 @@ impl Params {
         if !unknown.is_empty() {
             return Err(ParamError::Unknown(unknown));
         }
-        let [src, w, h, fit, enlarge, fm, q] = values;
+        let [src, w, h, fit, enlarge, fm, q, _sig] = values;
 
         let src = Source::parse(&src.ok_or(ParamError::MissingSrc)?)?;
         let width = w
