@@ -118,6 +118,11 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_FETCH_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub fetch_timeout: Duration,
 
+    /// Time one transform may take (decode, resize, encode); libvips is stopped mid-operation when
+    /// it runs out and the request gets 422 `processing_timeout`.
+    #[arg(long, env = "IMGSHIELD_MAX_PROCESSING_TIME", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub max_processing_time: Duration,
+
     /// Time allowed to connect to an origin.
     #[arg(long, env = "IMGSHIELD_CONNECT_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,

@@ -44,6 +44,7 @@ impl Error {
             Error::Signature(_) => StatusCode::FORBIDDEN,
             Error::Engine(EngineError::UnsupportedFormat(_)) => StatusCode::BAD_REQUEST,
             Error::Engine(EngineError::Undecodable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Engine(EngineError::Timeout(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Engine(EngineError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::TooManyPixels { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Origin(e) => match e {
@@ -77,6 +78,7 @@ impl Error {
             Error::Plan(_) => "output_too_large",
             Error::Engine(EngineError::UnsupportedFormat(_)) => "unsupported_format",
             Error::Engine(EngineError::Undecodable(_)) => "undecodable_source",
+            Error::Engine(EngineError::Timeout(_)) => "processing_timeout",
             Error::Engine(EngineError::Internal(_)) => "processing_failed",
             Error::TooManyPixels { .. } => "source_too_many_pixels",
             Error::Origin(e) => match e {

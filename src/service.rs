@@ -78,6 +78,7 @@ pub struct App {
     limits: ParamLimits,
     max_src_pixels: u64,
     max_output_pixels: u64,
+    max_processing_time: Duration,
     cache_control: HeaderValue,
     signer: Option<Signer>,
     ready: AtomicBool,
@@ -113,6 +114,7 @@ impl App {
             },
             max_src_pixels: config.max_src_pixels,
             max_output_pixels: config.max_output_pixels(),
+            max_processing_time: config.max_processing_time,
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .map_err(|e| e.to_string())?,
             signer: Signer::new(&config.secrets)?,
@@ -282,6 +284,7 @@ impl App {
 
         let engine = self.engine.clone();
         let (max_src_pixels, max_output_pixels) = (self.max_src_pixels, self.max_output_pixels);
+        let time_limit = self.max_processing_time;
         let (rendition, transform_time) = admission
             .run(move || -> Result<_, Error> {
                 let started = Instant::now();
@@ -298,7 +301,8 @@ impl App {
                     &info,
                     |f| engine.can_encode(f),
                 )?;
-                let plan = Plan::resolve(&params, &info, format, max_output_pixels)?;
+                let plan = Plan::resolve(&params, &info, format, max_output_pixels)?
+                    .with_time_limit(time_limit);
                 let encoded = engine.transform(&source, &plan)?;
                 let transform_time = started.elapsed();
                 Ok((

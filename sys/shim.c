@@ -91,6 +91,31 @@ int imgshield_avifsave_buffer(VipsImage *in, void **buf, size_t *len, int qualit
                                 NULL);
 }
 
+typedef struct {
+    gint64 deadline_us; /* g_get_monotonic_time() value after which evaluation is killed */
+} ImgshieldDeadline;
+
+static void imgshield_deadline_eval(VipsImage *image, VipsProgress *progress, gpointer user_data) {
+    const ImgshieldDeadline *deadline = user_data;
+    (void) progress;
+    if (g_get_monotonic_time() > deadline->deadline_us)
+        vips_image_set_kill(image, TRUE);
+}
+
+static void imgshield_deadline_free(gpointer data, GClosure *closure) {
+    (void) closure;
+    g_free(data);
+}
+
+int imgshield_set_deadline(VipsImage *image, gint64 timeout_us) {
+    ImgshieldDeadline *deadline = g_new(ImgshieldDeadline, 1);
+    deadline->deadline_us = g_get_monotonic_time() + timeout_us;
+    vips_image_set_progress(image, TRUE);
+    g_signal_connect_data(image, "eval", G_CALLBACK(imgshield_deadline_eval), deadline,
+                          imgshield_deadline_free, (GConnectFlags) 0);
+    return 0;
+}
+
 const char *imgshield_image_loader(VipsImage *image) {
     const char *loader = NULL;
     if (vips_image_get_typeof(image, VIPS_META_LOADER) == 0 ||

@@ -37,6 +37,11 @@ int imgshield_webpsave_buffer(VipsImage *in, void **buf, size_t *len, int qualit
 int imgshield_avifsave_buffer(VipsImage *in, void **buf, size_t *len, int quality, int effort,
                               int strip);
 
+/* Kills evaluation of `image` (and so of any save of it) once `timeout_us` microseconds have passed:
+ * libvips signals "eval" as it computes tiles, and the handler sets the image's kill flag, which every
+ * region of the pipeline checks. Returns 0. */
+int imgshield_set_deadline(VipsImage *image, gint64 timeout_us);
+
 /* The loader that opened an image ("jpegload_buffer", ...), or NULL. Borrowed from the image. */
 const char *imgshield_image_loader(VipsImage *image);
 

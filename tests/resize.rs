@@ -435,3 +435,33 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
         assert_eq!(image::load_from_memory(&body).expect("jpeg").width(), w);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transform_over_its_time_limit_is_stopped_with_422_and_the_worker_freed() {
+    let f = Fixtures::new();
+    std::fs::write(f.path().join("big.jpg"), common::photo_jpeg(3000, 2000)).expect("write");
+    let s = Server::start(
+        f.path(),
+        &["--max-processing-time", "1ms", "--workers", "1"],
+    )
+    .await;
+    let reply = s.get("/resize?src=big.jpg&fm=png").await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.code(), "processing_timeout");
+    assert_eq!(s.metric("imgshield_workers_busy").await, 0.0);
+    assert_eq!(s.metric("imgshield_cache_entries").await, 0.0);
+    let generous = Server::start(
+        f.path(),
+        &["--max-processing-time", "60s", "--workers", "1"],
+    )
+    .await;
+    assert_eq!(
+        generous.get("/resize?src=big.jpg&w=100").await.status,
+        StatusCode::OK
+    );
+}

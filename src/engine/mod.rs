@@ -121,6 +121,9 @@ pub enum EngineError {
     /// The engine cannot write this format in this build.
     #[error("this server cannot encode {0}")]
     UnsupportedFormat(&'static str),
+    /// The plan's time limit ran out; the work was stopped.
+    #[error("processing took longer than the {0:?} allowed")]
+    Timeout(std::time::Duration),
     /// Something failed that is not the source's fault.
     #[error("image processing failed: {0}")]
     Internal(String),

@@ -2,6 +2,8 @@
 //! the typed params and the source header, so every engine produces the same dimensions and the
 //! arithmetic can be tested without decoding anything.
 
+use std::time::Duration;
+
 use super::{EngineError, OutputFormat, SourceFormat, SourceInfo};
 use crate::params::{Fit, FormatChoice, Params};
 
@@ -44,9 +46,17 @@ pub struct Plan {
     pub quality: u8,
     /// Drop EXIF/XMP/IPTC (orientation has already been applied).
     pub strip_metadata: bool,
+    /// Wall-clock budget for the whole transform; the engine aborts the work (not only the wait)
+    /// when it runs out. `None`: unlimited.
+    pub time_limit: Option<Duration>,
 }
 
 impl Plan {
+    pub fn with_time_limit(mut self, limit: Duration) -> Plan {
+        self.time_limit = Some(limit);
+        self
+    }
+
     pub fn output_size(&self) -> Size {
         if let Some(pad) = self.pad {
             pad
@@ -232,6 +242,7 @@ impl Plan {
             format,
             quality: params.quality.unwrap_or_else(|| format.default_quality()),
             strip_metadata: true,
+            time_limit: None,
         };
         // The resize step is the largest image the engine materialises, so it is what is limited.
         let biggest = [resize, plan.output_size()]

@@ -125,6 +125,7 @@ extern "C" {
         strip: c_int,
     ) -> c_int;
     pub fn imgshield_image_loader(image: *mut VipsImage) -> *const c_char;
+    pub fn imgshield_set_deadline(image: *mut VipsImage, timeout_us: i64) -> c_int;
 
     // --- libvips, non-variadic ---
     pub fn vips_version_string() -> *const c_char;

@@ -322,6 +322,15 @@ impl<'src> Image<'src> {
             || !(space == ffi::VIPS_INTERPRETATION_sRGB || space == ffi::VIPS_INTERPRETATION_B_W)
     }
 
+    /// Makes any evaluation of this image (a save, and the decode it pulls) fail once `limit` has
+    /// passed: libvips' own kill mechanism, checked tile by tile, so the worker is freed mid-operation.
+    pub fn set_time_limit(&self, limit: std::time::Duration) {
+        let micros = i64::try_from(limit.as_micros()).unwrap_or(i64::MAX);
+        // SAFETY: self is live; the shim allocates the deadline, connects it to the image's "eval"
+        // signal and frees it when the image (and so the signal handler) is finalised.
+        unsafe { ffi::imgshield_set_deadline(self.raw(), micros) };
+    }
+
     /// The libvips loader that opened this image, e.g. `jpegload_buffer`.
     pub fn loader(&self) -> Option<String> {
         // SAFETY: the returned string is borrowed from the image's metadata, which lives as long as

@@ -8,6 +8,8 @@ mod handle;
 
 pub use handle::{init, Image, SaveFormat, VipsError};
 
+use std::time::{Duration, Instant};
+
 use bytes::Bytes;
 
 use super::{Encoded, Engine, EngineError, OutputFormat, Plan, SourceFormat, SourceInfo};
@@ -138,19 +140,56 @@ impl Engine for VipsEngine {
         if !self.can_encode(plan.format) {
             return Err(EngineError::UnsupportedFormat(plan.format.as_str()));
         }
+        let clock = Clock::start(plan.time_limit);
         let image = steps::load(source, plan)?;
+        clock.check()?;
         let image = steps::to_srgb(image)?;
         let image = steps::crop(image, plan)?;
         let image = steps::pad(image, plan)?;
         let image = steps::flatten(image, plan)?;
         let (width, height) = (image.width(), image.height());
-        let bytes = steps::encode(&image, plan)?;
+        // The pipeline is lazy: the decode and every step run inside encode, so that is where the
+        // time limit must reach into libvips.
+        if let Some(remaining) = clock.remaining() {
+            image.set_time_limit(remaining);
+        }
+        let bytes = steps::encode(&image, plan).map_err(|e| clock.explain(e))?;
         Ok(Encoded {
             bytes: Bytes::from(bytes),
             format: plan.format,
             width,
             height,
         })
+    }
+}
+
+/// The time budget of one transform.
+struct Clock {
+    deadline: Option<(Instant, Duration)>,
+}
+
+impl Clock {
+    fn start(limit: Option<Duration>) -> Clock {
+        Clock {
+            deadline: limit.map(|l| (Instant::now() + l, l)),
+        }
+    }
+
+    fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|(at, _)| at.saturating_duration_since(Instant::now()))
+    }
+
+    fn check(&self) -> Result<(), EngineError> {
+        match self.deadline {
+            Some((at, limit)) if Instant::now() >= at => Err(EngineError::Timeout(limit)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A failure after the deadline is the kill we asked for, not a broken source.
+    fn explain(&self, error: EngineError) -> EngineError {
+        self.check().err().unwrap_or(error)
     }
 }
 
@@ -265,6 +304,7 @@ mod tests {
             format,
             quality: 80,
             strip_metadata: true,
+            time_limit: None,
         }
     }
 
@@ -396,6 +436,37 @@ mod tests {
             matches!(result, Err(EngineError::Undecodable(_))),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn the_time_limit_stops_libvips_mid_operation() {
+        let e = engine();
+        let src = crate::samples::photo_jpeg(3000, 2000, 7, 90).expect("jpeg");
+        // Decoding 6 MP and encoding a lossless 3000x2000 PNG takes far longer than a millisecond.
+        let slow = plan(
+            Size {
+                width: 3000,
+                height: 2000,
+            },
+            OutputFormat::Png,
+        )
+        .with_time_limit(Duration::from_millis(1));
+        // Without the kill, the save would succeed: an error here means libvips stopped the work.
+        let result = e.transform(&src, &slow);
+        assert_eq!(
+            result.map(|o| o.width),
+            Err(EngineError::Timeout(Duration::from_millis(1)))
+        );
+        // The engine is fine afterwards.
+        let fast = plan(
+            Size {
+                width: 300,
+                height: 200,
+            },
+            OutputFormat::Jpeg,
+        )
+        .with_time_limit(Duration::from_secs(30));
+        assert!(e.transform(&src, &fast).is_ok());
     }
 
     #[test]
