@@ -135,6 +135,23 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_AGE", default_value_t = 31_536_000)]
     pub max_age: u64,
 
+    /// Time a client gets to send a request's headers; also how long an idle keep-alive connection
+    /// is kept open (slowloris guard).
+    #[arg(long, env = "IMGSHIELD_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Client connections served at once; further clients wait in the kernel's accept queue.
+    #[arg(long, env = "IMGSHIELD_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Longest request target (path and query) accepted; longer ones get 414.
+    #[arg(long, env = "IMGSHIELD_MAX_URL_BYTES", default_value_t = 8192)]
+    pub max_url_bytes: usize,
+
+    /// Largest request head (request line and headers) accepted; larger ones get 431.
+    #[arg(long, env = "IMGSHIELD_MAX_HEADER_BYTES", default_value = "64KiB", value_parser = parse_bytes)]
+    pub max_header_bytes: u64,
+
     /// Time in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "IMGSHIELD_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,

@@ -29,6 +29,8 @@ pub enum Error {
     TooManyPixels { pixels: u64, max: u64 },
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    #[error("the URL is longer than the {max} bytes allowed")]
+    UrlTooLong { max: usize },
     #[error("no such route; try /resize, /healthz, /readyz or /metrics")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -65,6 +67,7 @@ impl Error {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Error::RouteNotFound => StatusCode::NOT_FOUND,
+            Error::UrlTooLong { .. } => StatusCode::URI_TOO_LONG,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
@@ -96,6 +99,7 @@ impl Error {
             Error::Worker(WorkerError::QueueFull) => "overloaded",
             Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => "internal",
             Error::RouteNotFound => "not_found",
+            Error::UrlTooLong { .. } => "url_too_long",
             Error::MethodNotAllowed { .. } => "method_not_allowed",
         }
     }

@@ -62,6 +62,7 @@ pub struct Metrics {
     pub origin_errors: Family<KindLabels, Counter>,
     pub transform_duration: Family<TransformLabels, Histogram>,
     pub errors: Family<KindLabels, Counter>,
+    pub http_connections: Gauge,
     pub workers_busy: Gauge,
     pub queue_depth: Gauge,
     pub source_bytes: Counter,
@@ -133,6 +134,12 @@ impl Metrics {
         );
         let errors = Family::<KindLabels, Counter>::default();
         registry.register("errors", "Error responses, by error code", errors.clone());
+        let http_connections = Gauge::default();
+        registry.register(
+            "http_connections",
+            "Client connections open now",
+            http_connections.clone(),
+        );
         let workers_busy = Gauge::default();
         registry.register(
             "workers_busy",
@@ -168,6 +175,7 @@ impl Metrics {
             origin_errors,
             transform_duration,
             errors,
+            http_connections,
             workers_busy,
             queue_depth,
             source_bytes,

@@ -79,6 +79,7 @@ pub struct App {
     max_src_pixels: u64,
     max_output_pixels: u64,
     max_processing_time: Duration,
+    max_url_bytes: usize,
     cache_control: HeaderValue,
     signer: Option<Signer>,
     ready: AtomicBool,
@@ -115,11 +116,16 @@ impl App {
             max_src_pixels: config.max_src_pixels,
             max_output_pixels: config.max_output_pixels(),
             max_processing_time: config.max_processing_time,
+            max_url_bytes: config.max_url_bytes,
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .map_err(|e| e.to_string())?,
             signer: Signer::new(&config.secrets)?,
             ready: AtomicBool::new(true),
         })
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn engine(&self) -> &dyn Engine {
@@ -168,6 +174,15 @@ impl App {
         request: &Request<B>,
         note: &mut Note,
     ) -> Result<Response<Body>, Arc<Error>> {
+        let target_len = request
+            .uri()
+            .path_and_query()
+            .map_or(0, |pq| pq.as_str().len());
+        if target_len > self.max_url_bytes {
+            return Err(Arc::new(Error::UrlTooLong {
+                max: self.max_url_bytes,
+            }));
+        }
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
             return Err(Arc::new(Error::MethodNotAllowed { allow: "GET, HEAD" }));
         }
