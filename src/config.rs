@@ -131,6 +131,15 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_REDIRECTS", default_value_t = 5)]
     pub max_redirects: u8,
 
+    /// Failures in a row (connect errors, timeouts, 5xx, broken bodies) after which an origin host
+    /// is not asked for `--breaker-cooldown`; 0 disables the breaker.
+    #[arg(long, env = "IMGSHIELD_BREAKER_FAILURES", default_value_t = 5)]
+    pub breaker_failures: u32,
+
+    /// How long a tripped origin is skipped before one probe request is let through.
+    #[arg(long, env = "IMGSHIELD_BREAKER_COOLDOWN", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub breaker_cooldown: Duration,
+
     /// `Cache-Control: max-age` on successful responses, in seconds.
     #[arg(long, env = "IMGSHIELD_MAX_AGE", default_value_t = 31_536_000)]
     pub max_age: u64,

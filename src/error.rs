@@ -61,6 +61,7 @@ impl Error {
                 | OriginError::Body(_)
                 | OriginError::Redirect(_) => StatusCode::BAD_GATEWAY,
                 OriginError::Local(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                OriginError::CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
             },
             Error::Worker(WorkerError::QueueFull) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => {
@@ -95,6 +96,7 @@ impl Error {
                 OriginError::Body(_) => "origin_body_failed",
                 OriginError::Redirect(_) => "origin_redirect_refused",
                 OriginError::Local(_) => "local_read_failed",
+                OriginError::CircuitOpen { .. } => "origin_circuit_open",
             },
             Error::Worker(WorkerError::QueueFull) => "overloaded",
             Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => "internal",
@@ -127,6 +129,13 @@ impl Error {
         match self {
             Error::Worker(WorkerError::QueueFull) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Error::Origin(OriginError::CircuitOpen {
+                retry_after_secs, ..
+            }) => {
+                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    headers.insert(header::RETRY_AFTER, value);
+                }
             }
             Error::MethodNotAllowed { allow } => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));

@@ -60,6 +60,8 @@ pub struct Metrics {
     pub cache_weighted_bytes: Gauge,
     pub origin_fetch_duration: Family<OriginLabels, Histogram>,
     pub origin_errors: Family<KindLabels, Counter>,
+    pub origin_circuits_open: Gauge,
+    pub origin_circuit_trips: Counter,
     pub transform_duration: Family<TransformLabels, Histogram>,
     pub errors: Family<KindLabels, Counter>,
     pub http_connections: Gauge,
@@ -124,6 +126,18 @@ impl Metrics {
             "Failed source fetches, by kind",
             origin_errors.clone(),
         );
+        let origin_circuits_open = Gauge::default();
+        registry.register(
+            "origin_circuits_open",
+            "Origin hosts whose circuit breaker is open or half-open now",
+            origin_circuits_open.clone(),
+        );
+        let origin_circuit_trips = Counter::default();
+        registry.register(
+            "origin_circuit_trips",
+            "Times a circuit breaker opened (including failed half-open probes)",
+            origin_circuit_trips.clone(),
+        );
         let transform_duration = Family::<TransformLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(TRANSFORM_BUCKETS)
         });
@@ -173,6 +187,8 @@ impl Metrics {
             cache_weighted_bytes,
             origin_fetch_duration,
             origin_errors,
+            origin_circuits_open,
+            origin_circuit_trips,
             transform_duration,
             errors,
             http_connections,

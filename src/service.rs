@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::metrics::{
     status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
 };
-use crate::origin::{AllowList, Origin, OriginConfig};
+use crate::origin::{AllowList, Breakers, Origin, OriginConfig};
 use crate::params::{FormatChoice, ParamLimits, Params, Source};
 use crate::signature::Signer;
 use crate::workers::Workers;
@@ -91,14 +91,23 @@ impl App {
         let engine = VipsEngine::new().map_err(|e| format!("libvips: {e}"))?;
         let metrics = Arc::new(Metrics::new());
         let allow = AllowList::parse(&config.allow_hosts)?;
-        let origin = Origin::new(OriginConfig {
-            root: root.to_path_buf(),
-            allow,
-            max_bytes: config.max_src_bytes,
-            connect_timeout: config.connect_timeout,
-            fetch_timeout: config.fetch_timeout,
-            max_redirects: config.max_redirects,
-        })?;
+        let breakers = Breakers::new(
+            config.breaker_failures,
+            config.breaker_cooldown,
+            metrics.origin_circuits_open.clone(),
+            metrics.origin_circuit_trips.clone(),
+        );
+        let origin = Origin::new(
+            OriginConfig {
+                root: root.to_path_buf(),
+                allow,
+                max_bytes: config.max_src_bytes,
+                connect_timeout: config.connect_timeout,
+                fetch_timeout: config.fetch_timeout,
+                max_redirects: config.max_redirects,
+            },
+            breakers,
+        )?;
         Ok(App {
             engine: Arc::new(engine),
             origin,

@@ -251,3 +251,57 @@ async fn a_full_queue_answers_503_with_retry_after_at_once() {
     s.assert_healthy(&resize(&origin, "/p/42.jpg", "&w=20"))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_origin_trips_its_breaker_and_recovers_through_a_probe() {
+    let (_f, origin, s) = setup(&["--breaker-failures", "2", "--breaker-cooldown", "500ms"]).await;
+    origin.route("/flaky.jpg", Behaviour::Status(503));
+    for _ in 0..2 {
+        assert_eq!(
+            s.get(&resize(&origin, "/flaky.jpg", "&w=40")).await.status,
+            StatusCode::BAD_GATEWAY
+        );
+    }
+    // Open: refused at once, without asking the origin (any path on that host).
+    let refused = s.get(&resize(&origin, "/p/42.jpg", "&w=40")).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text()
+    );
+    assert_eq!(refused.code(), "origin_circuit_open");
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(origin.hits("/flaky.jpg"), 2);
+    assert_eq!(origin.hits("/p/42.jpg"), 0);
+    assert_eq!(s.metric("imgshield_origin_circuits_open").await, 1.0);
+    assert_eq!(s.metric("imgshield_origin_circuit_trips_total").await, 1.0);
+
+    // After the cool-down one probe goes through; the origin has recovered, so the circuit closes.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    origin.route("/flaky.jpg", Behaviour::Image(common::photo_jpeg(200, 100)));
+    assert_eq!(
+        s.get(&resize(&origin, "/flaky.jpg", "&w=40")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.get(&resize(&origin, "/p/42.jpg", "&w=40")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(s.metric("imgshield_origin_circuits_open").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_found_answers_do_not_trip_the_breaker() {
+    let (_f, origin, s) = setup(&["--breaker-failures", "2"]).await;
+    for _ in 0..4 {
+        assert_eq!(
+            s.get(&resize(&origin, "/nope.jpg", "&w=40")).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        s.get(&resize(&origin, "/p/42.jpg", "&w=40")).await.status,
+        StatusCode::OK
+    );
+}

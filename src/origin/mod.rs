@@ -5,10 +5,12 @@
 //! lying `Content-Length` does not help an attacker).
 
 mod allow;
+mod breaker;
 mod local;
 mod remote;
 
 pub use allow::{is_public, AllowList, Reach};
+pub use breaker::Breakers;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +42,8 @@ pub enum OriginError {
     Redirect(String),
     #[error("reading the local source failed: {0}")]
     Local(String),
+    #[error("origin '{host}' is failing; not asked again for {retry_after_secs} s")]
+    CircuitOpen { host: String, retry_after_secs: u64 },
 }
 
 impl OriginError {
@@ -56,6 +60,18 @@ impl OriginError {
             OriginError::Body(_) => "body",
             OriginError::Redirect(_) => "redirect",
             OriginError::Local(_) => "local_io",
+            OriginError::CircuitOpen { .. } => "circuit_open",
+        }
+    }
+
+    /// Whether this says the origin is unhealthy (what circuit breakers and stale serving react
+    /// to), as opposed to a verdict about one URL (404, too large, not allowed).
+    pub fn is_origin_failure(&self) -> bool {
+        match self {
+            OriginError::Status(status) => *status >= 500,
+            OriginError::Connect(_) | OriginError::Timeout | OriginError::Body(_) => true,
+            OriginError::CircuitOpen { .. } => true,
+            _ => false,
         }
     }
 }
@@ -76,10 +92,10 @@ pub struct Origin {
 }
 
 impl Origin {
-    pub fn new(config: OriginConfig) -> Result<Origin, String> {
+    pub fn new(config: OriginConfig, breakers: Breakers) -> Result<Origin, String> {
         Ok(Origin {
             local: local::LocalRoot::new(&config.root, config.max_bytes)?,
-            remote: remote::RemoteOrigin::new(&config),
+            remote: remote::RemoteOrigin::new(&config, breakers),
         })
     }
 

@@ -22,6 +22,7 @@ use hyper_util::rt::TokioExecutor;
 use url::Url;
 
 use super::allow::{is_public, AllowList, Reach};
+use super::breaker::Breakers;
 use super::{read_limited, OriginConfig, OriginError};
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
@@ -34,10 +35,11 @@ pub struct RemoteOrigin {
     max_bytes: u64,
     fetch_timeout: Duration,
     max_redirects: u8,
+    breakers: Breakers,
 }
 
 impl RemoteOrigin {
-    pub fn new(config: &OriginConfig) -> RemoteOrigin {
+    pub fn new(config: &OriginConfig, breakers: Breakers) -> RemoteOrigin {
         let allow = Arc::new(config.allow.clone());
         let mut http = HttpConnector::new_with_resolver(GuardedResolver {
             allow: allow.clone(),
@@ -61,13 +63,36 @@ impl RemoteOrigin {
             max_bytes: config.max_bytes,
             fetch_timeout: config.fetch_timeout,
             max_redirects: config.max_redirects,
+            breakers,
         }
     }
 
     pub async fn fetch(&self, url: &Url) -> Result<Bytes, OriginError> {
-        tokio::time::timeout(self.fetch_timeout, self.fetch_following(url))
+        // Not allowed at all: say so before the breaker, which only tracks allowed origins.
+        if self.allow.check(url).is_none() {
+            return Err(OriginError::HostNotAllowed(
+                url.host_str().unwrap_or_default().to_string(),
+            ));
+        }
+        let host = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        if let Err(open) = self.breakers.admit(&host) {
+            return Err(OriginError::CircuitOpen {
+                host,
+                retry_after_secs: open.retry_after.as_secs().max(1),
+            });
+        }
+        let result = tokio::time::timeout(self.fetch_timeout, self.fetch_following(url))
             .await
-            .unwrap_or(Err(OriginError::Timeout))
+            .unwrap_or(Err(OriginError::Timeout));
+        match &result {
+            Err(e) if e.is_origin_failure() => self.breakers.record_failure(&host),
+            _ => self.breakers.record_success(&host),
+        }
+        result
     }
 
     async fn fetch_following(&self, first: &Url) -> Result<Bytes, OriginError> {
