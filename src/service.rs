@@ -243,14 +243,18 @@ impl App {
             Some(hit) => (hit, "hit"),
             None => {
                 let app = self.clone();
-                let job = tokio::spawn(async move { app.produce(params, accept).await });
+                // moka polls this init future for one caller only; the others wait for its result.
+                // The work itself is a task of its own, so it finishes (and fills the cache) even
+                // if that caller hangs up.
                 let entry = self
                     .cache
                     .entry(key)
                     .or_try_insert_with(async move {
-                        job.await.unwrap_or_else(|e| {
-                            Err(Error::Internal(format!("transform task: {e}")))
-                        })
+                        tokio::spawn(async move { app.produce(params, accept).await })
+                            .await
+                            .unwrap_or_else(|e| {
+                                Err(Error::Internal(format!("transform task: {e}")))
+                            })
                     })
                     .await?;
                 let result = if entry.is_fresh() {

@@ -49,10 +49,13 @@ async fn fifty_concurrent_identical_misses_cost_one_fetch_and_one_transform() {
         Behaviour::Slow(Duration::from_millis(300), common::photo_jpeg(640, 480)),
     );
     let url = s.url(&resize(&origin, "/slow.jpg", "&w=100"));
-    let requests = (0..50).map(|_| {
-        let url = url.clone();
-        tokio::spawn(async move { common::fetch(http::Method::GET, &url, &[]).await })
-    });
+    // Collected first: all fifty are in flight before the first answer is awaited.
+    let requests: Vec<_> = (0..50)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { common::fetch(http::Method::GET, &url, &[]).await })
+        })
+        .collect();
     let mut bodies = Vec::new();
     for request in requests {
         let reply = request.await.expect("join");
@@ -63,6 +66,10 @@ async fn fifty_concurrent_identical_misses_cost_one_fetch_and_one_transform() {
         bodies.windows(2).all(|w| w[0] == w[1]),
         "everyone gets the same bytes"
     );
+    // No stray work keeps running after the answers: give any stray fetch time to show.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(s.metric("imgshield_workers_busy").await, 0.0);
+    assert_eq!(s.metric("imgshield_queue_depth").await, 0.0);
     assert_eq!(origin.hits("/slow.jpg"), 1, "one origin fetch");
     assert_eq!(
         s.metric("imgshield_transform_duration_seconds_count{engine=\"vips\",format=\"jpeg\"}")
@@ -81,6 +88,10 @@ async fn fifty_concurrent_identical_misses_cost_one_fetch_and_one_transform() {
         .await;
     assert_eq!(miss, 1.0);
     assert_eq!(miss + coalesced + hit, 50.0);
+    assert!(
+        coalesced >= 1.0,
+        "concurrent misses waited for the first ({coalesced} coalesced, {hit} hits)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
