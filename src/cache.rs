@@ -7,9 +7,13 @@
 //!
 //! Values are weighed by their body size, so `--cache-bytes` bounds memory, not entry count.
 //! Concurrent misses on one key are coalesced by moka's entry API; failures are never stored.
+//!
+//! Past `--cache-ttl` an entry is stale: the next request refreshes it (one refresh at a time per
+//! key), and if the origin fails (5xx, unreachable, timeout, open circuit) or we are overloaded,
+//! the stale result is served instead of the error, for up to `--stale-grace`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -51,6 +55,9 @@ pub struct Rendition {
     /// What producing it cost, for the request log of the miss.
     pub fetch_time: Duration,
     pub transform_time: Duration,
+    /// When it was made: fresh for `--cache-ttl`, then servable only if the origin fails, for
+    /// `--stale-grace` more.
+    pub created: Instant,
 }
 
 impl Rendition {
@@ -67,7 +74,12 @@ impl Rendition {
             body: encoded.bytes,
             fetch_time,
             transform_time,
+            created: Instant::now(),
         }
+    }
+
+    pub fn is_fresh(&self, ttl: Duration) -> bool {
+        self.created.elapsed() <= ttl
     }
 }
 
@@ -76,7 +88,8 @@ pub type ResultCache = moka::future::Cache<CacheKey, Arc<Rendition>>;
 /// Fixed per-entry overhead counted on top of the body (key, headers, moka's bookkeeping).
 const ENTRY_OVERHEAD: u32 = 256;
 
-pub fn result_cache(max_bytes: u64, ttl: Duration) -> ResultCache {
+/// Entries live `ttl + stale_grace`: fresh for `ttl`, then kept only to be served if a refresh fails.
+pub fn result_cache(max_bytes: u64, ttl: Duration, stale_grace: Duration) -> ResultCache {
     moka::future::Cache::builder()
         .max_capacity(max_bytes)
         .weigher(|_key: &CacheKey, value: &Arc<Rendition>| {
@@ -84,7 +97,7 @@ pub fn result_cache(max_bytes: u64, ttl: Duration) -> ResultCache {
                 .unwrap_or(u32::MAX)
                 .saturating_add(ENTRY_OVERHEAD)
         })
-        .time_to_live(ttl)
+        .time_to_live(ttl.saturating_add(stale_grace))
         .build()
 }
 

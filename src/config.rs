@@ -89,6 +89,11 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_CACHE_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub cache_ttl: Duration,
 
+    /// How long past `--cache-ttl` a result is kept to be served (as `X-Cache: STALE`) when
+    /// refreshing it fails because the origin is failing or we are overloaded; 0 turns this off.
+    #[arg(long, env = "IMGSHIELD_STALE_GRACE", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub stale_grace: Duration,
+
     /// Transforms running at once (default: the number of CPU cores).
     #[arg(long, env = "IMGSHIELD_WORKERS")]
     pub workers: Option<usize>,

@@ -73,6 +73,16 @@ impl Error {
         }
     }
 
+    /// Whether a stale cached result should be served instead of this error: the origin is failing
+    /// or we are overloaded, not "this image is gone or bad".
+    pub fn serves_stale(&self) -> bool {
+        match self {
+            Error::Origin(e) => e.is_origin_failure(),
+            Error::Worker(WorkerError::QueueFull) => true,
+            _ => false,
+        }
+    }
+
     /// A stable machine-readable code: the `code` of the JSON body and the `kind` metric label.
     pub fn code(&self) -> &'static str {
         match self {

@@ -97,7 +97,7 @@ impl Metrics {
         let cache_lookups = Family::<CacheLabels, Counter>::default();
         registry.register(
             "cache_lookups",
-            "Result cache lookups: hit, miss (this request did the work) or coalesced (waited for another's)",
+            "Result cache lookups: hit, miss (this request did the work), coalesced (waited for another's), refreshed (a stale entry renewed) or stale (served stale because the refresh failed)",
             cache_lookups.clone(),
         );
         let cache_entries = Gauge::default();

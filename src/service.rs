@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
+use moka::ops::compute::{CompResult, Op};
 
 use crate::cache::{etag_matches, result_cache, CacheKey, Rendition, ResultCache};
 use crate::config::Config;
@@ -27,6 +28,9 @@ use crate::signature::Signer;
 use crate::workers::Workers;
 
 pub type Body = Full<Bytes>;
+
+/// `max-age` of a stale response, in seconds: downstream caches should ask again soon.
+const STALE_MAX_AGE: u64 = 60;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
@@ -59,6 +63,43 @@ impl Route {
     }
 }
 
+/// How the cache answered a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lookup {
+    /// Fresh in the cache.
+    Hit,
+    /// Not in the cache; this request made it.
+    Miss,
+    /// Another request was making it; this one waited for that result.
+    Coalesced,
+    /// Stale in the cache; this request refreshed it.
+    Refreshed,
+    /// Stale in the cache and the refresh failed on the origin's side: served the stale result.
+    Stale,
+}
+
+impl Lookup {
+    /// The `result` label of `imgshield_cache_lookups_total`.
+    fn label(self) -> &'static str {
+        match self {
+            Lookup::Hit => "hit",
+            Lookup::Miss => "miss",
+            Lookup::Coalesced => "coalesced",
+            Lookup::Refreshed => "refreshed",
+            Lookup::Stale => "stale",
+        }
+    }
+
+    /// The `X-Cache` header: whether this response came from memory without new work.
+    fn header(self) -> &'static str {
+        match self {
+            Lookup::Hit => "HIT",
+            Lookup::Stale => "STALE",
+            Lookup::Miss | Lookup::Coalesced | Lookup::Refreshed => "MISS",
+        }
+    }
+}
+
 /// What a request did, for its log line.
 #[derive(Default)]
 struct Note {
@@ -81,6 +122,8 @@ pub struct App {
     max_processing_time: Duration,
     max_url_bytes: usize,
     cache_control: HeaderValue,
+    stale_cache_control: HeaderValue,
+    cache_ttl: Duration,
     signer: Option<Signer>,
     ready: AtomicBool,
 }
@@ -111,7 +154,8 @@ impl App {
         Ok(App {
             engine: Arc::new(engine),
             origin,
-            cache: result_cache(config.cache_bytes, config.cache_ttl),
+            cache: result_cache(config.cache_bytes, config.cache_ttl, config.stale_grace),
+            cache_ttl: config.cache_ttl,
             workers: Workers::new(
                 config.workers(),
                 config.inflight(),
@@ -128,6 +172,11 @@ impl App {
             max_url_bytes: config.max_url_bytes,
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .map_err(|e| e.to_string())?,
+            stale_cache_control: HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                config.max_age.min(STALE_MAX_AGE)
+            ))
+            .map_err(|e| e.to_string())?,
             signer: Signer::new(&config.secrets)?,
             ready: AtomicBool::new(true),
         })
@@ -240,42 +289,96 @@ impl App {
         let key = CacheKey::new(&params, accept, self.engine.as_ref());
 
         let (rendition, result) = match self.cache.get(&key).await {
-            Some(hit) => (hit, "hit"),
-            None => {
-                let app = self.clone();
-                // moka polls this init future for one caller only; the others wait for its result.
-                // The work itself is a task of its own, so it finishes (and fills the cache) even
-                // if that caller hangs up.
-                let entry = self
-                    .cache
-                    .entry(key)
-                    .or_try_insert_with(async move {
-                        tokio::spawn(async move { app.produce(params, accept).await })
-                            .await
-                            .unwrap_or_else(|e| {
-                                Err(Error::Internal(format!("transform task: {e}")))
-                            })
-                    })
-                    .await?;
-                let result = if entry.is_fresh() {
-                    "miss"
-                } else {
-                    "coalesced"
-                };
-                let rendition = entry.into_value();
-                if result == "miss" {
-                    note.fetch = Some(rendition.fetch_time);
-                    note.transform = Some(rendition.transform_time);
-                }
-                (rendition, result)
-            }
+            Some(hit) if hit.is_fresh(self.cache_ttl) => (hit, Lookup::Hit),
+            Some(stale) => self.refresh(key, stale, params, accept).await?,
+            None => self.fill(key, params, accept).await?,
         };
-        note.cache = Some(result);
+        if matches!(result, Lookup::Miss | Lookup::Refreshed) {
+            note.fetch = Some(rendition.fetch_time);
+            note.transform = Some(rendition.transform_time);
+        }
+        note.cache = Some(result.label());
         self.metrics
             .cache_lookups
-            .get_or_create(&CacheLabels { result })
+            .get_or_create(&CacheLabels {
+                result: result.label(),
+            })
             .inc();
-        Ok(self.image_response(&rendition, request, negotiated, result == "hit"))
+        Ok(self.image_response(&rendition, request, negotiated, result))
+    }
+
+    /// A miss: one caller makes the result, concurrent callers for the same key wait for it.
+    async fn fill(
+        self: &Arc<Self>,
+        key: CacheKey,
+        params: Params,
+        accept: Option<AcceptClass>,
+    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>> {
+        let app = self.clone();
+        // moka polls this init future for one caller only; the others wait for its result. The
+        // work itself is a task of its own, so it finishes (and fills the cache) even if that
+        // caller hangs up.
+        let entry = self
+            .cache
+            .entry(key)
+            .or_try_insert_with(async move { app.produce_in_task(params, accept).await })
+            .await?;
+        let lookup = if entry.is_fresh() {
+            Lookup::Miss
+        } else {
+            Lookup::Coalesced
+        };
+        Ok((entry.into_value(), lookup))
+    }
+
+    /// A stale entry: refresh it (one refresh at a time per key; whoever waited behind a successful
+    /// refresh gets its result), and if the origin is failing, serve the stale result instead.
+    async fn refresh(
+        self: &Arc<Self>,
+        key: CacheKey,
+        stale: Arc<Rendition>,
+        params: Params,
+        accept: Option<AcceptClass>,
+    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>> {
+        let (app, ttl) = (self.clone(), self.cache_ttl);
+        let outcome = self
+            .cache
+            .entry(key)
+            .and_try_compute_with(|current| async move {
+                if current.is_some_and(|entry| entry.value().is_fresh(ttl)) {
+                    return Ok(Op::Nop);
+                }
+                app.produce_in_task(params, accept).await.map(Op::Put)
+            })
+            .await;
+        match outcome {
+            Ok(CompResult::Inserted(entry) | CompResult::ReplacedWith(entry)) => {
+                Ok((entry.into_value(), Lookup::Refreshed))
+            }
+            Ok(CompResult::Unchanged(entry)) => Ok((entry.into_value(), Lookup::Coalesced)),
+            Ok(CompResult::StillNone(_) | CompResult::Removed(_)) => Err(Arc::new(
+                Error::Internal("cache entry vanished during refresh".into()),
+            )),
+            Err(error) if error.serves_stale() => {
+                tracing::warn!(code = error.code(), error = %error, "refresh failed; serving stale");
+                Ok((stale, Lookup::Stale))
+            }
+            Err(error) => {
+                // The origin's verdict changed (gone, or no longer an image): drop the old result.
+                self.cache.invalidate(&key).await;
+                Err(Arc::new(error))
+            }
+        }
+    }
+
+    async fn produce_in_task(
+        self: Arc<Self>,
+        params: Params,
+        accept: Option<AcceptClass>,
+    ) -> Result<Arc<Rendition>, Error> {
+        tokio::spawn(async move { self.produce(params, accept).await })
+            .await
+            .unwrap_or_else(|e| Err(Error::Internal(format!("transform task: {e}"))))
     }
 
     /// Fetches, decodes, transforms and encodes one source. Runs once per cache miss, in its own task.
@@ -354,7 +457,7 @@ impl App {
         r: &Rendition,
         request: &Request<B>,
         negotiated: bool,
-        hit: bool,
+        lookup: Lookup,
     ) -> Response<Body> {
         let not_modified = request
             .headers()
@@ -376,15 +479,21 @@ impl App {
         if !not_modified {
             headers.insert(header::CONTENT_TYPE, r.content_type.clone());
         }
-        headers.insert(header::CACHE_CONTROL, self.cache_control.clone());
+        if lookup == Lookup::Stale {
+            // Short-lived downstream: a CDN should come back soon for the fresh version.
+            headers.insert(header::CACHE_CONTROL, self.stale_cache_control.clone());
+            headers.insert(
+                header::WARNING,
+                HeaderValue::from_static("110 - \"Response is Stale\""),
+            );
+        } else {
+            headers.insert(header::CACHE_CONTROL, self.cache_control.clone());
+        }
         headers.insert(header::ETAG, r.etag.clone());
         if negotiated {
             headers.insert(header::VARY, HeaderValue::from_static("Accept"));
         }
-        headers.insert(
-            "x-cache",
-            HeaderValue::from_static(if hit { "HIT" } else { "MISS" }),
-        );
+        headers.insert("x-cache", HeaderValue::from_static(lookup.header()));
         response
     }
 

@@ -316,3 +316,73 @@ async fn not_found_answers_do_not_trip_the_breaker() {
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_result_is_served_while_the_origin_fails_and_refreshed_when_it_recovers() {
+    let (_f, origin, s) = setup(&[
+        "--cache-ttl",
+        "1s",
+        "--stale-grace",
+        "1h",
+        "--max-age",
+        "3600",
+    ])
+    .await;
+    origin.route("/s.jpg", Behaviour::Image(common::photo_jpeg(300, 200)));
+    let url = resize(&origin, "/s.jpg", "&w=60");
+    let fresh = s.get(&url).await;
+    assert_eq!(fresh.header("x-cache"), Some("MISS"));
+    assert_eq!(s.get(&url).await.header("x-cache"), Some("HIT"));
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    origin.route("/s.jpg", Behaviour::Status(500));
+    let stale = s.get(&url).await;
+    assert_eq!(stale.status, StatusCode::OK, "{}", stale.text());
+    assert_eq!(stale.header("x-cache"), Some("STALE"));
+    assert_eq!(stale.header("cache-control"), Some("public, max-age=60"));
+    assert!(stale
+        .header("warning")
+        .is_some_and(|w| w.starts_with("110")));
+    assert_eq!(stale.body, fresh.body);
+    assert_eq!(origin.hits("/s.jpg"), 2, "the refresh was attempted");
+    assert_eq!(
+        s.metric("imgshield_cache_lookups_total{result=\"stale\"}")
+            .await,
+        1.0
+    );
+
+    origin.route("/s.jpg", Behaviour::Image(common::photo_jpeg(300, 200)));
+    let refreshed = s.get(&url).await;
+    assert_eq!(refreshed.header("x-cache"), Some("MISS"));
+    assert_eq!(
+        refreshed.header("cache-control"),
+        Some("public, max-age=3600")
+    );
+    assert_eq!(s.get(&url).await.header("x-cache"), Some("HIT"));
+    assert_eq!(origin.hits("/s.jpg"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_gone_from_the_origin_is_not_served_stale() {
+    let (_f, origin, s) = setup(&["--cache-ttl", "1s", "--stale-grace", "1h"]).await;
+    origin.route("/gone.jpg", Behaviour::Image(common::photo_jpeg(300, 200)));
+    let url = resize(&origin, "/gone.jpg", "&w=60");
+    assert_eq!(s.get(&url).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    origin.route("/gone.jpg", Behaviour::Status(404));
+    assert_eq!(s.get(&url).await.status, StatusCode::NOT_FOUND);
+    // The old result was dropped, not kept for later.
+    origin.route("/gone.jpg", Behaviour::Status(500));
+    assert_eq!(s.get(&url).await.status, StatusCode::BAD_GATEWAY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_stale_grace_an_expired_result_is_not_served() {
+    let (_f, origin, s) = setup(&["--cache-ttl", "1s", "--stale-grace", "0s"]).await;
+    origin.route("/e.jpg", Behaviour::Image(common::photo_jpeg(300, 200)));
+    let url = resize(&origin, "/e.jpg", "&w=60");
+    assert_eq!(s.get(&url).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    origin.route("/e.jpg", Behaviour::Status(500));
+    assert_eq!(s.get(&url).await.status, StatusCode::BAD_GATEWAY);
+}
