@@ -41,6 +41,9 @@ pub const VIPS_INTERPRETATION_sRGB: c_int = 22;
 pub const VIPS_INTERPRETATION_RGB16: c_int = 25;
 pub const VIPS_INTERPRETATION_GREY16: c_int = 26;
 
+/// glibc's `M_ARENA_MAX` parameter for `mallopt`.
+pub const M_ARENA_MAX: c_int = -8;
+
 /// `VipsBandFormat` values from `image.h`.
 pub const VIPS_FORMAT_UCHAR: c_int = 0;
 
@@ -152,6 +155,11 @@ extern "C" {
         bands: c_int,
         format: c_int,
     ) -> *mut VipsImage;
+
+    // --- glibc ---
+    /// `mallopt(3)`; with [`M_ARENA_MAX`] it caps glibc's per-thread malloc arenas.
+    #[cfg(target_env = "gnu")]
+    pub fn mallopt(param: c_int, value: c_int) -> c_int;
 
     // --- GLib / GObject ---
     pub fn g_log_set_handler(
