@@ -241,3 +241,31 @@ impl tower_service::Service<Name> for GuardedResolver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use tower_service::Service;
+
+    fn resolver(entries: &[&str]) -> GuardedResolver {
+        let entries: Vec<String> = entries.iter().map(|s| s.to_string()).collect();
+        GuardedResolver {
+            allow: Arc::new(AllowList::parse(&entries).expect("valid allowlist")),
+        }
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_loopback_are_refused_unless_allowed_exactly() {
+        // `localhost` resolves through /etc/hosts: a real lookup, no network needed.
+        let name = Name::from_str("localhost").expect("name");
+        let refused = resolver(&["*.example.com"]).call(name.clone()).await;
+        let err = refused.err().expect("loopback is refused");
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        let allowed = resolver(&["localhost:8080"])
+            .call(name)
+            .await
+            .expect("exact entry");
+        assert!(allowed.into_iter().all(|a| a.ip().is_loopback()));
+    }
+}
