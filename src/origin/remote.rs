@@ -260,7 +260,7 @@ mod tests {
         // `localhost` resolves through /etc/hosts: a real lookup, no network needed.
         let name = Name::from_str("localhost").expect("name");
         let refused = resolver(&["*.example.com"]).call(name.clone()).await;
-        let err = refused.err().expect("loopback is refused");
+        let err = refused.expect_err("loopback is refused");
         assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
         let allowed = resolver(&["localhost:8080"])
             .call(name)
