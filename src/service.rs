@@ -321,7 +321,7 @@ impl App {
         let entry = self
             .cache
             .entry(key)
-            .or_try_insert_with(async move { app.produce_in_task(params, accept).await })
+            .or_try_insert_with(async move { app.produce_in_task(key, params, accept).await })
             .await?;
         let lookup = if entry.is_fresh() {
             Lookup::Miss
@@ -348,7 +348,7 @@ impl App {
                 if current.is_some_and(|entry| entry.value().is_fresh(ttl)) {
                     return Ok(Op::Nop);
                 }
-                app.produce_in_task(params, accept).await.map(Op::Put)
+                app.produce_in_task(key, params, accept).await.map(Op::Put)
             })
             .await;
         match outcome {
@@ -371,14 +371,23 @@ impl App {
         }
     }
 
+    /// Runs `produce` as a task of its own that also stores its result: if the request that started
+    /// it hangs up, the work still finishes and lands in the cache for the next request.
     async fn produce_in_task(
         self: Arc<Self>,
+        key: CacheKey,
         params: Params,
         accept: Option<AcceptClass>,
     ) -> Result<Arc<Rendition>, Error> {
-        tokio::spawn(async move { self.produce(params, accept).await })
-            .await
-            .unwrap_or_else(|e| Err(Error::Internal(format!("transform task: {e}"))))
+        tokio::spawn(async move {
+            let result = self.clone().produce(params, accept).await;
+            if let Ok(rendition) = &result {
+                self.cache.insert(key, rendition.clone()).await;
+            }
+            result
+        })
+        .await
+        .unwrap_or_else(|e| Err(Error::Internal(format!("transform task: {e}"))))
     }
 
     /// Fetches, decodes, transforms and encodes one source. Runs once per cache miss, in its own task.

@@ -386,3 +386,32 @@ async fn without_a_stale_grace_an_expired_result_is_not_served() {
     origin.route("/e.jpg", Behaviour::Status(500));
     assert_eq!(s.get(&url).await.status, StatusCode::BAD_GATEWAY);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_started_for_a_client_that_hung_up_still_fills_the_cache() {
+    let (_f, origin, s) = setup(&[]).await;
+    origin.route(
+        "/slow.jpg",
+        Behaviour::Slow(Duration::from_millis(400), common::photo_jpeg(320, 240)),
+    );
+    let url = resize(&origin, "/slow.jpg", "&w=50");
+    let abandoned = tokio::time::timeout(Duration::from_millis(100), s.get(&url)).await;
+    assert!(
+        abandoned.is_err(),
+        "the client gave up before the origin answered"
+    );
+    // Wait for the abandoned work to finish (polling the metric, bounded).
+    for _ in 0..100 {
+        if s.metric("imgshield_transform_duration_seconds_count{engine=\"vips\",format=\"jpeg\"}")
+            .await
+            >= 1.0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let reply = s.get(&url).await;
+    assert_eq!(reply.header("x-cache"), Some("HIT"));
+    assert_eq!(origin.hits("/slow.jpg"), 1);
+}
