@@ -67,7 +67,7 @@ async fn every_notation_of_a_forbidden_address_is_refused_without_a_connection()
         format!("http://cdn.example.com@127.0.0.1:{port}/secret"),
         format!("http://cdn.example.com:80@127.0.0.1:{port}/secret"),
         format!("http://127.0.0.1:{port}\\@cdn.example.com/secret"),
-        format!("file:///etc/passwd"),
+        "file:///etc/passwd".to_string(),
         format!("gopher://127.0.0.1:{port}/_GET"),
         format!("dict://127.0.0.1:{port}/"),
     ] {
