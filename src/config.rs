@@ -119,6 +119,15 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_DIMENSION", default_value_t = 8192)]
     pub max_dimension: u32,
 
+    /// Largest output (and intermediate resize) in pixels. Memory grows with it: a 67-MP AVIF
+    /// encode peaks above 1 GB, a 25-MP one near 400 MB.
+    #[arg(
+        long,
+        env = "IMGSHIELD_MAX_OUTPUT_PIXELS",
+        default_value_t = 25_000_000
+    )]
+    pub max_output_pixels: u64,
+
     /// Time allowed for a whole origin fetch (connect, headers and body).
     #[arg(long, env = "IMGSHIELD_FETCH_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub fetch_timeout: Duration,
@@ -194,9 +203,8 @@ impl Config {
             .unwrap_or(2 * self.workers())
     }
 
-    /// Largest output, in pixels: the square of the largest dimension.
     pub fn max_output_pixels(&self) -> u64 {
-        u64::from(self.max_dimension) * u64::from(self.max_dimension)
+        self.max_output_pixels
     }
 }
 

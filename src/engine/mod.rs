@@ -56,6 +56,17 @@ impl OutputFormat {
         }
     }
 
+    /// The largest width or height the format (or its encoder in libvips) can hold.
+    pub fn max_side(self) -> u32 {
+        match self {
+            OutputFormat::Jpeg => 65_500,
+            OutputFormat::Webp => 16_383,
+            // libheif refuses larger images by default.
+            OutputFormat::Avif => 16_384,
+            OutputFormat::Png => u32::MAX,
+        }
+    }
+
     pub fn supports_alpha(self) -> bool {
         !matches!(self, OutputFormat::Jpeg)
     }

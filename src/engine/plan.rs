@@ -75,6 +75,13 @@ impl Plan {
 pub enum PlanError {
     #[error("the output would be {width}x{height} pixels, more than the {max} allowed")]
     OutputTooLarge { width: u64, height: u64, max: u64 },
+    #[error("{format} cannot hold an image of {width}x{height}; at most {max} pixels per side")]
+    TooLargeForFormat {
+        format: &'static str,
+        width: u32,
+        height: u32,
+        max: u32,
+    },
 }
 
 /// Which modern formats a client accepts, already reduced to what this server can encode: the only
@@ -257,6 +264,16 @@ impl Plan {
                 max: max_output_pixels,
             });
         }
+        let out = plan.output_size();
+        let side = format.max_side();
+        if out.width > side || out.height > side {
+            return Err(PlanError::TooLargeForFormat {
+                format: format.as_str(),
+                width: out.width,
+                height: out.height,
+                max: side,
+            });
+        }
         Ok(plan)
     }
 }
@@ -394,6 +411,23 @@ mod tests {
         .expect("valid");
         let err = Plan::resolve(&params, &info(1, 1000), OutputFormat::Jpeg, MAX);
         assert!(matches!(err, Err(PlanError::OutputTooLarge { .. })));
+    }
+
+    #[test]
+    fn formats_with_a_size_limit_refuse_larger_outputs() {
+        let params = Params::parse(
+            "src=a&w=20000&enlarge=1",
+            &ParamLimits {
+                max_dimension: 30000,
+            },
+        )
+        .expect("valid");
+        let webp = Plan::resolve(&params, &info(1000, 10), OutputFormat::Webp, u64::MAX);
+        assert!(
+            matches!(webp, Err(PlanError::TooLargeForFormat { max: 16383, .. })),
+            "{webp:?}"
+        );
+        assert!(Plan::resolve(&params, &info(1000, 10), OutputFormat::Png, u64::MAX).is_ok());
     }
 
     #[test]
