@@ -91,6 +91,21 @@ int imgshield_avifsave_buffer(VipsImage *in, void **buf, size_t *len, int qualit
                                 NULL);
 }
 
+int imgshield_remove_metadata(VipsImage *in, VipsImage **out) {
+    gchar **fields;
+    if (vips_copy(in, out, NULL))
+        return -1;
+    /* Savers rebuild the EXIF blob from the parsed "exif-ifd*" fields, so those go too. */
+    fields = vips_image_get_fields(*out);
+    for (int i = 0; fields[i]; i++) {
+        if (g_str_has_prefix(fields[i], "exif-") || g_str_has_prefix(fields[i], "xmp-") ||
+            g_str_has_prefix(fields[i], "iptc-"))
+            vips_image_remove(*out, fields[i]);
+    }
+    g_strfreev(fields);
+    return 0;
+}
+
 typedef struct {
     gint64 deadline_us; /* g_get_monotonic_time() value after which evaluation is killed */
 } ImgshieldDeadline;

@@ -37,6 +37,10 @@ int imgshield_webpsave_buffer(VipsImage *in, void **buf, size_t *len, int qualit
 int imgshield_avifsave_buffer(VipsImage *in, void **buf, size_t *len, int quality, int effort,
                               int strip);
 
+/* A copy of `in` without EXIF, XMP and IPTC blobs. libvips 8.14's webpsave ignores `strip`, so
+ * metadata is removed from the image itself before any save. */
+int imgshield_remove_metadata(VipsImage *in, VipsImage **out);
+
 /* Kills evaluation of `image` (and so of any save of it) once `timeout_us` microseconds have passed:
  * libvips signals "eval" as it computes tiles, and the handler sets the image's kill flag, which every
  * region of the pipeline checks. Returns 0. */

@@ -465,3 +465,36 @@ async fn a_transform_over_its_time_limit_is_stopped_with_422_and_the_worker_free
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_metadata_never_reaches_any_output_format() {
+    let f = Fixtures::new();
+    let secret = "SECRET-GPS-48.8584N-2.2945E";
+    let source = common::with_exif(&common::photo_jpeg(200, 100), 1, Some(secret));
+    assert!(
+        source.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the fixture carries it"
+    );
+    std::fs::write(f.path().join("private.jpg"), &source).expect("write");
+    let s = server(&f).await;
+    for fm in ["jpeg", "png", "webp", "avif"] {
+        let reply = s
+            .get(&format!("/resize?src=private.jpg&w=80&fm={fm}"))
+            .await;
+        if reply.status == StatusCode::BAD_REQUEST {
+            continue; // a build without this encoder
+        }
+        assert_eq!(reply.status, StatusCode::OK, "{fm}: {}", reply.text());
+        assert!(
+            !reply
+                .body
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "{fm} output leaks EXIF"
+        );
+        assert!(
+            !reply.body.windows(6).any(|w| w == b"Exif\0\0"),
+            "{fm} output has an EXIF block"
+        );
+    }
+}

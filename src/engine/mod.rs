@@ -5,7 +5,10 @@
 //! the same `Plan`. Engines run on blocking worker threads only (see `workers`).
 
 mod plan;
+mod riff;
 pub mod vips;
+
+pub use riff::drop_webp_metadata;
 
 pub use plan::{choose_format, AcceptClass, Plan, PlanError, Rect, Rgba, Size};
 

@@ -128,6 +128,7 @@ extern "C" {
         strip: c_int,
     ) -> c_int;
     pub fn imgshield_image_loader(image: *mut VipsImage) -> *const c_char;
+    pub fn imgshield_remove_metadata(input: *mut VipsImage, out: *mut *mut VipsImage) -> c_int;
     pub fn imgshield_set_deadline(image: *mut VipsImage, timeout_us: i64) -> c_int;
 
     // --- libvips, non-variadic ---

@@ -69,16 +69,34 @@ pub fn photo_jpeg(width: u32, height: u32) -> Vec<u8> {
 
 /// `jpeg` with a minimal EXIF APP1 segment carrying `orientation` inserted after SOI.
 pub fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    with_exif(jpeg, orientation, None)
+}
+
+/// `jpeg` with an EXIF APP1 segment: `orientation` and, if given, an ImageDescription (0x010E)
+/// standing in for private data such as a GPS position.
+pub fn with_exif(jpeg: &[u8], orientation: u16, description: Option<&str>) -> Vec<u8> {
+    let text = description.map(|d| format!("{d}\0"));
+    let entries: u16 = if text.is_some() { 2 } else { 1 };
+    let ifd_len = 2 + 12 * u32::from(entries) + 4;
     let mut tiff = Vec::new();
     tiff.extend_from_slice(b"II*\0"); // little-endian TIFF header
     tiff.extend_from_slice(&8u32.to_le_bytes()); // first IFD at offset 8
-    tiff.extend_from_slice(&1u16.to_le_bytes()); // one entry
+    tiff.extend_from_slice(&entries.to_le_bytes());
+    if let Some(text) = &text {
+        tiff.extend_from_slice(&0x010Eu16.to_le_bytes()); // ImageDescription, sorted first
+        tiff.extend_from_slice(&2u16.to_le_bytes()); // ASCII
+        tiff.extend_from_slice(&u32::try_from(text.len()).expect("short").to_le_bytes());
+        tiff.extend_from_slice(&(8 + ifd_len).to_le_bytes()); // value right after the IFD
+    }
     tiff.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
     tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
     tiff.extend_from_slice(&1u32.to_le_bytes()); // count
     tiff.extend_from_slice(&orientation.to_le_bytes());
     tiff.extend_from_slice(&[0, 0]); // value padding
     tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    if let Some(text) = &text {
+        tiff.extend_from_slice(text.as_bytes());
+    }
     let length = u16::try_from(2 + 6 + tiff.len()).expect("small segment");
     let mut out = jpeg[..2].to_vec(); // SOI
     out.extend_from_slice(&[0xFF, 0xE1]);

@@ -401,6 +401,14 @@ impl<'src> Image<'src> {
         })
     }
 
+    /// A copy without EXIF, XMP and IPTC (not every 8.14 saver honours `strip`).
+    pub fn without_metadata(&self) -> Result<Image<'src>, VipsError> {
+        produce("removing metadata failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer; the copy shares pixels, not metadata.
+            unsafe { ffi::imgshield_remove_metadata(self.raw(), out) }
+        })
+    }
+
     /// Converts to 8-bit sRGB (CMYK, 16-bit, LAB, ... sources).
     pub fn to_srgb(&self) -> Result<Image<'src>, VipsError> {
         let srgb = produce("colour conversion failed", |out| {

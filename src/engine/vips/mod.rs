@@ -147,6 +147,7 @@ impl Engine for VipsEngine {
         let image = steps::crop(image, plan)?;
         let image = steps::pad(image, plan)?;
         let image = steps::flatten(image, plan)?;
+        let image = steps::strip(image, plan)?;
         let (width, height) = (image.width(), image.height());
         // The pipeline is lazy: the decode and every step run inside encode, so that is where the
         // time limit must reach into libvips.
@@ -260,10 +261,24 @@ mod steps {
         image.flatten(background).map_err(internal)
     }
 
+    /// Metadata goes before the save: libvips 8.14's webpsave ignores `strip` and would leak EXIF
+    /// (GPS positions included) from the source.
+    pub fn strip<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+        if plan.strip_metadata {
+            image.without_metadata().map_err(internal)
+        } else {
+            Ok(image)
+        }
+    }
+
     pub fn encode(image: &Image<'_>, plan: &Plan) -> Result<Vec<u8>, EngineError> {
-        image
+        let bytes = image
             .save(save_format(plan.format, plan.quality, plan.strip_metadata))
-            .map_err(undecodable)
+            .map_err(undecodable)?;
+        Ok(match plan.format {
+            OutputFormat::Webp if plan.strip_metadata => crate::engine::drop_webp_metadata(bytes),
+            _ => bytes,
+        })
     }
 }
 
