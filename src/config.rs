@@ -175,6 +175,11 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_HEADER_BYTES", default_value = "64KiB", value_parser = parse_bytes)]
     pub max_header_bytes: u64,
 
+    /// After SIGTERM/SIGINT, how long to keep serving with /readyz answering 503 before the
+    /// listener closes (give the load balancer's readiness probe time to notice).
+    #[arg(long, env = "IMGSHIELD_DRAIN_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub drain_delay: Duration,
+
     /// Time in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "IMGSHIELD_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,

@@ -51,6 +51,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         }
     }
     shutdown.await;
+    // Readiness goes false first and the server keeps serving for the drain delay, so a load
+    // balancer polling /readyz sees it and stops routing before the listener closes.
+    server.app().set_draining();
+    if !config.drain_delay.is_zero() {
+        tracing::info!(delay = ?config.drain_delay, "draining: /readyz answers 503");
+        tokio::time::sleep(config.drain_delay).await;
+    }
     server.shutdown().await;
     Ok(())
 }

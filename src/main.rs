@@ -1,32 +1,48 @@
 //! The `imgshield` binary: parse the command line, then serve until SIGTERM/SIGINT (or run a tool
 //! subcommand such as `sign`).
 
+use std::process::ExitCode;
+use std::time::Duration;
+
 use clap::Parser;
 use imgshield::config::{Cli, Command};
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Sign(args)) = &cli.command {
         return match imgshield::signature::sign_command(args) {
             Ok(line) => {
                 println!("{line}");
-                std::process::ExitCode::SUCCESS
+                ExitCode::SUCCESS
             }
             Err(message) => {
                 eprintln!("imgshield sign: {message}");
-                std::process::ExitCode::from(2)
+                ExitCode::from(2)
             }
         };
     }
     let config = cli.serve;
     let _log_guard = imgshield::telemetry::init(config.log_format);
-    match imgshield::run(config, shutdown_signal()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("imgshield: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(imgshield::run(config, shutdown_signal()));
+    // The grace period is over: a libvips job still running on a blocking thread is abandoned,
+    // not waited for (dropping the runtime would wait for it without bound).
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("imgshield: {message}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

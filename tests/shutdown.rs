@@ -182,3 +182,40 @@ async fn json_logs_have_one_line_per_request_with_cache_and_durations() {
     assert_eq!(requests[2]["status"], 404);
     assert_eq!(requests[2]["code"], "source_not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_the_drain_delay_readiness_fails_while_requests_are_still_served() {
+    let fixtures = Fixtures::new();
+    std::fs::write(fixtures.path().join("a.jpg"), common::photo_jpeg(100, 80)).expect("write");
+    let root = fixtures.path().to_str().expect("utf-8 path").to_string();
+    let (mut child, base, _) = spawn(&["--root", &root, "--drain-delay", "3s"]);
+    let ready = common::fetch(http::Method::GET, &format!("{base}/readyz"), &[]).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    terminate(&child);
+    // Poll (bounded) until readiness flips.
+    let mut draining = None;
+    for _ in 0..50 {
+        let reply = common::fetch(http::Method::GET, &format!("{base}/readyz"), &[]).await;
+        if reply.status == StatusCode::SERVICE_UNAVAILABLE {
+            draining = Some(reply);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        draining.is_some(),
+        "/readyz never answered 503 during the drain"
+    );
+    let image = common::fetch(
+        http::Method::GET,
+        &format!("{base}/resize?src=a.jpg&w=50"),
+        &[],
+    )
+    .await;
+    assert_eq!(image.status, StatusCode::OK, "still serving while draining");
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(15)))
+            .await
+            .expect("join");
+    assert!(status.success());
+}

@@ -38,20 +38,29 @@ impl LocalRoot {
 
 fn read_below(root: &Path, relative: &str, limit: u64) -> Result<Bytes, OriginError> {
     let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::NotFound => OriginError::NotFound,
+        // Whatever the client wrote that names no readable file is "not found", not our failure.
+        std::io::ErrorKind::NotFound
+        | std::io::ErrorKind::NotADirectory
+        | std::io::ErrorKind::IsADirectory
+        | std::io::ErrorKind::InvalidFilename => OriginError::NotFound,
+        _ if e.raw_os_error() == Some(ELOOP) => OriginError::NotFound,
         _ => OriginError::Local(e.to_string()),
     };
     let path = root.join(relative).canonicalize().map_err(io)?;
     if !path.starts_with(root) {
         return Err(OriginError::PathEscapesRoot);
     }
-    let file = std::fs::File::open(&path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
+    // Only regular files, checked before opening: opening a FIFO would block until a writer came.
+    let meta = std::fs::metadata(&path).map_err(io)?;
     if !meta.is_file() {
         return Err(OriginError::NotFound);
     }
     if meta.len() > limit {
         return Err(OriginError::TooLarge { limit });
+    }
+    let file = std::fs::File::open(&path).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(OriginError::NotFound);
     }
     // The file may grow between stat and read: read at most limit + 1 bytes and check again.
     let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
@@ -61,6 +70,9 @@ fn read_below(root: &Path, relative: &str, limit: u64) -> Result<Bytes, OriginEr
     }
     Ok(Bytes::from(data))
 }
+
+/// Linux's "too many levels of symbolic links".
+const ELOOP: i32 = 40;
 
 #[cfg(test)]
 mod tests {
@@ -104,6 +116,26 @@ mod tests {
         assert_eq!(
             read_below(&root_path, "sub/a.jpg", 2),
             Err(OriginError::TooLarge { limit: 2 })
+        );
+        // A path through a file, and an over-long name: the client's mistake, so "not found".
+        assert_eq!(
+            read_below(&root_path, "sub/a.jpg/x", 10),
+            Err(OriginError::NotFound)
+        );
+        assert_eq!(
+            read_below(&root_path, &"n".repeat(300), 10),
+            Err(OriginError::NotFound)
+        );
+        // A FIFO would block an open() until a writer appears: it must be refused without opening.
+        let fifo = root_path.join("fifo.jpg");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        assert_eq!(
+            read_below(&root_path, "fifo.jpg", 10),
+            Err(OriginError::NotFound)
         );
     }
 }
