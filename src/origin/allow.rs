@@ -47,10 +47,6 @@ impl AllowList {
         Ok(AllowList { entries })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// `Some(reach)` if the URL's host and port are allowed.
     pub fn check(&self, url: &Url) -> Option<Reach> {
         let host = url.host_str()?.to_ascii_lowercase();
@@ -69,14 +65,6 @@ impl AllowList {
             }
         }
         reach
-    }
-
-    /// Whether a host name (as the resolver sees it) has an exact entry, on any port.
-    pub fn is_exact(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.entries
-            .iter()
-            .any(|e| matches!(&e.host, HostPattern::Exact(h) if *h == host))
     }
 }
 
@@ -208,6 +196,14 @@ mod tests {
         );
         assert_eq!(allow.check(&url("https://example.com/a")), None);
         assert_eq!(allow.check(&url("https://badexample.com/a")), None);
+    }
+
+    #[test]
+    fn an_exact_entry_for_one_port_does_not_widen_a_wildcard_match_on_another() {
+        let allow = list(&["cdn.example.com:8443", "*.example.com"]);
+        assert_eq!(allow.check(&url("https://cdn.example.com:8443/a")), Some(Reach::Any));
+        // Admitted only by the wildcard: public addresses only, whatever the exact entry says.
+        assert_eq!(allow.check(&url("http://cdn.example.com:6379/a")), Some(Reach::PublicOnly));
     }
 
     #[test]

@@ -30,7 +30,10 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
 const USER_AGENT: &str = concat!("imgshield/", env!("CARGO_PKG_VERSION"));
 
 pub struct RemoteOrigin {
-    client: Client<Connector, Empty<Bytes>>,
+    /// For hosts allowed by an exact entry: any address they resolve to.
+    any_address: Client<Connector, Empty<Bytes>>,
+    /// For hosts allowed through a wildcard: public addresses only.
+    public_only: Client<Connector, Empty<Bytes>>,
     allow: Arc<AllowList>,
     max_bytes: u64,
     fetch_timeout: Duration,
@@ -40,26 +43,10 @@ pub struct RemoteOrigin {
 
 impl RemoteOrigin {
     pub fn new(config: &OriginConfig, breakers: Breakers) -> RemoteOrigin {
-        let allow = Arc::new(config.allow.clone());
-        let mut http = HttpConnector::new_with_resolver(GuardedResolver {
-            allow: allow.clone(),
-        });
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(config.connect_timeout));
-        http.set_nodelay(true);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(32)
-            .build(https);
         RemoteOrigin {
-            client,
-            allow,
+            any_address: pooled_client(config, GuardedResolver { public_only: false }),
+            public_only: pooled_client(config, GuardedResolver { public_only: true }),
+            allow: Arc::new(config.allow.clone()),
             max_bytes: config.max_bytes,
             fetch_timeout: config.fetch_timeout,
             max_redirects: config.max_redirects,
@@ -97,19 +84,21 @@ impl RemoteOrigin {
 
     async fn fetch_following(&self, first: &Url) -> Result<Bytes, OriginError> {
         let mut url = first.clone();
-        for _ in 0..=self.max_redirects {
-            let host = || url.host_str().unwrap_or_default().to_string();
-            let reach = self
-                .allow
-                .check(&url)
-                .ok_or_else(|| OriginError::HostNotAllowed(host()))?;
-            if reach == Reach::PublicOnly {
-                if let Some(ip) = literal_ip(&url) {
-                    if !is_public(ip) {
-                        return Err(OriginError::HostNotAllowed(host()));
-                    }
-                }
-            }
+        for hop in 0..=self.max_redirects {
+            // Every hop is checked against the allowlist; the entry that admits it decides which
+            // addresses the connection may reach.
+            let Some(reach) = self.allow.check(&url) else {
+                let host = url.host_str().unwrap_or_default().to_string();
+                return Err(if hop == 0 {
+                    OriginError::HostNotAllowed(host)
+                } else {
+                    OriginError::Redirect(format!("to host '{host}', which is not allowed"))
+                });
+            };
+            let client = match reach {
+                Reach::Any => &self.any_address,
+                Reach::PublicOnly => &self.public_only,
+            };
             let uri: Uri = url
                 .as_str()
                 .parse()
@@ -119,7 +108,7 @@ impl RemoteOrigin {
                 .header(header::ACCEPT, "image/*,*/*;q=0.8")
                 .body(Empty::new())
                 .map_err(|e| OriginError::Connect(e.to_string()))?;
-            let response = self.client.request(request).await.map_err(classify)?;
+            let response = client.request(request).await.map_err(classify)?;
             let status = response.status();
             if status.is_success() {
                 let declared = response
@@ -144,12 +133,6 @@ impl RemoteOrigin {
                         next.scheme()
                     )));
                 }
-                if self.allow.check(&next).is_none() {
-                    return Err(OriginError::Redirect(format!(
-                        "to host '{}', which is not allowed",
-                        next.host_str().unwrap_or_default()
-                    )));
-                }
                 url = next;
                 continue;
             }
@@ -165,12 +148,25 @@ impl RemoteOrigin {
     }
 }
 
-fn literal_ip(url: &Url) -> Option<std::net::IpAddr> {
-    match url.host()? {
-        url::Host::Ipv4(ip) => Some(ip.into()),
-        url::Host::Ipv6(ip) => Some(ip.into()),
-        url::Host::Domain(_) => None,
-    }
+/// A keep-alive pool of http/https connections resolved through `resolver`.
+fn pooled_client(
+    config: &OriginConfig,
+    resolver: GuardedResolver,
+) -> Client<Connector, Empty<Bytes>> {
+    let mut http = HttpConnector::new_with_resolver(resolver);
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(config.connect_timeout));
+    http.set_nodelay(true);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(32)
+        .build(https)
 }
 
 /// Sorts a client error into refused (our resolver said no), timed out, or could not connect.
@@ -206,10 +202,11 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// Resolves names with the system resolver, keeping only addresses the allowlist lets that host reach.
+/// Resolves names with the system resolver; with `public_only`, drops every non-public address
+/// (and fails if none is left), so the connector can only ever connect to vetted addresses.
 #[derive(Clone)]
 pub struct GuardedResolver {
-    allow: Arc<AllowList>,
+    public_only: bool,
 }
 
 impl tower_service::Service<Name> for GuardedResolver {
@@ -222,12 +219,12 @@ impl tower_service::Service<Name> for GuardedResolver {
     }
 
     fn call(&mut self, name: Name) -> Self::Future {
-        let allow = self.allow.clone();
+        let public_only = self.public_only;
         Box::pin(async move {
             let host = name.as_str().to_string();
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if allow.is_exact(&host) {
+            if !public_only {
                 return Ok(addrs.into_iter());
             }
             let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
@@ -248,24 +245,19 @@ mod tests {
     use std::str::FromStr;
     use tower_service::Service;
 
-    fn resolver(entries: &[&str]) -> GuardedResolver {
-        let entries: Vec<String> = entries.iter().map(|s| s.to_string()).collect();
-        GuardedResolver {
-            allow: Arc::new(AllowList::parse(&entries).expect("valid allowlist")),
-        }
-    }
-
     #[tokio::test]
-    async fn names_resolving_to_loopback_are_refused_unless_allowed_exactly() {
+    async fn the_public_only_resolver_refuses_names_resolving_to_loopback() {
         // `localhost` resolves through /etc/hosts: a real lookup, no network needed.
         let name = Name::from_str("localhost").expect("name");
-        let refused = resolver(&["*.example.com"]).call(name.clone()).await;
+        let refused = GuardedResolver { public_only: true }
+            .call(name.clone())
+            .await;
         let err = refused.expect_err("loopback is refused");
         assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
-        let allowed = resolver(&["localhost:8080"])
+        let any = GuardedResolver { public_only: false }
             .call(name)
             .await
-            .expect("exact entry");
-        assert!(allowed.into_iter().all(|a| a.ip().is_loopback()));
+            .expect("resolves");
+        assert!(any.into_iter().all(|a| a.ip().is_loopback()));
     }
 }
