@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::HeaderValue;
 
-use crate::engine::{AcceptClass, Encoded, Engine};
+use crate::engine::{AcceptClass, Encoded, Engine, OutputFormat};
 use crate::params::Params;
 
 /// blake3 of the canonical request description.
@@ -50,8 +50,7 @@ pub struct Rendition {
     pub body: Bytes,
     pub content_type: HeaderValue,
     pub etag: HeaderValue,
-    pub width: u32,
-    pub height: u32,
+    pub format: OutputFormat,
     /// What producing it cost, for the request log of the miss.
     pub fetch_time: Duration,
     pub transform_time: Duration,
@@ -69,8 +68,7 @@ impl Rendition {
         Rendition {
             content_type: HeaderValue::from_static(encoded.format.mime()),
             etag,
-            width: encoded.width,
-            height: encoded.height,
+            format: encoded.format,
             body: encoded.bytes,
             fetch_time,
             transform_time,

@@ -126,9 +126,18 @@ fn sample_bytes(name: &str, width: u32, height: u32) -> Result<Vec<u8>, VipsErro
     }
 }
 
-/// The default root: generated once per version under the system temp directory, then reused.
+/// The default root: generated once per version in the user's cache directory
+/// (`$XDG_CACHE_HOME` or `~/.cache`), not in a shared, world-writable temp directory where another
+/// user could plant files first.
 pub fn default_root() -> Result<PathBuf, String> {
-    let dir = std::env::temp_dir().join(concat!("imgshield-samples-", env!("CARGO_PKG_VERSION")));
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .ok_or("neither XDG_CACHE_HOME nor HOME is set: give --root")?;
+    let dir = base
+        .join("imgshield")
+        .join(concat!("samples-", env!("CARGO_PKG_VERSION")));
     ensure_samples(&dir)?;
     Ok(dir)
 }

@@ -93,15 +93,32 @@ impl Admission {
             .acquire_owned()
             .await
             .map_err(|e| WorkerError::Crashed(e.to_string()))?;
-        let busy = self.metrics.workers_busy.clone();
-        busy.inc();
+        // The gauge follows the blocking job itself, which runs to its end even if this future is
+        // dropped (spawn_blocking cannot be cancelled).
+        let busy = Busy::start(self.metrics.workers_busy.clone());
         let result = tokio::task::spawn_blocking(move || {
             let _cpu = cpu;
+            let _busy = busy;
             job()
         })
         .await;
-        busy.dec();
         result.map_err(|e| WorkerError::Crashed(e.to_string()))
+    }
+}
+
+/// Counts a running job in the `workers_busy` gauge until dropped (also by a panic).
+struct Busy(prometheus_client::metrics::gauge::Gauge);
+
+impl Busy {
+    fn start(gauge: prometheus_client::metrics::gauge::Gauge) -> Busy {
+        gauge.inc();
+        Busy(gauge)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

@@ -201,9 +201,15 @@ mod tests {
     #[test]
     fn an_exact_entry_for_one_port_does_not_widen_a_wildcard_match_on_another() {
         let allow = list(&["cdn.example.com:8443", "*.example.com"]);
-        assert_eq!(allow.check(&url("https://cdn.example.com:8443/a")), Some(Reach::Any));
+        assert_eq!(
+            allow.check(&url("https://cdn.example.com:8443/a")),
+            Some(Reach::Any)
+        );
         // Admitted only by the wildcard: public addresses only, whatever the exact entry says.
-        assert_eq!(allow.check(&url("http://cdn.example.com:6379/a")), Some(Reach::PublicOnly));
+        assert_eq!(
+            allow.check(&url("http://cdn.example.com:6379/a")),
+            Some(Reach::PublicOnly)
+        );
     }
 
     #[test]

@@ -1,0 +1,278 @@
+//! Routing, the shared application state, and one log line and metric set per request. The
+//! `/resize` flow itself lives in `resize`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use moka::ops::compute::{CompResult, Op};
+
+use crate::cache::{etag_matches, result_cache, CacheKey, Rendition, ResultCache};
+use crate::config::Config;
+use crate::engine::vips::VipsEngine;
+use crate::engine::{choose_format, AcceptClass, Engine, Plan};
+use crate::error::Error;
+use crate::metrics::{
+    status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
+};
+use crate::origin::{AllowList, Breakers, Origin, OriginConfig};
+use crate::params::{FormatChoice, ParamLimits, Params, Source};
+use crate::signature::Signer;
+use crate::workers::Workers;
+
+mod resize;
+
+pub type Body = Full<Bytes>;
+
+/// `max-age` of a stale response, in seconds: downstream caches should ask again soon.
+const STALE_MAX_AGE: u64 = 60;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Resize,
+    Healthz,
+    Readyz,
+    Metrics,
+    Other,
+}
+
+impl Route {
+    fn of(path: &str) -> Route {
+        match path {
+            "/resize" => Route::Resize,
+            "/healthz" => Route::Healthz,
+            "/readyz" => Route::Readyz,
+            "/metrics" => Route::Metrics,
+            _ => Route::Other,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Route::Resize => "resize",
+            Route::Healthz => "healthz",
+            Route::Readyz => "readyz",
+            Route::Metrics => "metrics",
+            Route::Other => "other",
+        }
+    }
+}
+
+/// What a request did, for its log line.
+#[derive(Default)]
+struct Note {
+    cache: Option<&'static str>,
+    fetch: Option<Duration>,
+    transform: Option<Duration>,
+    error: Option<Arc<Error>>,
+}
+
+/// The application: everything a request needs, shared by all connections.
+pub struct App {
+    engine: Arc<dyn Engine>,
+    origin: Origin,
+    cache: ResultCache,
+    workers: Workers,
+    metrics: Arc<Metrics>,
+    limits: ParamLimits,
+    max_src_pixels: u64,
+    max_output_pixels: u64,
+    max_processing_time: Duration,
+    max_url_bytes: usize,
+    cache_control: HeaderValue,
+    stale_cache_control: HeaderValue,
+    cache_ttl: Duration,
+    signer: Option<Signer>,
+    ready: AtomicBool,
+}
+
+impl App {
+    /// Builds the app for `config`, reading images below `root` for relative `src` paths.
+    pub fn new(config: &Config, root: &std::path::Path) -> Result<App, String> {
+        let engine = VipsEngine::new().map_err(|e| format!("libvips: {e}"))?;
+        let metrics = Arc::new(Metrics::new());
+        let allow = AllowList::parse(&config.allow_hosts)?;
+        let breakers = Breakers::new(
+            config.breaker_failures,
+            config.breaker_cooldown,
+            metrics.origin_circuits_open.clone(),
+            metrics.origin_circuit_trips.clone(),
+        );
+        let origin = Origin::new(
+            OriginConfig {
+                root: root.to_path_buf(),
+                allow,
+                max_bytes: config.max_src_bytes,
+                connect_timeout: config.connect_timeout,
+                fetch_timeout: config.fetch_timeout,
+                max_redirects: config.max_redirects,
+            },
+            breakers,
+        )?;
+        Ok(App {
+            engine: Arc::new(engine),
+            origin,
+            cache: result_cache(config.cache_bytes, config.cache_ttl, config.stale_grace),
+            cache_ttl: config.cache_ttl,
+            workers: Workers::new(
+                config.workers(),
+                config.inflight(),
+                config.queue,
+                metrics.clone(),
+            ),
+            metrics,
+            limits: ParamLimits {
+                max_dimension: config.max_dimension,
+            },
+            max_src_pixels: config.max_src_pixels,
+            max_output_pixels: config.max_output_pixels(),
+            max_processing_time: config.max_processing_time,
+            max_url_bytes: config.max_url_bytes,
+            cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
+                .map_err(|e| e.to_string())?,
+            stale_cache_control: HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                config.max_age.min(STALE_MAX_AGE)
+            ))
+            .map_err(|e| e.to_string())?,
+            signer: Signer::new(&config.secrets)?,
+            ready: AtomicBool::new(true),
+        })
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn engine(&self) -> &dyn Engine {
+        self.engine.as_ref()
+    }
+
+    /// Readiness goes false when shutdown starts, so load balancers stop sending new work.
+    pub fn set_draining(&self) {
+        self.ready.store(false, Ordering::Release);
+    }
+
+    pub async fn handle<B>(self: Arc<Self>, request: Request<B>) -> Response<Body> {
+        let started = Instant::now();
+        let route = Route::of(request.uri().path());
+        let mut note = Note::default();
+        let response = match self.dispatch(route, &request, &mut note).await {
+            Ok(response) => response,
+            Err(error) => {
+                self.metrics
+                    .errors
+                    .get_or_create(&KindLabels { kind: error.code() })
+                    .inc();
+                let response = error.to_response();
+                note.error = Some(error);
+                response
+            }
+        };
+        let status = response.status().as_u16();
+        let elapsed = started.elapsed();
+        let labels = HttpLabels {
+            route: route.as_str(),
+            status: status_class(status),
+        };
+        self.metrics.requests.get_or_create(&labels).inc();
+        self.metrics
+            .request_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        log_request(request.method(), route, status, &note, elapsed);
+        response
+    }
+
+    async fn dispatch<B>(
+        self: &Arc<Self>,
+        route: Route,
+        request: &Request<B>,
+        note: &mut Note,
+    ) -> Result<Response<Body>, Arc<Error>> {
+        let target_len = request
+            .uri()
+            .path_and_query()
+            .map_or(0, |pq| pq.as_str().len());
+        if target_len > self.max_url_bytes {
+            return Err(Arc::new(Error::UrlTooLong {
+                max: self.max_url_bytes,
+            }));
+        }
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            return Err(Arc::new(Error::MethodNotAllowed { allow: "GET, HEAD" }));
+        }
+        match route {
+            Route::Resize => self.resize(request, note).await,
+            Route::Healthz => Ok(text(
+                StatusCode::OK,
+                "application/json",
+                "{\"status\":\"ok\"}",
+            )),
+            Route::Readyz if self.ready.load(Ordering::Acquire) => Ok(text(
+                StatusCode::OK,
+                "application/json",
+                "{\"status\":\"ready\"}",
+            )),
+            Route::Readyz => Ok(text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "application/json",
+                "{\"status\":\"draining\"}",
+            )),
+            Route::Metrics => Ok(self.metrics_page().await),
+            Route::Other => Err(Arc::new(Error::RouteNotFound)),
+        }
+    }
+
+    async fn metrics_page(&self) -> Response<Body> {
+        // moka updates its counters lazily; settle them so the gauges are current.
+        self.cache.run_pending_tasks().await;
+        self.metrics
+            .cache_entries
+            .set(i64::try_from(self.cache.entry_count()).unwrap_or(i64::MAX));
+        self.metrics
+            .cache_weighted_bytes
+            .set(i64::try_from(self.cache.weighted_size()).unwrap_or(i64::MAX));
+        text(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            self.metrics.render(),
+        )
+    }
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn millis(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0)
+}
+
+fn log_request(method: &Method, route: Route, status: u16, note: &Note, elapsed: Duration) {
+    let total_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0;
+    let cache = note.cache.unwrap_or("-");
+    let (fetch_ms, transform_ms) = (millis(note.fetch), millis(note.transform));
+    match &note.error {
+        Some(error) if status >= 500 => tracing::warn!(
+            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request failed"
+        ),
+        Some(error) => tracing::info!(
+            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request refused"
+        ),
+        None => tracing::info!(
+            %method, route = route.as_str(), status, cache, fetch_ms, transform_ms, total_ms, "request"
+        ),
+    }
+}
