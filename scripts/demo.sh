@@ -5,5 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+if ! command -v cargo >/dev/null; then
+  echo "cargo not found: install a Rust toolchain >= 1.87 (https://rustup.rs; Debian's own rustc is older)" >&2
+  exit 1
+fi
 cargo build --release --locked
 exec target/release/imgshield "$@"
