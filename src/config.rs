@@ -112,7 +112,7 @@ pub struct Config {
     pub max_src_bytes: u64,
 
     /// Largest source accepted, in pixels (width × height), checked from the header before decoding.
-    #[arg(long, env = "IMGSHIELD_MAX_SRC_PIXELS", default_value_t = 100_000_000)]
+    #[arg(long, env = "IMGSHIELD_MAX_SRC_PIXELS", default_value_t = 50_000_000)]
     pub max_src_pixels: u64,
 
     /// Largest `w` or `h` a request may ask for.
