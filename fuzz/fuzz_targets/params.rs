@@ -1,0 +1,42 @@
+//! Fuzzes the `/resize` query parser: any input must parse or be refused, never panic, and what is
+//! accepted must be within the limits and parse the same way twice.
+#![no_main]
+
+use imgshield::engine::OutputFormat;
+use imgshield::params::{FormatChoice, ParamLimits, Params};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // The server hands the parser a `&str`; lossy conversion lets every input reach it.
+    let query = String::from_utf8_lossy(data);
+    let limits = ParamLimits::default();
+    let Ok(params) = Params::parse(&query, &limits) else {
+        return;
+    };
+    assert_eq!(
+        Params::parse(&query, &limits).as_ref(),
+        Ok(&params),
+        "parsing is deterministic"
+    );
+    assert_eq!(
+        Params::parse(&query, &limits).map(|p| p.canonical()),
+        Ok(params.canonical())
+    );
+    for side in [params.width, params.height].into_iter().flatten() {
+        assert!(
+            (1..=limits.max_dimension).contains(&side),
+            "{side} accepted"
+        );
+    }
+    if let Some(q) = params.quality {
+        assert!((1..=100).contains(&q), "q={q} accepted");
+    }
+    if params.format == FormatChoice::Fixed(OutputFormat::Png) {
+        assert_eq!(params.quality, None, "PNG is lossless: no quality");
+    }
+    // A tighter limit may only refuse more, never accept something different.
+    let tight = ParamLimits { max_dimension: 64 };
+    if let Ok(small) = Params::parse(&query, &tight) {
+        assert_eq!(small, params, "the limit changed what was parsed");
+    }
+});
