@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::engine::Strictness;
+
 /// The command line: serve (the default), or a tool subcommand.
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -115,6 +117,12 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_SRC_PIXELS", default_value_t = 50_000_000)]
     pub max_src_pixels: u64,
 
+    /// Most frames (animation) or pages (multi-page TIFF/HEIF) a source may declare; more are refused
+    /// from the header, before decoding. Only the first frame is rendered, but the loaders scan them
+    /// all, and an animated output must never be asked to hold more.
+    #[arg(long, env = "IMGSHIELD_MAX_FRAMES", default_value_t = 1000)]
+    pub max_frames: u32,
+
     /// Largest `w` or `h` a request may ask for.
     #[arg(long, env = "IMGSHIELD_MAX_DIMENSION", default_value_t = 8192)]
     pub max_dimension: u32,
@@ -136,6 +144,12 @@ pub struct Config {
     /// it runs out and the request gets 422 `processing_timeout`.
     #[arg(long, env = "IMGSHIELD_MAX_PROCESSING_TIME", default_value = "10s", value_parser = humantime::parse_duration)]
     pub max_processing_time: Duration,
+
+    /// How damaged a source may be: `warning` refuses (422) anything the decoder had to fill in or
+    /// guess (a JPEG scan ending early, invalid GIF frame data); damaged metadata still loads;
+    /// `error` serves what the decoder got through and refuses only what stopped it.
+    #[arg(long, env = "IMGSHIELD_FAIL_ON", value_enum, default_value_t = FailOn::Warning)]
+    pub fail_on: FailOn,
 
     /// Time allowed to connect to an origin.
     #[arg(long, env = "IMGSHIELD_CONNECT_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration)]
@@ -187,6 +201,21 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "IMGSHIELD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Warning,
+    Error,
+}
+
+impl From<FailOn> for Strictness {
+    fn from(value: FailOn) -> Strictness {
+        match value {
+            FailOn::Warning => Strictness::Warning,
+            FailOn::Error => Strictness::Error,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

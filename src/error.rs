@@ -27,6 +27,8 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error("the source has {pixels} pixels, more than the {max} allowed")]
     TooManyPixels { pixels: u64, max: u64 },
+    #[error("the source has {frames} frames or pages, more than the {max} allowed")]
+    TooManyFrames { frames: u32, max: u32 },
     #[error(transparent)]
     Worker(#[from] WorkerError),
     #[error("the URL is longer than the {max} bytes allowed")]
@@ -48,7 +50,9 @@ impl Error {
             Error::Engine(EngineError::Undecodable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Engine(EngineError::Timeout(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Engine(EngineError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
-            Error::TooManyPixels { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooManyPixels { .. } | Error::TooManyFrames { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Error::Origin(e) => match e {
                 OriginError::NotFound => StatusCode::NOT_FOUND,
                 OriginError::HostNotAllowed(_) | OriginError::PathEscapesRoot => {
@@ -96,6 +100,7 @@ impl Error {
             Error::Engine(EngineError::Timeout(_)) => "processing_timeout",
             Error::Engine(EngineError::Internal(_)) => "processing_failed",
             Error::TooManyPixels { .. } => "source_too_many_pixels",
+            Error::TooManyFrames { .. } => "source_too_many_frames",
             Error::Origin(e) => match e {
                 OriginError::NotFound => "source_not_found",
                 OriginError::HostNotAllowed(_) => "host_not_allowed",
@@ -173,6 +178,7 @@ mod tests {
             (OriginError::TooLarge { limit: 1 }.into(), 422),
             (EngineError::Undecodable("x".into()).into(), 422),
             (Error::TooManyPixels { pixels: 2, max: 1 }, 422),
+            (Error::TooManyFrames { frames: 2, max: 1 }, 422),
             (WorkerError::QueueFull.into(), 503),
             (EngineError::Internal("secret detail".into()).into(), 500),
         ];

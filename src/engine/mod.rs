@@ -86,6 +86,21 @@ impl OutputFormat {
     }
 }
 
+/// How broken a source may be before decoding it is refused. Decoders report damage at two levels:
+/// errors (they cannot go on) and warnings (they went on, filling or guessing what was missing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Strictness {
+    /// Refuse on any decoder warning too: a JPEG whose scan ends early at an end marker, a GIF frame
+    /// with invalid LZW data. The same default as sharp's `failOn: 'warning'`. Checked with libvips
+    /// 8.14: damaged metadata (a PNG text chunk's CRC, a short iCCP chunk) and stray bytes before a
+    /// JPEG's end marker still load.
+    #[default]
+    Warning,
+    /// Refuse only what the decoder cannot get through (truncation, corrupt headers); warnings are
+    /// tolerated and whatever is missing is filled in.
+    Error,
+}
+
 /// The container a source was decoded from, as far as the engine could tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SourceFormat {

@@ -79,6 +79,7 @@ pub struct App {
     metrics: Arc<Metrics>,
     limits: ParamLimits,
     max_src_pixels: u64,
+    max_frames: u32,
     max_output_pixels: u64,
     max_processing_time: Duration,
     max_url_bytes: usize,
@@ -92,7 +93,8 @@ pub struct App {
 impl App {
     /// Builds the app for `config`, reading images below `root` for relative `src` paths.
     pub fn new(config: &Config, root: &std::path::Path) -> Result<App, String> {
-        let engine = VipsEngine::new().map_err(|e| format!("libvips: {e}"))?;
+        let engine = VipsEngine::with_strictness(config.fail_on.into())
+            .map_err(|e| format!("libvips: {e}"))?;
         let metrics = Arc::new(Metrics::new());
         let allow = AllowList::parse(&config.allow_hosts)?;
         let breakers = Breakers::new(
@@ -128,6 +130,7 @@ impl App {
                 max_dimension: config.max_dimension,
             },
             max_src_pixels: config.max_src_pixels,
+            max_frames: config.max_frames,
             max_output_pixels: config.max_output_pixels(),
             max_processing_time: config.max_processing_time,
             max_url_bytes: config.max_url_bytes,

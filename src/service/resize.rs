@@ -203,6 +203,7 @@ impl App {
 
         let engine = self.engine.clone();
         let (max_src_pixels, max_output_pixels) = (self.max_src_pixels, self.max_output_pixels);
+        let max_frames = self.max_frames;
         let time_limit = self.max_processing_time;
         let (rendition, transform_time) = admission
             .run(move || -> Result<_, Error> {
@@ -212,6 +213,12 @@ impl App {
                     return Err(Error::TooManyPixels {
                         pixels: info.pixels(),
                         max: max_src_pixels,
+                    });
+                }
+                if info.pages > max_frames {
+                    return Err(Error::TooManyFrames {
+                        frames: info.pages,
+                        max: max_frames,
                     });
                 }
                 let format = choose_format(

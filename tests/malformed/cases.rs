@@ -222,9 +222,21 @@ pub fn broken_jpeg_segments() -> Vec<Case> {
 }
 
 pub fn frame_bomb() -> Vec<Case> {
-    // 2000 frames on a 1000x1000 screen: 2 gigapixels if every frame were composed.
-    let bomb = corpus::gif_frame_bomb(1000, 2000);
-    vec![case("frame-bomb.gif", bomb, Expect::ServedOrRefused)]
+    vec![
+        // 2000 frames on a 1000x1000 screen: 2 gigapixels if every frame were composed; refused
+        // from the header by the default `--max-frames` of 1000.
+        case(
+            "frame-bomb.gif",
+            corpus::gif_frame_bomb(1000, 2000),
+            Expect::Refused(422, "source_too_many_frames"),
+        ),
+        // The same construction under the cap: its first frame is served (no alpha: as JPEG).
+        case(
+            "twenty-frames.gif",
+            corpus::gif_frame_bomb(1000, 20),
+            Expect::Served(ImageFormat::Jpeg),
+        ),
+    ]
 }
 
 pub fn all_cases() -> Vec<Case> {

@@ -18,6 +18,8 @@ use std::sync::OnceLock;
 
 use vips_sys as ffi;
 
+use crate::engine::Strictness;
+
 /// A libvips failure: the return code said so; the text is best-effort, because libvips' error
 /// buffer is process-global and another thread may have cleared or extended it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -219,17 +221,23 @@ impl<'src> Image<'src> {
     }
 
     /// Shrink-on-load thumbnail of `buffer` (JPEG DCT scaling, WebP/PNG reduce), auto-oriented.
-    /// Loader errors (truncation, corruption) fail the pipeline instead of grey-filling it.
+    /// Loader errors (truncation, corruption), and with [`Strictness::Warning`] loader warnings too,
+    /// fail the pipeline instead of grey-filling it.
     pub fn thumbnail_from_buffer(
         buffer: &'src [u8],
         width: u32,
         height: u32,
         size: ThumbnailSize,
+        strictness: Strictness,
     ) -> Result<Image<'src>, VipsError> {
         init()?;
         let (width, height) = (c_dim(width)?, c_dim(height)?);
         let size = match size {
             ThumbnailSize::Force => ffi::VIPS_SIZE_FORCE,
+        };
+        let options = match strictness {
+            Strictness::Warning => c"fail_on=warning",
+            Strictness::Error => c"fail_on=error",
         };
         produce("thumbnail failed", |out| {
             // SAFETY: buffer outlives the image ('src); out is a valid out-pointer; the option string
@@ -242,7 +250,7 @@ impl<'src> Image<'src> {
                     width,
                     height,
                     size,
-                    c"fail_on=error".as_ptr(),
+                    options.as_ptr(),
                 )
             }
         })

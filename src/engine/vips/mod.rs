@@ -1,8 +1,8 @@
 //! The libvips engine: a shrink-on-load thumbnail followed by a short list of named steps.
 //!
 //! The pipeline is lazy: libvips builds it step by step and runs it once, when `encode` saves. That is
-//! also where a truncated or corrupt source fails (we load with `fail_on=error`), so encode errors are
-//! classified as undecodable sources.
+//! also where a truncated or corrupt source fails (we load with libvips' `fail_on` set from
+//! [`Strictness`]), so encode errors are classified as undecodable sources.
 
 mod handle;
 
@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::{Encoded, Engine, EngineError, OutputFormat, Plan, SourceFormat, SourceInfo};
+use super::{
+    Encoded, Engine, EngineError, OutputFormat, Plan, SourceFormat, SourceInfo, Strictness,
+};
 use handle::ThumbnailSize;
 
 /// NOTE(perf): AVIF encode time rises steeply with effort (about 4x from 0 to 4 at 800 px on this
@@ -27,12 +29,18 @@ const PNG_COMPRESSION: u8 = 6;
 pub struct VipsEngine {
     version: String,
     encodable: [bool; OutputFormat::ALL.len()],
+    strictness: Strictness,
 }
 
 impl VipsEngine {
     /// Initialises libvips and probes, by trying once, which formats this build can write
     /// (`vips_foreign_find_save_buffer` under-reports AVIF on 8.14).
     pub fn new() -> Result<VipsEngine, VipsError> {
+        VipsEngine::with_strictness(Strictness::default())
+    }
+
+    /// As [`VipsEngine::new`], refusing sources as damaged as `strictness` says.
+    pub fn with_strictness(strictness: Strictness) -> Result<VipsEngine, VipsError> {
         let runtime = init()?;
         let probe = Image::from_pixels(&[128; 16 * 16 * 3], 16, 16, 3)?;
         let mut encodable = [false; OutputFormat::ALL.len()];
@@ -44,6 +52,7 @@ impl VipsEngine {
         Ok(VipsEngine {
             version: runtime.version.clone(),
             encodable,
+            strictness,
         })
     }
 }
@@ -141,7 +150,7 @@ impl Engine for VipsEngine {
             return Err(EngineError::UnsupportedFormat(plan.format.as_str()));
         }
         let clock = Clock::start(plan.time_limit);
-        let image = steps::load(source, plan)?;
+        let image = steps::load(source, plan, self.strictness)?;
         clock.check()?;
         let image = steps::to_srgb(image)?;
         let image = steps::crop(image, plan)?;
@@ -199,12 +208,17 @@ mod steps {
     use super::*;
 
     /// Shrink-on-load to the plan's exact resize box (thumbnail auto-orients as it loads).
-    pub fn load<'s>(source: &'s [u8], plan: &Plan) -> Result<Image<'s>, EngineError> {
+    pub fn load<'s>(
+        source: &'s [u8],
+        plan: &Plan,
+        strictness: Strictness,
+    ) -> Result<Image<'s>, EngineError> {
         Image::thumbnail_from_buffer(
             source,
             plan.resize.width,
             plan.resize.height,
             ThumbnailSize::Force,
+            strictness,
         )
         .map_err(undecodable)
     }
