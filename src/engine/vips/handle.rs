@@ -138,9 +138,10 @@ unsafe extern "C" fn route_glib_log(
 /// glibc gives every thread that mallocs its own arena and keeps freed multi-megabyte pixel buffers
 /// in them, which makes a long-running libvips server's RSS creep up (imgproxy issue #116). Two
 /// arenas took peak RSS under 32 concurrent 24-MP misses from 108 to 84 MiB (docs/BENCHMARKS.md).
-/// An explicit `MALLOC_ARENA_MAX` in the environment wins.
+/// An explicit `MALLOC_ARENA_MAX` in the environment wins. Irrelevant, and skipped, when the binary
+/// replaces malloc with jemalloc (the default `jemalloc` feature).
 fn limit_malloc_arenas() {
-    #[cfg(target_env = "gnu")]
+    #[cfg(all(target_env = "gnu", not(feature = "jemalloc")))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         // SAFETY: mallopt only adjusts allocator tuning; called before libvips starts its threads.
         unsafe { ffi::mallopt(ffi::M_ARENA_MAX, 2) };
