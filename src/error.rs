@@ -50,6 +50,7 @@ impl Error {
             Error::Engine(EngineError::Undecodable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Engine(EngineError::Timeout(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Engine(EngineError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Engine(EngineError::NotImplemented(_)) => StatusCode::NOT_IMPLEMENTED,
             Error::TooManyPixels { .. } | Error::TooManyFrames { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -99,6 +100,7 @@ impl Error {
             Error::Engine(EngineError::Undecodable(_)) => "undecodable_source",
             Error::Engine(EngineError::Timeout(_)) => "processing_timeout",
             Error::Engine(EngineError::Internal(_)) => "processing_failed",
+            Error::Engine(EngineError::NotImplemented(_)) => "not_implemented",
             Error::TooManyPixels { .. } => "source_too_many_pixels",
             Error::TooManyFrames { .. } => "source_too_many_frames",
             Error::Origin(e) => match e {
@@ -181,6 +183,7 @@ mod tests {
             (Error::TooManyFrames { frames: 2, max: 1 }, 422),
             (WorkerError::QueueFull.into(), 503),
             (EngineError::Internal("secret detail".into()).into(), 500),
+            (EngineError::NotImplemented("CMYK".into()).into(), 501),
         ];
         for (error, status) in cases {
             assert_eq!(error.status().as_u16(), status, "{error:?}");

@@ -14,6 +14,7 @@ pub mod http;
 pub mod metrics;
 pub mod origin;
 pub mod params;
+pub mod quality;
 pub mod samples;
 pub mod service;
 pub mod signature;

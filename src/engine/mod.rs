@@ -6,6 +6,7 @@
 
 mod plan;
 mod riff;
+pub mod rust;
 pub mod vips;
 
 pub use riff::drop_webp_metadata;
@@ -153,6 +154,10 @@ pub enum EngineError {
     /// The plan's time limit ran out; the work was stopped.
     #[error("processing took longer than the {0:?} allowed")]
     Timeout(std::time::Duration),
+    /// This engine cannot do what the plan or the source needs yet (the text names it); another
+    /// engine may.
+    #[error("not implemented by this engine: {0}")]
+    NotImplemented(String),
     /// Something failed that is not the source's fault.
     #[error("image processing failed: {0}")]
     Internal(String),

@@ -1,0 +1,58 @@
+//! Encoding [`Pixels`] with pure-Rust encoders. JPEG and PNG only: the one pure-Rust WebP encoder
+//! (image-webp) is lossless-only, and a lossless file where a lossy one was asked for would be a
+//! silent difference of several times the size, so WebP and AVIF stay with libvips for now.
+
+use super::pixels::Pixels;
+use crate::engine::{EngineError, OutputFormat};
+
+pub fn can_encode(format: OutputFormat) -> bool {
+    matches!(format, OutputFormat::Jpeg | OutputFormat::Png)
+}
+
+fn failed(what: &str, error: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(format!("{what} encoder: {error}"))
+}
+
+pub fn encode(image: &Pixels, format: OutputFormat, quality: u8) -> Result<Vec<u8>, EngineError> {
+    match format {
+        OutputFormat::Jpeg => jpeg(image, quality),
+        OutputFormat::Png => png(image),
+        other => Err(EngineError::UnsupportedFormat(other.as_str())),
+    }
+}
+
+/// Baseline JPEG, 4:2:0 below quality 90 and 4:4:4 from 90 (the encoder's default, and the same
+/// rule libvips follows), standard Huffman tables.
+fn jpeg(image: &Pixels, quality: u8) -> Result<Vec<u8>, EngineError> {
+    let width = u16::try_from(image.width).map_err(|e| failed("JPEG", e))?;
+    let height = u16::try_from(image.height).map_err(|e| failed("JPEG", e))?;
+    let colour = match image.channels {
+        3 => jpeg_encoder::ColorType::Rgb,
+        // The pipeline flattens alpha before a JPEG; this is a bug guard, not a path.
+        _ => return Err(failed("JPEG", "alpha reached the JPEG encoder")),
+    };
+    let mut out = Vec::with_capacity(image.data.len() / 8);
+    jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100))
+        .encode(&image.data, width, height, colour)
+        .map_err(|e| failed("JPEG", e))?;
+    Ok(out)
+}
+
+/// 8-bit RGB or RGBA, zlib-class compression (png's `Balanced`), adaptive filtering.
+fn png(image: &Pixels) -> Result<Vec<u8>, EngineError> {
+    let mut out = Vec::with_capacity(image.data.len() / 2);
+    let mut encoder = png::Encoder::new(&mut out, image.width, image.height);
+    encoder.set_color(if image.has_alpha() {
+        png::ColorType::Rgba
+    } else {
+        png::ColorType::Rgb
+    });
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Balanced);
+    let mut writer = encoder.write_header().map_err(|e| failed("PNG", e))?;
+    writer
+        .write_image_data(&image.data)
+        .map_err(|e| failed("PNG", e))?;
+    writer.finish().map_err(|e| failed("PNG", e))?;
+    Ok(out)
+}

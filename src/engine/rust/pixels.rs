@@ -1,0 +1,225 @@
+//! Decoded pixels in the one layout the pure-Rust pipeline works in: interleaved 8-bit RGB or RGBA,
+//! row-major, no padding. Decoders convert into it; the geometry steps (crop, pad, flatten) work on it.
+
+use crate::engine::{Rect, Rgba, Size};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    /// 3 (RGB) or 4 (RGBA); orientation also handles 1 and 2 for its tests.
+    pub channels: u8,
+    pub data: Vec<u8>,
+}
+
+impl Pixels {
+    pub fn has_alpha(&self) -> bool {
+        self.channels == 4
+    }
+
+    /// RGB from grey, grey+alpha to RGBA, anything else unchanged.
+    pub fn from_grey(width: u32, height: u32, grey: &[u8], with_alpha: bool) -> Pixels {
+        let data = if with_alpha {
+            grey.chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0], p[1]])
+                .collect()
+        } else {
+            grey.iter().flat_map(|&v| [v, v, v]).collect()
+        };
+        Pixels {
+            width,
+            height,
+            channels: if with_alpha { 4 } else { 3 },
+            data,
+        }
+    }
+
+    /// RGBA whose alpha is opaque everywhere becomes RGB: smaller to resize and encode, and the
+    /// same choice libvips makes for a GIF without transparency.
+    pub fn drop_opaque_alpha(self) -> Pixels {
+        if self.channels != 4 || self.data.chunks_exact(4).any(|p| p[3] != 255) {
+            return self;
+        }
+        Pixels {
+            width: self.width,
+            height: self.height,
+            channels: 3,
+            data: self
+                .data
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect(),
+        }
+    }
+
+    /// Keeps only `rect` (which the plan keeps inside the image).
+    pub fn crop(self, rect: Rect) -> Pixels {
+        let c = usize::from(self.channels);
+        let (left, top) = (rect.left.min(self.width), rect.top.min(self.height));
+        let width = rect.width.min(self.width - left);
+        let height = rect.height.min(self.height - top);
+        if (left, top, width, height) == (0, 0, self.width, self.height) {
+            return self;
+        }
+        let stride = self.width as usize * c;
+        let row = width as usize * c;
+        let mut data = Vec::with_capacity(row * height as usize);
+        for y in top..top + height {
+            let start = y as usize * stride + left as usize * c;
+            data.extend_from_slice(&self.data[start..start + row]);
+        }
+        Pixels {
+            width,
+            height,
+            channels: self.channels,
+            data,
+        }
+    }
+
+    /// Centres the image on a `canvas` filled with `background`; a background that is not opaque
+    /// gives the image an alpha channel first.
+    pub fn pad(self, canvas: Size, background: Rgba) -> Pixels {
+        let image = if background.0[3] < 255 {
+            self.with_alpha()
+        } else {
+            self
+        };
+        let c = usize::from(image.channels);
+        let fill = &background.0[..c];
+        let (cw, ch) = (
+            canvas.width.max(image.width),
+            canvas.height.max(image.height),
+        );
+        let mut data: Vec<u8> = fill
+            .iter()
+            .copied()
+            .cycle()
+            .take(cw as usize * ch as usize * c)
+            .collect();
+        let (x, y) = ((cw - image.width) / 2, (ch - image.height) / 2);
+        let row = image.width as usize * c;
+        for (i, src) in image.data.chunks_exact(row.max(1)).enumerate() {
+            let start = ((y as usize + i) * cw as usize + x as usize) * c;
+            data[start..start + row].copy_from_slice(src);
+        }
+        Pixels {
+            width: cw,
+            height: ch,
+            channels: image.channels,
+            data,
+        }
+    }
+
+    pub fn with_alpha(self) -> Pixels {
+        if self.channels == 4 {
+            return self;
+        }
+        Pixels {
+            width: self.width,
+            height: self.height,
+            channels: 4,
+            data: self
+                .data
+                .chunks_exact(3)
+                .flat_map(|p| [p[0], p[1], p[2], 255])
+                .collect(),
+        }
+    }
+
+    /// Composites RGBA over an opaque `background`, giving RGB.
+    pub fn flatten(self, background: Rgba) -> Pixels {
+        if self.channels != 4 {
+            return self;
+        }
+        let [br, bg, bb, _] = background.0.map(u32::from);
+        let over = |c: u8, b: u32, a: u32| ((u32::from(c) * a + b * (255 - a) + 127) / 255) as u8;
+        Pixels {
+            width: self.width,
+            height: self.height,
+            channels: 3,
+            data: self
+                .data
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let a = u32::from(p[3]);
+                    [over(p[0], br, a), over(p[1], bg, a), over(p[2], bb, a)]
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rgb(width: u32, height: u32) -> Pixels {
+        let data = (0..width * height)
+            .flat_map(|i| [i as u8, 0, 0])
+            .collect::<Vec<_>>();
+        Pixels {
+            width,
+            height,
+            channels: 3,
+            data,
+        }
+    }
+
+    #[test]
+    fn crop_keeps_the_rectangle() {
+        let out = rgb(4, 3).crop(Rect {
+            left: 1,
+            top: 1,
+            width: 2,
+            height: 2,
+        });
+        assert_eq!((out.width, out.height), (2, 2));
+        let reds: Vec<u8> = out.data.chunks_exact(3).map(|p| p[0]).collect();
+        assert_eq!(reds, [5, 6, 9, 10]);
+    }
+
+    #[test]
+    fn pad_centres_on_the_canvas() {
+        let out = rgb(2, 1).pad(
+            Size {
+                width: 4,
+                height: 3,
+            },
+            Rgba([9, 9, 9, 255]),
+        );
+        assert_eq!((out.width, out.height, out.channels), (4, 3, 3));
+        let reds: Vec<u8> = out.data.chunks_exact(3).map(|p| p[0]).collect();
+        assert_eq!(reds, [9, 9, 9, 9, 9, 0, 1, 9, 9, 9, 9, 9]);
+        let clear = rgb(1, 1).pad(
+            Size {
+                width: 1,
+                height: 3,
+            },
+            Rgba::TRANSPARENT,
+        );
+        assert_eq!(clear.channels, 4);
+        assert_eq!(clear.data, [0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn flatten_composites_over_the_background() {
+        let half = Pixels {
+            width: 2,
+            height: 1,
+            channels: 4,
+            data: vec![0, 0, 0, 128, 200, 100, 50, 255],
+        };
+        let out = half.flatten(Rgba::WHITE);
+        assert_eq!(out.channels, 3);
+        assert_eq!(out.data, [127, 127, 127, 200, 100, 50]);
+    }
+
+    #[test]
+    fn opaque_alpha_is_dropped_and_real_alpha_kept() {
+        let opaque = rgb(2, 2).with_alpha();
+        assert_eq!(opaque.clone().drop_opaque_alpha(), rgb(2, 2));
+        let mut see_through = opaque;
+        see_through.data[3] = 0;
+        assert_eq!(see_through.drop_opaque_alpha().channels, 4);
+    }
+}
