@@ -41,6 +41,13 @@ impl CacheKey {
         }
         CacheKey(hasher.finalize())
     }
+
+    /// 64 bits of the key, uniformly spread: what `--rust-percent` samples on.
+    pub fn sample(&self) -> u64 {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0.as_bytes()[..8]);
+        u64::from_le_bytes(first)
+    }
 }
 
 /// A finished response body with the headers that describe it, built once on the miss path so that a
@@ -51,6 +58,8 @@ pub struct Rendition {
     pub content_type: HeaderValue,
     pub etag: HeaderValue,
     pub format: OutputFormat,
+    /// The engine that made it (`X-Engine`; after a fallback, the primary).
+    pub engine: &'static str,
     /// What producing it cost, for the request log of the miss.
     pub fetch_time: Duration,
     pub transform_time: Duration,
@@ -61,7 +70,12 @@ pub struct Rendition {
 
 impl Rendition {
     /// Wraps an encoded image; the strong ETag is a hash of the bytes themselves.
-    pub fn new(encoded: Encoded, fetch_time: Duration, transform_time: Duration) -> Rendition {
+    pub fn new(
+        encoded: Encoded,
+        engine: &'static str,
+        fetch_time: Duration,
+        transform_time: Duration,
+    ) -> Rendition {
         let digest = blake3::hash(&encoded.bytes).to_hex();
         let etag = HeaderValue::from_str(&format!("\"{}\"", &digest[..32]))
             .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
@@ -69,6 +83,7 @@ impl Rendition {
             content_type: HeaderValue::from_static(encoded.format.mime()),
             etag,
             format: encoded.format,
+            engine,
             body: encoded.bytes,
             fetch_time,
             transform_time,

@@ -151,6 +151,16 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_FAIL_ON", value_enum, default_value_t = FailOn::Warning)]
     pub fail_on: FailOn,
 
+    /// Share of cache misses, 0 to 100, made by the pure-Rust engine instead of libvips, chosen by
+    /// cache key (so a URL always goes the same way). What the Rust engine cannot do falls back.
+    #[arg(long, env = "IMGSHIELD_RUST_PERCENT", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub rust_percent: u8,
+
+    /// Let requests choose their engine with `engine=vips|rust`. Without it, only signed URLs may
+    /// (with `--secret`, every URL is signed); others get 403.
+    #[arg(long, env = "IMGSHIELD_ALLOW_ENGINE_PARAM")]
+    pub allow_engine_param: bool,
+
     /// Time allowed to connect to an origin.
     #[arg(long, env = "IMGSHIELD_CONNECT_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,

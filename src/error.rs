@@ -31,6 +31,8 @@ pub enum Error {
     TooManyFrames { frames: u32, max: u32 },
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    #[error("'engine' may only be chosen on signed URLs or when the server allows it")]
+    EngineParamNotAllowed,
     #[error("the URL is longer than the {max} bytes allowed")]
     UrlTooLong { max: usize },
     #[error("no such route; try /resize, /healthz, /readyz or /metrics")]
@@ -45,7 +47,7 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::Param(_) | Error::Plan(_) => StatusCode::BAD_REQUEST,
-            Error::Signature(_) => StatusCode::FORBIDDEN,
+            Error::Signature(_) | Error::EngineParamNotAllowed => StatusCode::FORBIDDEN,
             Error::Engine(EngineError::UnsupportedFormat(_)) => StatusCode::BAD_REQUEST,
             Error::Engine(EngineError::Undecodable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Engine(EngineError::Timeout(_)) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -120,6 +122,7 @@ impl Error {
             Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => "internal",
             Error::RouteNotFound => "not_found",
             Error::UrlTooLong { .. } => "url_too_long",
+            Error::EngineParamNotAllowed => "engine_param_not_allowed",
             Error::MethodNotAllowed { .. } => "method_not_allowed",
         }
     }

@@ -63,6 +63,7 @@ pub struct Metrics {
     pub origin_circuits_open: Gauge,
     pub origin_circuit_trips: Counter,
     pub transform_duration: Family<TransformLabels, Histogram>,
+    pub engine_fallbacks: Counter,
     pub errors: Family<KindLabels, Counter>,
     pub http_connections: Gauge,
     pub workers_busy: Gauge,
@@ -146,6 +147,12 @@ impl Metrics {
             "Time to decode, transform and encode one image, by engine and output format",
             transform_duration.clone(),
         );
+        let engine_fallbacks = Counter::default();
+        registry.register(
+            "engine_fallbacks",
+            "Misses sampled for the Rust engine (--rust-percent) that it could not serve, made by libvips instead",
+            engine_fallbacks.clone(),
+        );
         let errors = Family::<KindLabels, Counter>::default();
         registry.register("errors", "Error responses, by error code", errors.clone());
         let http_connections = Gauge::default();
@@ -190,6 +197,7 @@ impl Metrics {
             origin_circuits_open,
             origin_circuit_trips,
             transform_duration,
+            engine_fallbacks,
             errors,
             http_connections,
             workers_busy,

@@ -7,6 +7,7 @@
 mod plan;
 mod riff;
 pub mod rust;
+pub mod select;
 pub mod vips;
 
 pub use riff::drop_webp_metadata;

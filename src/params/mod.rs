@@ -85,6 +85,22 @@ impl FormatChoice {
     }
 }
 
+/// The `engine` parameter: which engine makes the image (honoured only where the server allows it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EngineChoice {
+    Vips,
+    Rust,
+}
+
+impl EngineChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineChoice::Vips => "vips",
+            EngineChoice::Rust => "rust",
+        }
+    }
+}
+
 /// A validated `/resize` request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Params {
@@ -96,6 +112,8 @@ pub struct Params {
     pub format: FormatChoice,
     /// `None`: the output format's default quality.
     pub quality: Option<u8>,
+    /// `None`: the server decides (libvips, or the `--rust-percent` sample).
+    pub engine: Option<EngineChoice>,
 }
 
 /// Why a query string was refused; always the client's fault (400).
@@ -121,7 +139,9 @@ impl ParamError {
 }
 
 /// `sig` is checked (and removed) by `signature` before parsing; here it is only allowed to appear.
-const KNOWN: [&str; 8] = ["src", "w", "h", "fit", "enlarge", "fm", "q", "sig"];
+const KNOWN: [&str; 9] = [
+    "src", "w", "h", "fit", "enlarge", "fm", "q", "engine", "sig",
+];
 
 impl Params {
     /// Parses a raw (still percent-encoded) query string.
@@ -139,7 +159,7 @@ impl Params {
         if !unknown.is_empty() {
             return Err(ParamError::Unknown(unknown));
         }
-        let [src, w, h, fit, enlarge, fm, q, _sig] = values;
+        let [src, w, h, fit, enlarge, fm, q, engine, _sig] = values;
 
         let src = Source::parse(&src.ok_or(ParamError::MissingSrc)?)?;
         let width = w
@@ -184,6 +204,12 @@ impl Params {
         } else {
             quality
         };
+        let engine = match engine.as_deref() {
+            None => None,
+            Some("vips") => Some(EngineChoice::Vips),
+            Some("rust") => Some(EngineChoice::Rust),
+            Some(_) => return Err(ParamError::invalid("engine", "expected vips or rust")),
+        };
         Ok(Params {
             src,
             width,
@@ -192,6 +218,7 @@ impl Params {
             enlarge,
             format,
             quality,
+            engine,
         })
     }
 
@@ -201,14 +228,16 @@ impl Params {
             v.map(|v| v.to_string()).unwrap_or_default()
         }
         // `src` goes last: it is the only free-form field, so nothing after it can be confused with it.
+        // A named engine is kept apart from a sampled one: only a sampled request may fall back.
         format!(
-            "w={}&h={}&fit={}&enlarge={}&fm={}&q={}&src={}",
+            "w={}&h={}&fit={}&enlarge={}&fm={}&q={}&engine={}&src={}",
             opt(self.width),
             opt(self.height),
             self.fit.as_str(),
             u8::from(self.enlarge),
             self.format.as_str(),
             opt(self.quality),
+            self.engine.map_or("", EngineChoice::as_str),
             self.src.identity(),
         )
     }
@@ -296,6 +325,21 @@ mod tests {
         assert!(parse("src=a.jpg&fm=bmp").is_err());
         assert_eq!(parse("src=a.jpg&fit=cover").expect("cover").fit, Fit::Cover);
         assert!(parse("src=a.jpg&fit=crop").is_err());
+    }
+
+    #[test]
+    fn engine_is_named_or_left_to_the_server() {
+        assert_eq!(parse("src=a.jpg").expect("none").engine, None);
+        assert_eq!(
+            parse("src=a.jpg&engine=rust").expect("rust").engine,
+            Some(EngineChoice::Rust)
+        );
+        assert!(parse("src=a.jpg&engine=gpu").is_err());
+        let named = parse("src=a.jpg&engine=vips").expect("vips");
+        assert_ne!(
+            named.canonical(),
+            parse("src=a.jpg").expect("ok").canonical()
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ use moka::ops::compute::{CompResult, Op};
 
 use crate::cache::{etag_matches, result_cache, CacheKey, Rendition, ResultCache};
 use crate::config::Config;
+use crate::engine::rust::RustEngine;
+use crate::engine::select::{Engines, Selection};
 use crate::engine::vips::VipsEngine;
 use crate::engine::{choose_format, AcceptClass, Engine, Plan};
 use crate::error::Error;
@@ -72,7 +74,9 @@ struct Note {
 
 /// The application: everything a request needs, shared by all connections.
 pub struct App {
-    engine: Arc<dyn Engine>,
+    engines: Arc<Engines>,
+    /// Whether `engine=` is honoured (`--allow-engine-param`, or every URL is signed).
+    allow_engine_param: bool,
     origin: Origin,
     cache: ResultCache,
     workers: Workers,
@@ -115,7 +119,12 @@ impl App {
             breakers,
         )?;
         Ok(App {
-            engine: Arc::new(engine),
+            engines: Arc::new(Engines::new(
+                Arc::new(engine),
+                Arc::new(RustEngine::new()),
+                config.rust_percent,
+            )),
+            allow_engine_param: config.allow_engine_param || !config.secrets.is_empty(),
             origin,
             cache: result_cache(config.cache_bytes, config.cache_ttl, config.stale_grace),
             cache_ttl: config.cache_ttl,
@@ -150,8 +159,9 @@ impl App {
         &self.metrics
     }
 
+    /// The primary engine (libvips): probes, negotiates formats and makes every unsampled miss.
     pub fn engine(&self) -> &dyn Engine {
-        self.engine.as_ref()
+        self.engines.primary().as_ref()
     }
 
     /// Readiness goes false when shutdown starts, so load balancers stop sending new work.

@@ -57,20 +57,29 @@ impl App {
                 .map_err(|e| Arc::new(e.into()))?;
         }
         let params = Params::parse(query, &self.limits).map_err(|e| Arc::new(e.into()))?;
+        if params.engine.is_some() && !self.allow_engine_param {
+            return Err(Arc::new(Error::EngineParamNotAllowed));
+        }
         let negotiated = params.format == FormatChoice::Auto;
+        // The primary's abilities decide the format, so both engines of an A/B make the same one.
+        let primary = self.engines.primary();
         let accept = negotiated.then(|| {
             let header = request
                 .headers()
                 .get(header::ACCEPT)
                 .and_then(|v| v.to_str().ok());
-            AcceptClass::negotiate(header, |f| self.engine.can_encode(f))
+            AcceptClass::negotiate(header, |f| primary.can_encode(f))
         });
-        let key = CacheKey::new(&params, accept, self.engine.as_ref());
+        let selection = self.engines.select(params.engine, || {
+            let digest = CacheKey::new(&params, accept, primary.as_ref());
+            digest.sample()
+        });
+        let key = CacheKey::new(&params, accept, selection.engine.as_ref());
 
         let (rendition, result) = match self.cache.get(&key).await {
             Some(hit) if hit.is_fresh(self.cache_ttl) => (hit, Lookup::Hit),
-            Some(stale) => self.refresh(key, stale, params, accept).await?,
-            None => self.fill(key, params, accept).await?,
+            Some(stale) => self.refresh(key, stale, params, accept, selection).await?,
+            None => self.fill(key, params, accept, selection).await?,
         };
         if matches!(result, Lookup::Miss | Lookup::Refreshed) {
             note.fetch = Some(rendition.fetch_time);
@@ -92,6 +101,7 @@ impl App {
         key: CacheKey,
         params: Params,
         accept: Option<AcceptClass>,
+        selection: Selection,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>> {
         let app = self.clone();
         // moka polls this init future for one caller only; the others wait for its result. The
@@ -100,7 +110,9 @@ impl App {
         let entry = self
             .cache
             .entry(key)
-            .or_try_insert_with(async move { app.produce_in_task(key, params, accept).await })
+            .or_try_insert_with(
+                async move { app.produce_in_task(key, params, accept, selection).await },
+            )
             .await?;
         let lookup = if entry.is_fresh() {
             Lookup::Miss
@@ -118,6 +130,7 @@ impl App {
         stale: Arc<Rendition>,
         params: Params,
         accept: Option<AcceptClass>,
+        selection: Selection,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>> {
         let (app, ttl) = (self.clone(), self.cache_ttl);
         let outcome = self
@@ -127,7 +140,9 @@ impl App {
                 if current.is_some_and(|entry| entry.value().is_fresh(ttl)) {
                     return Ok(Op::Nop);
                 }
-                app.produce_in_task(key, params, accept).await.map(Op::Put)
+                app.produce_in_task(key, params, accept, selection)
+                    .await
+                    .map(Op::Put)
             })
             .await;
         match outcome {
@@ -157,9 +172,10 @@ impl App {
         key: CacheKey,
         params: Params,
         accept: Option<AcceptClass>,
+        selection: Selection,
     ) -> Result<Arc<Rendition>, Error> {
         tokio::spawn(async move {
-            let result = self.clone().produce(params, accept).await;
+            let result = self.clone().produce(params, accept, selection).await;
             if let Ok(rendition) = &result {
                 self.cache.insert(key, rendition.clone()).await;
             }
@@ -174,6 +190,7 @@ impl App {
         self: Arc<Self>,
         params: Params,
         accept: Option<AcceptClass>,
+        selection: Selection,
     ) -> Result<Arc<Rendition>, Error> {
         let origin_kind = match params.src {
             Source::Remote(_) => "remote",
@@ -201,14 +218,16 @@ impl App {
             .observe(fetch_time.as_secs_f64());
         self.metrics.source_bytes.inc_by(source.len() as u64);
 
-        let engine = self.engine.clone();
+        let engines = self.engines.clone();
         let (max_src_pixels, max_output_pixels) = (self.max_src_pixels, self.max_output_pixels);
         let max_frames = self.max_frames;
         let time_limit = self.max_processing_time;
-        let (rendition, transform_time) = admission
+        let (rendition, (transform_time, fell_back)) = admission
             .run(move || -> Result<_, Error> {
                 let started = Instant::now();
-                let info = engine.probe(&source)?;
+                // The primary probes and plans; the selected engine transforms.
+                let primary = engines.primary();
+                let info = primary.probe(&source)?;
                 if info.pixels() > max_src_pixels {
                     return Err(Error::TooManyPixels {
                         pixels: info.pixels(),
@@ -225,25 +244,29 @@ impl App {
                     params.format,
                     accept.unwrap_or(AcceptClass::Legacy),
                     &info,
-                    |f| engine.can_encode(f),
+                    |f| primary.can_encode(f),
                 )?;
                 let plan = Plan::resolve(&params, &info, format, max_output_pixels)?
                     .with_time_limit(time_limit);
-                let encoded = engine.transform(&source, &plan)?;
+                let made = engines.transform(&selection, &source, &plan)?;
                 let transform_time = started.elapsed();
+                let fell_back = made.fell_back;
                 Ok((
-                    Rendition::new(encoded, fetch_time, transform_time),
-                    transform_time,
+                    Rendition::new(made.encoded, made.engine, fetch_time, transform_time),
+                    (transform_time, fell_back),
                 ))
             })
             .await??;
         self.metrics
             .transform_duration
             .get_or_create(&TransformLabels {
-                engine: self.engine.name(),
+                engine: rendition.engine,
                 format: rendition.format.as_str(),
             })
             .observe(transform_time.as_secs_f64());
+        if fell_back {
+            self.metrics.engine_fallbacks.inc();
+        }
         Ok(Arc::new(rendition))
     }
 
@@ -289,6 +312,7 @@ impl App {
             headers.insert(header::VARY, HeaderValue::from_static("Accept"));
         }
         headers.insert("x-cache", HeaderValue::from_static(lookup.header()));
+        headers.insert("x-engine", HeaderValue::from_static(r.engine));
         response
     }
 }

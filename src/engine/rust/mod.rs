@@ -79,6 +79,13 @@ impl Engine for RustEngine {
         if !self.can_encode(plan.format) {
             return Err(EngineError::UnsupportedFormat(plan.format.as_str()));
         }
+        // `transform` runs on sources the primary engine has already probed: bytes this engine
+        // does not recognise are a format it cannot read (TIFF, HEIF), not a broken image.
+        if decode::sniff(source).is_none() {
+            return Err(EngineError::NotImplemented(
+                "decoding this source format (JPEG, PNG, WebP and GIF only)".into(),
+            ));
+        }
         let clock = Clock::start(plan.time_limit);
         // The plan's box in the stored orientation: EXIF 5..8 swap the sides.
         let header = decode::header(source)?;

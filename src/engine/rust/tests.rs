@@ -144,18 +144,33 @@ fn broken_sources_are_undecodable() {
     let plan = plan_for(&rust, "src=p.jpg&w=100", &source);
     // Not listed: a scan that ends early at an end marker. jpeg-decoder fills the rest, as
     // libjpeg does with only a warning (see the module doc).
-    for broken in [
-        &source[..source.len() / 2],
-        &source[..source.len() - 2],
-        b"not an image at all".as_slice(),
-        &[],
-    ] {
+    for broken in [&source[..source.len() / 2], &source[..source.len() - 2]] {
         let result = rust.transform(broken, &plan);
         assert!(
             matches!(result, Err(EngineError::Undecodable(_))),
             "{} bytes: {result:?}",
             broken.len()
         );
+    }
+}
+
+#[test]
+fn unknown_bytes_are_undecodable_to_probe_and_unsupported_to_transform() {
+    let rust = RustEngine::new();
+    let plan = plan_for(&rust, "src=p.jpg&w=10", &photo(32, 32));
+    for bytes in [
+        b"not an image at all".as_slice(),
+        &[],
+        b"II*\0 (a TIFF header)",
+    ] {
+        assert!(matches!(
+            rust.probe(bytes),
+            Err(EngineError::Undecodable(_))
+        ));
+        assert!(matches!(
+            rust.transform(bytes, &plan),
+            Err(EngineError::NotImplemented(_))
+        ));
     }
 }
 
