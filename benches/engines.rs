@@ -86,21 +86,12 @@ fn plan(engine: &dyn Engine, case: &Case) -> Plan {
     Plan::resolve(&params, &info, format, 8192 * 8192).expect("plan")
 }
 
-/// What a viewer sees: alpha over white, then Rec. 601 luma.
+/// Decodes an output with the independent `image` crate; the luma a viewer sees.
 fn luma(encoded: &[u8]) -> Luma {
     let rgba = image::load_from_memory(encoded)
-        .expect("decodable")
+        .expect("decodable output")
         .to_rgba8();
-    let rgb: Vec<u8> = rgba
-        .as_raw()
-        .chunks_exact(4)
-        .flat_map(|p| {
-            let a = u32::from(p[3]);
-            let mix = |c: u8| ((u32::from(c) * a + 255 * (255 - a) + 127) / 255) as u8;
-            [mix(p[0]), mix(p[1]), mix(p[2])]
-        })
-        .collect();
-    Luma::from_interleaved(rgba.width(), rgba.height(), 3, &rgb)
+    Luma::from_rgba_over_white(rgba.width(), rgba.height(), rgba.as_raw())
 }
 
 fn engines(c: &mut Criterion) {

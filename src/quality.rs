@@ -33,6 +33,20 @@ impl Luma {
             data,
         }
     }
+
+    /// The luma a viewer sees of interleaved RGBA: alpha composited over white first, since what
+    /// lies under fully transparent pixels is invisible (and differs between resizers).
+    pub fn from_rgba_over_white(width: u32, height: u32, rgba: &[u8]) -> Luma {
+        let over_white: Vec<u8> = rgba
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let a = u32::from(p[3]);
+                let mix = |c: u8| ((u32::from(c) * a + 255 * (255 - a) + 127) / 255) as u8;
+                [mix(p[0]), mix(p[1]), mix(p[2])]
+            })
+            .collect();
+        Luma::from_interleaved(width, height, 3, &over_white)
+    }
 }
 
 const WINDOW: usize = 8;

@@ -14,6 +14,8 @@ pub use riff::drop_webp_metadata;
 
 pub use plan::{choose_format, AcceptClass, Plan, PlanError, Rect, Rgba, Size};
 
+use std::time::{Duration, Instant};
+
 use bytes::Bytes;
 
 /// Formats we can write.
@@ -176,4 +178,34 @@ pub trait Engine: Send + Sync + 'static {
     fn probe(&self, source: &[u8]) -> Result<SourceInfo, EngineError>;
     /// Decodes, transforms and encodes `source` as `plan` says.
     fn transform(&self, source: &[u8], plan: &Plan) -> Result<Encoded, EngineError>;
+}
+
+/// The time budget of one transform (`Plan::time_limit`), shared by the engines.
+pub(crate) struct Clock {
+    deadline: Option<(Instant, Duration)>,
+}
+
+impl Clock {
+    pub(crate) fn start(limit: Option<Duration>) -> Clock {
+        Clock {
+            deadline: limit.map(|l| (Instant::now() + l, l)),
+        }
+    }
+
+    pub(crate) fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|(at, _)| at.saturating_duration_since(Instant::now()))
+    }
+
+    pub(crate) fn check(&self) -> Result<(), EngineError> {
+        match self.deadline {
+            Some((at, limit)) if Instant::now() >= at => Err(EngineError::Timeout(limit)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A failure after the deadline is the kill we asked for, not a broken source.
+    pub(crate) fn explain(&self, error: EngineError) -> EngineError {
+        self.check().err().unwrap_or(error)
+    }
 }

@@ -23,13 +23,11 @@ mod encode;
 mod orient;
 mod pixels;
 
-use std::time::{Duration, Instant};
-
 use bytes::Bytes;
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
-use super::{Encoded, Engine, EngineError, OutputFormat, Plan, SourceInfo};
+use super::{Clock, Encoded, Engine, EngineError, OutputFormat, Plan, SourceInfo};
 use pixels::Pixels;
 
 /// The engine has no state: every transform builds its own decoder, resizer and encoder.
@@ -122,26 +120,6 @@ impl Engine for RustEngine {
             width: image.width,
             height: image.height,
         })
-    }
-}
-
-/// The time budget of one transform, checked between steps.
-struct Clock {
-    deadline: Option<(Instant, Duration)>,
-}
-
-impl Clock {
-    fn start(limit: Option<Duration>) -> Clock {
-        Clock {
-            deadline: limit.map(|l| (Instant::now() + l, l)),
-        }
-    }
-
-    fn check(&self) -> Result<(), EngineError> {
-        match self.deadline {
-            Some((at, limit)) if Instant::now() >= at => Err(EngineError::Timeout(limit)),
-            _ => Ok(()),
-        }
     }
 }
 

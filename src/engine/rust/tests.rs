@@ -21,21 +21,12 @@ fn plan_for(engine: &dyn Engine, query: &str, source: &[u8]) -> Plan {
     Plan::resolve(&params, &info, format, 50_000_000).expect("plan")
 }
 
-/// The luma a viewer sees: alpha composited over white first (what lies under fully transparent
-/// pixels is invisible and differs between resizers).
+/// Decodes an output with the independent `image` crate; the luma a viewer sees.
 fn luma(encoded: &[u8]) -> Luma {
-    let image = image::load_from_memory(encoded).expect("decodable output");
-    let rgba = image.to_rgba8();
-    let over_white: Vec<u8> = rgba
-        .as_raw()
-        .chunks_exact(4)
-        .flat_map(|p| {
-            let a = u32::from(p[3]);
-            let mix = |c: u8| ((u32::from(c) * a + 255 * (255 - a) + 127) / 255) as u8;
-            [mix(p[0]), mix(p[1]), mix(p[2])]
-        })
-        .collect();
-    Luma::from_interleaved(rgba.width(), rgba.height(), 3, &over_white)
+    let rgba = image::load_from_memory(encoded)
+        .expect("decodable output")
+        .to_rgba8();
+    Luma::from_rgba_over_white(rgba.width(), rgba.height(), rgba.as_raw())
 }
 
 /// Runs `query` on `source` through both engines; returns (rust, vips) outputs.

@@ -8,12 +8,10 @@ mod handle;
 
 pub use handle::{init, Image, SaveFormat, VipsError};
 
-use std::time::{Duration, Instant};
-
 use bytes::Bytes;
 
 use super::{
-    Encoded, Engine, EngineError, OutputFormat, Plan, SourceFormat, SourceInfo, Strictness,
+    Clock, Encoded, Engine, EngineError, OutputFormat, Plan, SourceFormat, SourceInfo, Strictness,
 };
 use handle::ThumbnailSize;
 
@@ -173,36 +171,6 @@ impl Engine for VipsEngine {
     }
 }
 
-/// The time budget of one transform.
-struct Clock {
-    deadline: Option<(Instant, Duration)>,
-}
-
-impl Clock {
-    fn start(limit: Option<Duration>) -> Clock {
-        Clock {
-            deadline: limit.map(|l| (Instant::now() + l, l)),
-        }
-    }
-
-    fn remaining(&self) -> Option<Duration> {
-        self.deadline
-            .map(|(at, _)| at.saturating_duration_since(Instant::now()))
-    }
-
-    fn check(&self) -> Result<(), EngineError> {
-        match self.deadline {
-            Some((at, limit)) if Instant::now() >= at => Err(EngineError::Timeout(limit)),
-            _ => Ok(()),
-        }
-    }
-
-    /// A failure after the deadline is the kill we asked for, not a broken source.
-    fn explain(&self, error: EngineError) -> EngineError {
-        self.check().err().unwrap_or(error)
-    }
-}
-
 /// The pipeline, one small function per step, in the order `transform` applies them.
 mod steps {
     use super::*;
@@ -300,6 +268,7 @@ mod steps {
 mod tests {
     use super::*;
     use crate::engine::{Rect, Rgba, Size};
+    use std::time::Duration;
 
     fn engine() -> VipsEngine {
         VipsEngine::new().expect("libvips initialises")
