@@ -28,6 +28,31 @@ pub struct Cli {
 pub enum Command {
     /// Print a signed URL (or, with --widths, a ready `srcset` value) for a path and query.
     Sign(SignArgs),
+    /// Run both engines over a directory of images and report time, size, SSIM and colour
+    /// differences; exits 1 when a case misses the thresholds (a rollout gate).
+    Compare(CompareArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct CompareArgs {
+    /// Directory of source images (JPEG, PNG, WebP, GIF; not recursive).
+    pub dir: PathBuf,
+    /// A parameter set as in a /resize query without `src`, e.g. `w=300` or
+    /// `w=400&h=400&fit=cover&fm=png` (repeatable; default `w=300`).
+    #[arg(long = "params")]
+    pub params: Vec<String>,
+    /// Transforms per engine and case; the fastest counts.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+    /// Lowest SSIM (luma) between the two engines' outputs that passes.
+    #[arg(long, default_value_t = 0.92)]
+    pub min_ssim: f64,
+    /// Largest colour-histogram distance (0..1, see docs) that passes.
+    #[arg(long, default_value_t = 0.05)]
+    pub max_histogram_distance: f64,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Clone, Debug, Args)]

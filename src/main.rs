@@ -27,6 +27,9 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Command::Compare(args)) = &cli.command {
+        return compare(args);
+    }
     let config = cli.serve;
     let _log_guard = imgshield::telemetry::init(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -49,6 +52,34 @@ fn main() -> ExitCode {
             tracing::error!("{message}");
             eprintln!("imgshield: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `imgshield compare`: exit 0 when every case passes, 1 when one misses a threshold, 2 on misuse.
+fn compare(args: &imgshield::config::CompareArgs) -> ExitCode {
+    match imgshield::compare::run(args) {
+        Ok(report) => {
+            if args.json {
+                match serde_json::to_string_pretty(&report) {
+                    Ok(json) => println!("{json}"),
+                    Err(e) => {
+                        eprintln!("imgshield compare: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else {
+                print!("{}", report.table());
+            }
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(message) => {
+            eprintln!("imgshield compare: {message}");
+            ExitCode::from(2)
         }
     }
 }

@@ -30,6 +30,15 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use super::{Clock, Encoded, Engine, EngineError, OutputFormat, Plan, SourceInfo};
 use pixels::Pixels;
 
+/// Decodes a JPEG, PNG, WebP or GIF in full to interleaved RGBA: how `imgshield compare` reads
+/// both engines' outputs with one decoder that is independent of libvips.
+pub fn decode_rgba(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), EngineError> {
+    let header = decode::header(bytes)?;
+    let decoded = decode::decode(bytes, (header.width, header.height))?;
+    let rgba = decoded.pixels.with_alpha();
+    Ok((rgba.width, rgba.height, rgba.data))
+}
+
 /// The engine has no state: every transform builds its own decoder, resizer and encoder.
 #[derive(Debug, Default)]
 pub struct RustEngine;
