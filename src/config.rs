@@ -112,6 +112,12 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_CACHE_BYTES", default_value = "256MiB", value_parser = parse_bytes)]
     pub cache_bytes: u64,
 
+    /// Memory for original bytes from remote origins (0 turns the source cache off), so that the
+    /// widths of one photo cost the origin one fetch. Copies are revalidated with the origin's
+    /// ETag/Last-Modified once past its max-age or `--cache-ttl`, whichever is shorter.
+    #[arg(long, env = "IMGSHIELD_SOURCE_CACHE_BYTES", default_value = "256MiB", value_parser = parse_bytes)]
+    pub source_cache_bytes: u64,
+
     /// How long a result stays in the memory cache.
     #[arg(long, env = "IMGSHIELD_CACHE_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub cache_ttl: Duration,

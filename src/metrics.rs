@@ -58,6 +58,9 @@ pub struct Metrics {
     pub cache_lookups: Family<CacheLabels, Counter>,
     pub cache_entries: Gauge,
     pub cache_weighted_bytes: Gauge,
+    pub source_cache_lookups: Family<CacheLabels, Counter>,
+    pub source_cache_entries: Gauge,
+    pub source_cache_weighted_bytes: Gauge,
     pub origin_fetch_duration: Family<OriginLabels, Histogram>,
     pub origin_errors: Family<KindLabels, Counter>,
     pub origin_circuits_open: Gauge,
@@ -112,6 +115,24 @@ impl Metrics {
             "cache_weighted_bytes",
             "Bytes held in the memory cache, as weighed for eviction",
             cache_weighted_bytes.clone(),
+        );
+        let source_cache_lookups = Family::<CacheLabels, Counter>::default();
+        registry.register(
+            "source_cache_lookups",
+            "Remote source lookups: hit (fresh copy, origin not asked), coalesced (waited for a fetch in flight), revalidated (origin answered 304), miss (fetched) or uncacheable (fetched, no-store/private)",
+            source_cache_lookups.clone(),
+        );
+        let source_cache_entries = Gauge::default();
+        registry.register(
+            "source_cache_entries",
+            "Remote sources held in the source cache",
+            source_cache_entries.clone(),
+        );
+        let source_cache_weighted_bytes = Gauge::default();
+        registry.register(
+            "source_cache_weighted_bytes",
+            "Bytes held in the source cache, as weighed for eviction",
+            source_cache_weighted_bytes.clone(),
         );
         let origin_fetch_duration = Family::<OriginLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(FETCH_BUCKETS)
@@ -192,6 +213,9 @@ impl Metrics {
             cache_lookups,
             cache_entries,
             cache_weighted_bytes,
+            source_cache_lookups,
+            source_cache_entries,
+            source_cache_weighted_bytes,
             origin_fetch_duration,
             origin_errors,
             origin_circuits_open,

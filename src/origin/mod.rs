@@ -6,11 +6,15 @@
 
 mod allow;
 mod breaker;
+mod freshness;
 mod local;
 mod remote;
+mod sources;
 
 pub use allow::{is_public, AllowList, Reach};
 pub use breaker::Breakers;
+pub use freshness::{Fetched, SourceMeta, Validators};
+pub use sources::{SourceCache, SourceLookup};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,21 +93,43 @@ pub struct OriginConfig {
 pub struct Origin {
     local: local::LocalRoot,
     remote: remote::RemoteOrigin,
+    /// Remote sources only: local files are read from the page cache at no origin's expense.
+    sources: Option<SourceCache>,
 }
 
 impl Origin {
-    pub fn new(config: OriginConfig, breakers: Breakers) -> Result<Origin, String> {
+    pub fn new(
+        config: OriginConfig,
+        breakers: Breakers,
+        sources: Option<SourceCache>,
+    ) -> Result<Origin, String> {
         Ok(Origin {
             local: local::LocalRoot::new(&config.root, config.max_bytes)?,
             remote: remote::RemoteOrigin::new(&config, breakers),
+            sources,
         })
+    }
+
+    pub fn source_cache(&self) -> Option<&SourceCache> {
+        self.sources.as_ref()
     }
 
     /// The whole source, or why not.
     pub async fn fetch(&self, source: &Source) -> Result<Bytes, OriginError> {
-        match source {
-            Source::Remote(url) => self.remote.fetch(url).await,
-            Source::Local(path) => self.local.read(path).await,
+        match (source, &self.sources) {
+            (Source::Remote(url), Some(sources)) => {
+                sources
+                    .get(url.as_str(), |validators| async move {
+                        self.remote.fetch(url, validators.as_ref()).await
+                    })
+                    .await
+            }
+            (Source::Remote(url), None) => match self.remote.fetch(url, None).await? {
+                Fetched::Full { bytes, .. } => Ok(bytes),
+                // Only a conditional request can get a 304, and this one was not.
+                Fetched::NotModified { .. } => Err(OriginError::Status(304)),
+            },
+            (Source::Local(path), _) => self.local.read(path).await,
         }
     }
 }

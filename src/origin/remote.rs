@@ -23,6 +23,7 @@ use url::Url;
 
 use super::allow::{is_public, AllowList, Reach};
 use super::breaker::Breakers;
+use super::freshness::{Fetched, SourceMeta, Validators};
 use super::{read_limited, OriginConfig, OriginError};
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
@@ -54,7 +55,13 @@ impl RemoteOrigin {
         }
     }
 
-    pub async fn fetch(&self, url: &Url) -> Result<Bytes, OriginError> {
+    /// Fetches `url`; with `validators` (from a cached copy) the request is conditional and a
+    /// `304 Not Modified` comes back as [`Fetched::NotModified`].
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+    ) -> Result<Fetched, OriginError> {
         // Not allowed at all: say so before the breaker, which only tracks allowed origins.
         if self.allow.check(url).is_none() {
             return Err(OriginError::HostNotAllowed(
@@ -72,9 +79,10 @@ impl RemoteOrigin {
                 retry_after_secs: open.retry_after.as_secs().max(1),
             });
         }
-        let result = tokio::time::timeout(self.fetch_timeout, self.fetch_following(url))
-            .await
-            .unwrap_or(Err(OriginError::Timeout));
+        let result =
+            tokio::time::timeout(self.fetch_timeout, self.fetch_following(url, validators))
+                .await
+                .unwrap_or(Err(OriginError::Timeout));
         match &result {
             Err(e) if e.is_origin_failure() => self.breakers.record_failure(&host),
             _ => self.breakers.record_success(&host),
@@ -82,7 +90,11 @@ impl RemoteOrigin {
         result
     }
 
-    async fn fetch_following(&self, first: &Url) -> Result<Bytes, OriginError> {
+    async fn fetch_following(
+        &self,
+        first: &Url,
+        validators: Option<&Validators>,
+    ) -> Result<Fetched, OriginError> {
         let mut url = first.clone();
         for hop in 0..=self.max_redirects {
             // Every hop is checked against the allowlist; the entry that admits it decides which
@@ -103,20 +115,36 @@ impl RemoteOrigin {
                 .as_str()
                 .parse()
                 .map_err(|e| OriginError::Connect(format!("unusable URL: {e}")))?;
-            let request = Request::get(uri)
+            let mut request = Request::get(uri)
                 .header(header::USER_AGENT, USER_AGENT)
-                .header(header::ACCEPT, "image/*,*/*;q=0.8")
+                .header(header::ACCEPT, "image/*,*/*;q=0.8");
+            if let Some(v) = validators {
+                if let Some(etag) = &v.etag {
+                    request = request.header(header::IF_NONE_MATCH, etag.as_str());
+                }
+                if let Some(modified) = &v.last_modified {
+                    request = request.header(header::IF_MODIFIED_SINCE, modified.as_str());
+                }
+            }
+            let request = request
                 .body(Empty::new())
                 .map_err(|e| OriginError::Connect(e.to_string()))?;
             let response = client.request(request).await.map_err(classify)?;
             let status = response.status();
             if status.is_success() {
+                let meta = SourceMeta::from_headers(response.headers());
                 let declared = response
                     .headers()
                     .get(header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse::<u64>().ok());
-                return read_limited(response.into_body(), declared, self.max_bytes).await;
+                let bytes = read_limited(response.into_body(), declared, self.max_bytes).await?;
+                return Ok(Fetched::Full { bytes, meta });
+            }
+            if status == StatusCode::NOT_MODIFIED && validators.is_some() {
+                return Ok(Fetched::NotModified {
+                    meta: SourceMeta::from_headers(response.headers()),
+                });
             }
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let location = response

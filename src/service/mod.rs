@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::metrics::{
     status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
 };
-use crate::origin::{AllowList, Breakers, Origin, OriginConfig};
+use crate::origin::{AllowList, Breakers, Origin, OriginConfig, SourceCache};
 use crate::params::{FormatChoice, ParamLimits, Params, Source};
 use crate::signature::Signer;
 use crate::workers::Workers;
@@ -117,6 +117,14 @@ impl App {
                 max_redirects: config.max_redirects,
             },
             breakers,
+            (config.source_cache_bytes > 0).then(|| {
+                SourceCache::new(
+                    config.source_cache_bytes,
+                    config.cache_ttl,
+                    config.cache_ttl.saturating_add(config.stale_grace),
+                    metrics.source_cache_lookups.clone(),
+                )
+            }),
         )?;
         Ok(App {
             engines: Arc::new(Engines::new(
@@ -249,6 +257,15 @@ impl App {
         self.metrics
             .cache_weighted_bytes
             .set(i64::try_from(self.cache.weighted_size()).unwrap_or(i64::MAX));
+        if let Some(sources) = self.origin.source_cache() {
+            let bytes = sources.weighted_size().await;
+            self.metrics
+                .source_cache_weighted_bytes
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+            self.metrics
+                .source_cache_entries
+                .set(i64::try_from(sources.entry_count()).unwrap_or(i64::MAX));
+        }
         text(
             StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",

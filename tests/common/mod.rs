@@ -165,6 +165,13 @@ pub enum Behaviour {
     /// 200 with a body that is not an image.
     NotAnImage,
     Redirect(String),
+    /// 200 with `ETag` and `Cache-Control`; 304 (counted as `hits("<path> 304")`) when the
+    /// request's `If-None-Match` names the tag.
+    Validated {
+        bytes: Vec<u8>,
+        etag: String,
+        cache_control: String,
+    },
 }
 
 /// A real HTTP/1.1 origin on 127.0.0.1 that counts requests per path and misbehaves on demand.
@@ -246,6 +253,11 @@ async fn serve_origin_connection(
         }
         let head = String::from_utf8_lossy(&head);
         let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let if_none_match = head.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("if-none-match")
+                .then(|| value.trim().to_string())
+        });
         *hits.lock().expect("lock").entry(path.clone()).or_default() += 1;
         let behaviour = routes
             .lock()
@@ -313,6 +325,30 @@ async fn serve_origin_connection(
                     "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
                 );
                 stream.write_all(reply.as_bytes()).await?;
+            }
+            Behaviour::Validated {
+                bytes,
+                etag,
+                cache_control,
+            } => {
+                if if_none_match.as_deref() == Some(etag.as_str()) {
+                    *hits
+                        .lock()
+                        .expect("lock")
+                        .entry(format!("{path} 304"))
+                        .or_default() += 1;
+                    let reply = format!(
+                        "HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nCache-Control: {cache_control}\r\n\r\n"
+                    );
+                    stream.write_all(reply.as_bytes()).await?;
+                } else {
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nETag: {etag}\r\nCache-Control: {cache_control}\r\n\r\n",
+                        bytes.len()
+                    );
+                    stream.write_all(reply.as_bytes()).await?;
+                    stream.write_all(&bytes).await?;
+                }
             }
         }
     }
