@@ -18,7 +18,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
 use imgshield::cache::CacheKey;
-use imgshield::engine::vips::VipsEngine;
+use imgshield::engine::vips::{Derivatives, VipsEngine};
 use imgshield::engine::{choose_format, AcceptClass, Engine, Plan, SourceInfo};
 use imgshield::params::{FormatChoice, ParamLimits, Params};
 use imgshield::samples;
@@ -147,6 +147,51 @@ fn miss(c: &mut Criterion) {
     group.finish();
 }
 
+/// The widths of a `srcset`, in a fixed shuffled order, as a page after a CDN purge asks for them.
+const SRCSET: [u32; 5] = [960, 320, 1920, 640, 1280];
+
+/// All widths of one 12-MP photo: cold (every width decodes) against the derivative cache (emptied
+/// before each iteration, so each iteration pays its own first decodes).
+fn srcset(c: &mut Criterion) {
+    let cold = VipsEngine::new().expect("libvips initialises");
+    let large = source(&cold, LARGE, 7);
+    let plans: Vec<Plan> = SRCSET
+        .iter()
+        .map(|w| {
+            let params = Params::parse(&format!("src=bench.jpg&w={w}"), &ParamLimits::default())
+                .expect("valid params");
+            plan_for(&cold, &params, &large)
+        })
+        .collect();
+    let mut group = c.benchmark_group("srcset");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(SRCSET.len() as u64));
+    group.bench_function("5_widths_12mp_cold", |b| {
+        b.iter(|| {
+            for plan in &plans {
+                black_box(cold.transform(&large.bytes, plan).expect("transform"));
+            }
+        })
+    });
+    let derivatives = Derivatives::new(1 << 30, 16_000_000, Default::default());
+    let warm = VipsEngine::new()
+        .expect("libvips initialises")
+        .with_derivatives(derivatives.clone());
+    group.bench_function("5_widths_12mp_derivatives", |b| {
+        b.iter(|| {
+            derivatives.clear();
+            for plan in &plans {
+                black_box(warm.transform(&large.bytes, plan).expect("transform"));
+            }
+        })
+    });
+    group.finish();
+}
+
 fn hit(c: &mut Criterion) {
     let engine = VipsEngine::new().expect("libvips initialises");
     let limits = ParamLimits::default();
@@ -181,5 +226,5 @@ fn hit(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, miss, hit);
+criterion_group!(benches, miss, srcset, hit);
 criterion_main!(benches);

@@ -118,6 +118,11 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_SOURCE_CACHE_BYTES", default_value = "256MiB", value_parser = parse_bytes)]
     pub source_cache_bytes: u64,
 
+    /// Memory for decoded JPEG intermediates (0 turns it off): later sizes of a photo resize from
+    /// a kept decode instead of decoding it again (see docs/BENCHMARKS.md for the gain).
+    #[arg(long, env = "IMGSHIELD_DERIVATIVE_CACHE_BYTES", default_value = "128MiB", value_parser = parse_bytes)]
+    pub derivative_cache_bytes: u64,
+
     /// How long a result stays in the memory cache.
     #[arg(long, env = "IMGSHIELD_CACHE_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub cache_ttl: Duration,

@@ -61,6 +61,8 @@ pub struct Metrics {
     pub source_cache_lookups: Family<CacheLabels, Counter>,
     pub source_cache_entries: Gauge,
     pub source_cache_weighted_bytes: Gauge,
+    pub derivative_cache_lookups: Family<CacheLabels, Counter>,
+    pub derivative_cache_weighted_bytes: Gauge,
     pub origin_fetch_duration: Family<OriginLabels, Histogram>,
     pub origin_errors: Family<KindLabels, Counter>,
     pub origin_circuits_open: Gauge,
@@ -133,6 +135,18 @@ impl Metrics {
             "source_cache_weighted_bytes",
             "Bytes held in the source cache, as weighed for eviction",
             source_cache_weighted_bytes.clone(),
+        );
+        let derivative_cache_lookups = Family::<CacheLabels, Counter>::default();
+        registry.register(
+            "derivative_cache_lookups",
+            "JPEG decodes looked up for a transform: hit (resized from a kept decode), miss (decoded, then kept) or bypass (not a plain sRGB JPEG: thumbnail as usual)",
+            derivative_cache_lookups.clone(),
+        );
+        let derivative_cache_weighted_bytes = Gauge::default();
+        registry.register(
+            "derivative_cache_weighted_bytes",
+            "Bytes of decoded pixels held in the derivative cache",
+            derivative_cache_weighted_bytes.clone(),
         );
         let origin_fetch_duration = Family::<OriginLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(FETCH_BUCKETS)
@@ -216,6 +230,8 @@ impl Metrics {
             source_cache_lookups,
             source_cache_entries,
             source_cache_weighted_bytes,
+            derivative_cache_lookups,
+            derivative_cache_weighted_bytes,
             origin_fetch_duration,
             origin_errors,
             origin_circuits_open,

@@ -20,6 +20,12 @@ int imgshield_thumbnail_buffer(const void *buf, size_t len, VipsImage **out, int
                                  NULL);
 }
 
+int imgshield_reduce(VipsImage *in, VipsImage **out, double hshrink, double vshrink) {
+    return vips_reduce(in, out, hshrink, vshrink,
+                       "kernel", VIPS_KERNEL_LANCZOS3,
+                       NULL);
+}
+
 int imgshield_extract_area(VipsImage *in, VipsImage **out, int left, int top, int width, int height) {
     return vips_extract_area(in, out, left, top, width, height, NULL);
 }

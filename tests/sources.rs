@@ -1,6 +1,6 @@
-//! The source cache against a real origin: the widths of a `srcset` cost the origin one fetch,
-//! stale copies are revalidated with their ETag (a 304, no body), `no-store` is honoured, and the
-//! cache can be turned off.
+//! The source and derivative caches against a real server and origin: the widths of a `srcset`
+//! cost the origin one fetch and fewer decodes, stale sources are revalidated with their ETag (a
+//! 304, no body), `no-store` is honoured, and both caches can be turned off.
 
 mod common;
 
@@ -140,4 +140,48 @@ async fn an_origin_failure_is_not_cached_as_a_source() {
     let recovered = s.get(&format!("/resize?src={src}&w=300")).await;
     assert_eq!(recovered.status, StatusCode::OK, "{}", recovered.text());
     assert_eq!(origin.hits("/p/photo.jpg"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_widths_of_a_jpeg_resize_from_a_kept_decode() {
+    let f = Fixtures::new();
+    let s = Server::start(f.path(), &[]).await;
+    // photo.jpg is 1200x800. w=1200 and 600 need a full decode (not kept); w=300 decodes at 1/2
+    // and keeps it; w=200 (shrink 2) and w=100 (shrink 4, one level away) resize from it.
+    for w in [1200, 600, 300, 200, 100] {
+        let reply = s.get(&format!("/resize?src=photo.jpg&w={w}")).await;
+        let height = (f64::from(w) * 2.0 / 3.0).round() as u32;
+        assert_eq!(reply.image(), (ImageFormat::Jpeg, w, height), "w={w}");
+    }
+    let lookups = |result: &'static str| {
+        let s = &s;
+        async move {
+            s.metric(&format!(
+                "imgshield_derivative_cache_lookups_total{{result=\"{result}\"}}"
+            ))
+            .await
+        }
+    };
+    assert_eq!((lookups("miss").await, lookups("hit").await), (1.0, 2.0));
+    assert_eq!(lookups("bypass").await, 2.0);
+    assert!(s.metric("imgshield_derivative_cache_weighted_bytes").await >= 600.0 * 400.0 * 3.0);
+    // A PNG is not a JPEG decode to keep.
+    let png = s.get("/resize?src=alpha.png&w=100").await;
+    assert_eq!(png.status, StatusCode::OK);
+    assert_eq!(lookups("bypass").await, 3.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_derivative_cache_can_be_turned_off() {
+    let f = Fixtures::new();
+    let s = Server::start(f.path(), &["--derivative-cache-bytes", "0"]).await;
+    for w in [600, 300] {
+        let reply = s.get(&format!("/resize?src=photo.jpg&w={w}")).await;
+        assert_eq!(reply.image(), (ImageFormat::Jpeg, w, w * 2 / 3));
+    }
+    assert_eq!(
+        s.metric("imgshield_derivative_cache_lookups_total{result=\"miss\"}")
+            .await,
+        0.0
+    );
 }

@@ -14,7 +14,7 @@ use crate::cache::{etag_matches, result_cache, CacheKey, Rendition, ResultCache}
 use crate::config::Config;
 use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Selection};
-use crate::engine::vips::VipsEngine;
+use crate::engine::vips::{Derivatives, VipsEngine};
 use crate::engine::{choose_format, AcceptClass, Engine, Plan};
 use crate::error::Error;
 use crate::metrics::{
@@ -28,6 +28,10 @@ use crate::workers::Workers;
 mod resize;
 
 pub type Body = Full<Bytes>;
+
+/// Decodes above this are not kept: 16 MP is a 2x intermediate for outputs up to ~2800x1900, and
+/// one such decode is 48 MB of pixels.
+const MAX_INTERMEDIATE_PIXELS: u64 = 16_000_000;
 
 /// `max-age` of a stale response, in seconds: downstream caches should ask again soon.
 const STALE_MAX_AGE: u64 = 60;
@@ -75,6 +79,8 @@ struct Note {
 /// The application: everything a request needs, shared by all connections.
 pub struct App {
     engines: Arc<Engines>,
+    /// The libvips engine's decode cache, for its gauge.
+    derivatives: Option<Derivatives>,
     /// Whether `engine=` is honoured (`--allow-engine-param`, or every URL is signed).
     allow_engine_param: bool,
     origin: Origin,
@@ -97,9 +103,19 @@ pub struct App {
 impl App {
     /// Builds the app for `config`, reading images below `root` for relative `src` paths.
     pub fn new(config: &Config, root: &std::path::Path) -> Result<App, String> {
-        let engine = VipsEngine::with_strictness(config.fail_on.into())
-            .map_err(|e| format!("libvips: {e}"))?;
         let metrics = Arc::new(Metrics::new());
+        let derivatives = (config.derivative_cache_bytes > 0).then(|| {
+            Derivatives::new(
+                config.derivative_cache_bytes,
+                MAX_INTERMEDIATE_PIXELS,
+                metrics.derivative_cache_lookups.clone(),
+            )
+        });
+        let mut engine = VipsEngine::with_strictness(config.fail_on.into())
+            .map_err(|e| format!("libvips: {e}"))?;
+        if let Some(derivatives) = &derivatives {
+            engine = engine.with_derivatives(derivatives.clone());
+        }
         let allow = AllowList::parse(&config.allow_hosts)?;
         let breakers = Breakers::new(
             config.breaker_failures,
@@ -133,6 +149,7 @@ impl App {
                 config.rust_percent,
             )),
             allow_engine_param: config.allow_engine_param || !config.secrets.is_empty(),
+            derivatives,
             origin,
             cache: result_cache(config.cache_bytes, config.cache_ttl, config.stale_grace),
             cache_ttl: config.cache_ttl,
@@ -257,6 +274,11 @@ impl App {
         self.metrics
             .cache_weighted_bytes
             .set(i64::try_from(self.cache.weighted_size()).unwrap_or(i64::MAX));
+        if let Some(derivatives) = &self.derivatives {
+            self.metrics
+                .derivative_cache_weighted_bytes
+                .set(i64::try_from(derivatives.weighted_size()).unwrap_or(i64::MAX));
+        }
         if let Some(sources) = self.origin.source_cache() {
             let bytes = sources.weighted_size().await;
             self.metrics

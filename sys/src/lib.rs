@@ -64,6 +64,12 @@ extern "C" {
         size: c_int,
         option_string: *const c_char,
     ) -> c_int;
+    pub fn imgshield_reduce(
+        input: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        hshrink: f64,
+        vshrink: f64,
+    ) -> c_int;
     pub fn imgshield_extract_area(
         input: *mut VipsImage,
         out: *mut *mut VipsImage,
@@ -148,6 +154,19 @@ extern "C" {
     pub fn vips_image_get_n_pages(image: *mut VipsImage) -> c_int;
     pub fn vips_image_get_orientation(image: *mut VipsImage) -> c_int;
     pub fn vips_image_hasalpha(image: *mut VipsImage) -> gboolean;
+    /// Wraps `data` without copying: it must outlive the image.
+    pub fn vips_image_new_from_memory(
+        data: *const c_void,
+        size: usize,
+        width: c_int,
+        height: c_int,
+        bands: c_int,
+        format: c_int,
+    ) -> *mut VipsImage;
+    /// Computes `image` into a new buffer (free it with `g_free`); NULL on failure.
+    pub fn vips_image_write_to_memory(image: *mut VipsImage, size_out: *mut usize) -> *mut c_void;
+    /// The GType of metadata field `name`, 0 when the image has no such field.
+    pub fn vips_image_get_typeof(image: *const VipsImage, name: *const c_char) -> usize;
     pub fn vips_image_new_from_memory_copy(
         data: *const c_void,
         size: usize,

@@ -258,6 +258,122 @@ impl<'src> Image<'src> {
     }
 }
 
+impl<'src> Image<'src> {
+    /// Opens a JPEG at 1/`shrink` scale (DCT-domain, 1, 2, 4 or 8), auto-oriented; pixels are
+    /// decoded when [`Image::decode_to_memory`] (or a save) asks for them.
+    pub fn jpeg_shrunk(
+        buffer: &'src [u8],
+        shrink: u32,
+        strictness: Strictness,
+    ) -> Result<Image<'src>, VipsError> {
+        init()?;
+        let options = match strictness {
+            Strictness::Warning => "fail_on=warning",
+            Strictness::Error => "fail_on=error",
+        };
+        let options = CString::new(format!("shrink={shrink},autorotate=true,{options}"))
+            .map_err(|e| VipsError(e.to_string()))?;
+        // SAFETY: buffer is valid for 'src, which the returned image cannot outlive; options is a
+        // NUL-terminated string that lives through the call.
+        let raw = unsafe {
+            ffi::imgshield_image_new_from_buffer(
+                buffer.as_ptr().cast(),
+                buffer.len(),
+                options.as_ptr(),
+            )
+        };
+        NonNull::new(raw)
+            .map(|ptr| Image {
+                ptr,
+                _source: PhantomData,
+            })
+            .ok_or_else(|| VipsError::take("unable to open the JPEG"))
+    }
+
+    /// Wraps interleaved 8-bit pixels without copying them; the image borrows them for 'src.
+    pub fn from_pixels_borrowed(
+        pixels: &'src [u8],
+        width: u32,
+        height: u32,
+        bands: u32,
+    ) -> Result<Image<'src>, VipsError> {
+        init()?;
+        let expected = u64::from(width) * u64::from(height) * u64::from(bands);
+        if !(1..=4).contains(&bands) || expected != pixels.len() as u64 {
+            return Err(VipsError(format!(
+                "{} bytes do not make a {width}x{height}x{bands} image",
+                pixels.len()
+            )));
+        }
+        let (w, h, b) = (c_dim(width)?, c_dim(height)?, c_dim(bands)?);
+        // SAFETY: pixels is valid for its length (checked against w*h*bands) and for 'src, which
+        // the image cannot outlive; libvips only reads it.
+        let raw = unsafe {
+            ffi::vips_image_new_from_memory(
+                pixels.as_ptr().cast(),
+                pixels.len(),
+                w,
+                h,
+                b,
+                ffi::VIPS_FORMAT_UCHAR,
+            )
+        };
+        NonNull::new(raw)
+            .map(|ptr| Image {
+                ptr,
+                _source: PhantomData,
+            })
+            .ok_or_else(|| VipsError::take("unable to wrap pixels"))
+    }
+
+    /// Computes the whole image into interleaved bytes (running its pipeline, decode included).
+    pub fn decode_to_memory(&self) -> Result<Vec<u8>, VipsError> {
+        let mut len: usize = 0;
+        // SAFETY: self is live; len is a valid out-pointer.
+        let data = unsafe { ffi::vips_image_write_to_memory(self.raw(), &mut len) };
+        if data.is_null() {
+            return Err(VipsError::take("decoding failed"));
+        }
+        // SAFETY: libvips returned `len` readable bytes at `data`, which we own until g_free.
+        let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }.to_vec();
+        // SAFETY: data came from libvips' allocator and is freed exactly once.
+        unsafe { ffi::g_free(data) };
+        Ok(bytes)
+    }
+
+    /// Whether the image carries an ICC profile (which thumbnail may act on).
+    pub fn has_icc_profile(&self) -> bool {
+        // SAFETY: self is live; the name is a static C string.
+        unsafe { ffi::vips_image_get_typeof(self.raw(), c"icc-profile-data".as_ptr()) != 0 }
+    }
+
+    /// Lanczos3 reduction of this (decoded) image to exactly width×height, in one pass: the step
+    /// thumbnail takes after shrink-on-load. Never enlarges.
+    pub fn resize_to(&self, width: u32, height: u32) -> Result<Image<'src>, VipsError> {
+        if (width, height) == (self.width(), self.height()) {
+            return Ok(self.clone());
+        }
+        if width > self.width() || height > self.height() {
+            return Err(VipsError("resize_to only reduces".into()));
+        }
+        let hshrink = f64::from(self.width()) / f64::from(width.max(1));
+        let vshrink = f64::from(self.height()) / f64::from(height.max(1));
+        let resized = produce("resize failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer.
+            unsafe { ffi::imgshield_reduce(self.raw(), out, hshrink, vshrink) }
+        })?;
+        if (resized.width(), resized.height()) == (width, height) {
+            Ok(resized)
+        } else {
+            Err(VipsError(format!(
+                "resize made {}x{}, not {width}x{height}",
+                resized.width(),
+                resized.height()
+            )))
+        }
+    }
+}
+
 impl Image<'static> {
     /// Copies interleaved 8-bit pixels (1 to 4 bands) into a new image that owns its memory.
     pub fn from_pixels(

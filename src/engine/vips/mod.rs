@@ -4,9 +4,13 @@
 //! also where a truncated or corrupt source fails (we load with libvips' `fail_on` set from
 //! [`Strictness`]), so encode errors are classified as undecodable sources.
 
+mod derivatives;
 mod handle;
 
+pub use derivatives::{jpeg_shrink, Derivatives, Intermediate};
 pub use handle::{init, Image, SaveFormat, VipsError};
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -28,6 +32,7 @@ pub struct VipsEngine {
     version: String,
     encodable: [bool; OutputFormat::ALL.len()],
     strictness: Strictness,
+    derivatives: Option<Derivatives>,
 }
 
 impl VipsEngine {
@@ -51,7 +56,74 @@ impl VipsEngine {
             version: runtime.version.clone(),
             encodable,
             strictness,
+            derivatives: None,
         })
+    }
+
+    /// Keeps JPEG decodes in `derivatives` and makes later sizes of the same source from them.
+    pub fn with_derivatives(mut self, derivatives: Derivatives) -> VipsEngine {
+        self.derivatives = Some(derivatives);
+        self
+    }
+
+    pub fn derivatives(&self) -> Option<&Derivatives> {
+        self.derivatives.as_ref()
+    }
+
+    /// A decode of `source` that the plan may resize from, when the derivative cache is on and the
+    /// source is a plain JPEG (see `derivatives`): cached, or decoded now and kept.
+    fn intermediate(
+        &self,
+        source: &[u8],
+        plan: &Plan,
+        clock: &Clock,
+    ) -> Result<Option<Arc<Intermediate>>, EngineError> {
+        let Some(derivatives) = &self.derivatives else {
+            return Ok(None);
+        };
+        let header = Image::header_from_buffer(source).map_err(undecodable)?;
+        let plain_jpeg = header
+            .loader()
+            .is_some_and(|loader| loader.starts_with("jpegload"))
+            && !header.needs_srgb_conversion()
+            && !header.has_icc_profile()
+            && matches!(header.bands(), 1 | 3)
+            && header.pages() <= 1;
+        if !plain_jpeg {
+            derivatives.bypass();
+            return Ok(None);
+        }
+        let (width, height) = if (5..=8).contains(&header.orientation()) {
+            (header.height(), header.width())
+        } else {
+            (header.width(), header.height())
+        };
+        let needed = jpeg_shrink((width, height), (plan.resize.width, plan.resize.height));
+        if needed == 1 {
+            // NOTE(perf): a full-size decode held in memory costs more to make (+40% on a 12-MP
+            // JPEG) than resizing from it saves, and serves only the two largest levels.
+            derivatives.bypass();
+            return Ok(None);
+        }
+        let key = *blake3::hash(source).as_bytes();
+        if let Some((_, cached)) = derivatives.find(&key, needed) {
+            return Ok(Some(cached));
+        }
+        let shrunk = Image::jpeg_shrunk(source, needed, self.strictness).map_err(undecodable)?;
+        if let Some(remaining) = clock.remaining() {
+            shrunk.set_time_limit(remaining);
+        }
+        let pixels = shrunk
+            .decode_to_memory()
+            .map_err(|e| clock.explain(undecodable(e)))?;
+        let decoded = Arc::new(Intermediate {
+            width: shrunk.width(),
+            height: shrunk.height(),
+            bands: shrunk.bands(),
+            pixels,
+        });
+        derivatives.store(key, needed, decoded.clone());
+        Ok(Some(decoded))
     }
 }
 
@@ -148,7 +220,12 @@ impl Engine for VipsEngine {
             return Err(EngineError::UnsupportedFormat(plan.format.as_str()));
         }
         let clock = Clock::start(plan.time_limit);
-        let image = steps::load(source, plan, self.strictness)?;
+        // Held for the whole pipeline: an image made from it borrows its pixels.
+        let intermediate = self.intermediate(source, plan, &clock)?;
+        let image = match &intermediate {
+            Some(decoded) => steps::load_decoded(decoded, plan)?,
+            None => steps::load(source, plan, self.strictness)?,
+        };
         clock.check()?;
         let image = steps::to_srgb(image)?;
         let image = steps::crop(image, plan)?;
@@ -189,6 +266,21 @@ mod steps {
             strictness,
         )
         .map_err(undecodable)
+    }
+
+    /// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load.
+    pub fn load_decoded<'s>(
+        decoded: &'s Intermediate,
+        plan: &Plan,
+    ) -> Result<Image<'s>, EngineError> {
+        Image::from_pixels_borrowed(
+            &decoded.pixels,
+            decoded.width,
+            decoded.height,
+            decoded.bands,
+        )
+        .and_then(|image| image.resize_to(plan.resize.width, plan.resize.height))
+        .map_err(internal)
     }
 
     /// CMYK, 16-bit and other colour spaces become 8-bit sRGB so every encoder gets what it expects.
@@ -465,6 +557,148 @@ mod tests {
         )
         .with_time_limit(Duration::from_secs(30));
         assert!(e.transform(&src, &fast).is_ok());
+    }
+
+    fn luma(encoded: &[u8]) -> crate::quality::Luma {
+        let rgba = image::load_from_memory(encoded)
+            .expect("decodable")
+            .to_rgba8();
+        crate::quality::Luma::from_rgba_over_white(rgba.width(), rgba.height(), rgba.as_raw())
+    }
+
+    fn with_derivatives() -> (
+        VipsEngine,
+        prometheus_client::metrics::family::Family<
+            crate::metrics::CacheLabels,
+            prometheus_client::metrics::counter::Counter,
+        >,
+    ) {
+        let lookups = prometheus_client::metrics::family::Family::default();
+        let engine = engine().with_derivatives(Derivatives::new(1 << 30, 1 << 30, lookups.clone()));
+        (engine, lookups)
+    }
+
+    fn count(
+        lookups: &prometheus_client::metrics::family::Family<
+            crate::metrics::CacheLabels,
+            prometheus_client::metrics::counter::Counter,
+        >,
+        result: &'static str,
+    ) -> u64 {
+        lookups
+            .get_or_create(&crate::metrics::CacheLabels { result })
+            .get()
+    }
+
+    #[test]
+    fn later_sizes_come_from_a_kept_decode_and_match_a_cold_transform() {
+        let cold = engine();
+        let (warm, lookups) = with_derivatives();
+        let src = crate::samples::photo_jpeg(3000, 2000, 5, 90).expect("jpeg");
+        // Shrink 1 (not kept), shrink 2 (decoded and kept), shrink 2 and 4 (from it), shrink 8
+        // (two levels away: decoded and kept), shrink 8 again (from that).
+        for (w, h) in [
+            (1000, 667),
+            (700, 467),
+            (400, 267),
+            (300, 200),
+            (120, 80),
+            (100, 67),
+        ] {
+            let p = plan(
+                Size {
+                    width: w,
+                    height: h,
+                },
+                OutputFormat::Jpeg,
+            );
+            let a = warm.transform(&src, &p).expect("warm");
+            let b = cold.transform(&src, &p).expect("cold");
+            assert_eq!((a.width, a.height), (w, h));
+            let score = crate::quality::ssim(&luma(&a.bytes), &luma(&b.bytes)).expect("size");
+            assert!(
+                score >= 0.99,
+                "{w}x{h}: SSIM {score:.4} against a cold transform"
+            );
+        }
+        assert_eq!(
+            (
+                count(&lookups, "miss"),
+                count(&lookups, "hit"),
+                count(&lookups, "bypass")
+            ),
+            (2, 3, 1)
+        );
+    }
+
+    #[test]
+    fn a_smaller_decode_never_serves_a_larger_size() {
+        let (warm, lookups) = with_derivatives();
+        let src = crate::samples::photo_jpeg(3000, 2000, 6, 90).expect("jpeg");
+        let small = plan(
+            Size {
+                width: 150,
+                height: 100,
+            },
+            OutputFormat::Jpeg,
+        );
+        let large = plan(
+            Size {
+                width: 700,
+                height: 467,
+            },
+            OutputFormat::Jpeg,
+        );
+        warm.transform(&src, &small).expect("small");
+        // The 1/8 decode (375x250) cannot make 700x467: a new decode, at shrink 2.
+        let out = warm.transform(&src, &large).expect("large");
+        assert_eq!((out.width, out.height), (700, 467));
+        assert_eq!((count(&lookups, "miss"), count(&lookups, "hit")), (2, 0));
+        // Now both are kept; the small size takes the smallest usable one.
+        warm.transform(&src, &small).expect("small again");
+        assert_eq!(count(&lookups, "hit"), 1);
+    }
+
+    #[test]
+    fn orientation_survives_the_kept_decode_and_non_jpegs_bypass_it() {
+        let cold = engine();
+        let (warm, lookups) = with_derivatives();
+        // A 1600x800 JPEG whose EXIF says "rotate 90° clockwise", as tests/common makes them.
+        let stored = crate::samples::photo_jpeg(1600, 800, 9, 90).expect("jpeg");
+        let mut tiff = b"MM\0*\0\0\0\x08\0\x01".to_vec();
+        tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend(tiff);
+        let mut src = stored[..2].to_vec();
+        src.extend_from_slice(&[0xFF, 0xE1]);
+        src.extend_from_slice(&u16::try_from(app1.len() + 2).expect("short").to_be_bytes());
+        src.extend(app1);
+        src.extend_from_slice(&stored[2..]);
+        // Shrink 2 (decoded, kept), then shrink 4 (from it).
+        for (w, h) in [(200, 400), (100, 200)] {
+            let p = plan(
+                Size {
+                    width: w,
+                    height: h,
+                },
+                OutputFormat::Jpeg,
+            );
+            let a = warm.transform(&src, &p).expect("warm");
+            let b = cold.transform(&src, &p).expect("cold");
+            let score = crate::quality::ssim(&luma(&a.bytes), &luma(&b.bytes)).expect("size");
+            assert!(score >= 0.99, "{w}x{h}: SSIM {score:.4}");
+        }
+        assert_eq!(count(&lookups, "hit"), 1);
+        let png = encoded(64, 64, 4, OutputFormat::Png);
+        let p = plan(
+            Size {
+                width: 32,
+                height: 32,
+            },
+            OutputFormat::Png,
+        );
+        warm.transform(&png, &p).expect("png");
+        assert_eq!(count(&lookups, "bypass"), 1);
     }
 
     #[test]
