@@ -9,11 +9,13 @@ packages=(
   pkg-config      # how sys/build.rs finds libvips
   build-essential # the C compiler for sys/shim.c
   procps          # kill(1), used by the shutdown test
+  nginx           # the edge config under test (scripts/edge-test.sh)
+  curl            # scripts/edge-test.sh's client
 )
 
 # --bench: also the load generator and timing tools used by scripts/load-test.sh.
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(wrk hyperfine curl linux-perf)
+  packages+=(wrk hyperfine linux-perf)
 fi
 
 missing=()

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# The shipped edge config (nginx/imgshield.conf), tested for real: Debian's nginx on 127.0.0.1 in
+# front of two imgshield replicas and a real origin (python3's http.server), all started here.
+# scripts/test.sh runs it after the Rust tests. It proves:
+#   - edge MISS then HIT, and /metrics not exposed;
+#   - fm=auto: each Accept class gets its format, and another browser's Accept string of the same
+#     class is an edge HIT (the cache is not split per Accept string);
+#   - consistent hashing: the three Accept variants of a URL reach one replica (the origin sends each
+#     image once), and both replicas get URLs;
+#   - a killed replica is routed around: every URL still answers;
+#   - with the origin down and everything expired, the edge serves its stale copy.
+# Closes with "edge: N passed, M failed"; exit status 1 if any check failed.
+#
+# Knobs: IMGSHIELD_BIN (default target/debug/imgshield, built if missing). No traffic leaves
+# 127.0.0.1; every process started is stopped on exit, every request is bounded by a timeout.
+
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+log() { echo "edge: $*" >&2; }
+die() {
+    echo "edge: $*" >&2
+    exit 1
+}
+
+for tool in nginx python3 curl vips; do
+    command -v "$tool" >/dev/null || die "$tool is required (scripts/install-deps.sh installs it)"
+done
+bin=${IMGSHIELD_BIN:-target/debug/imgshield}
+if [ ! -x "$bin" ]; then
+    cargo build --locked >&2 || die "cargo build failed"
+fi
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+cleanup() {
+    if [ -f "$work/nginx.pid" ]; then
+        kill -QUIT "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    fi
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    sleep 0.2
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+wait_http() { # URL -> waits up to 10 s for any HTTP answer
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null --max-time 1 "$1" && return 0
+        sleep 0.1
+    done
+    die "nothing answers at $1"
+}
+
+# ---------------------------------------------------------------- the origin
+mkdir -p "$work/origin"
+for i in $(seq 1 10); do
+    vips gaussnoise "$work/origin/p$i.jpg" 640 480 --mean 128 --sigma 40
+done
+origin_port=$(free_port)
+python3 -m http.server "$origin_port" --bind 127.0.0.1 --directory "$work/origin" \
+    >"$work/origin.log" 2>&1 &
+origin_pid=$!
+pids+=("$origin_pid")
+wait_http "http://127.0.0.1:$origin_port/"
+origin="http://127.0.0.1:$origin_port"
+
+# ---------------------------------------------------------------- two replicas
+# Short lifetimes so the stale check does not wait long: the edge may keep a result 2 s, a
+# replica 1 s, and a replica serves no stale results itself (the edge does).
+mkdir -p "$work/empty"
+replica_ports=()
+replica_pids=()
+for name in a b; do
+    port=$(free_port)
+    RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" --root "$work/empty" \
+        --allow-host "127.0.0.1:$origin_port" --max-age 2 --cache-ttl 1s --stale-grace 0s \
+        --breaker-failures 0 >"$work/replica-$name.log" 2>&1 &
+    replica_pids+=("$!")
+    pids+=("$!")
+    replica_ports+=("$port")
+done
+for port in "${replica_ports[@]}"; do
+    wait_http "http://127.0.0.1:$port/healthz"
+done
+
+# ---------------------------------------------------------------- nginx, from the repo's config
+edge_port=$(free_port)
+mkdir -p "$work/conf" "$work/logs" "$work/tmp" "$work/cache"
+printf 'server 127.0.0.1:%s max_fails=1 fail_timeout=10s;\n' "${replica_ports[@]}" \
+    >"$work/conf/imgshield-upstreams.conf"
+echo "listen 127.0.0.1:$edge_port;" >"$work/conf/imgshield-listen.conf"
+cat >"$work/conf/nginx.conf" <<EOF
+pid $work/nginx.pid;
+error_log $work/logs/error.log warn;
+worker_processes 1;
+events { worker_connections 256; }
+http {
+    access_log $work/logs/access.log;
+    client_body_temp_path $work/tmp/body;
+    proxy_temp_path $work/tmp/proxy;
+    fastcgi_temp_path $work/tmp/fastcgi;
+    uwsgi_temp_path $work/tmp/uwsgi;
+    scgi_temp_path $work/tmp/scgi;
+    include $root/nginx/imgshield.conf;
+}
+EOF
+# nginx's workers run as nobody when started by root: let them write the cache and temp files.
+chmod -R a+rwX "$work/cache" "$work/tmp" "$work/logs"
+nginx -t -p "$work/" -c "$work/conf/nginx.conf" -q || die "nginx rejects the config"
+nginx -p "$work/" -c "$work/conf/nginx.conf"
+wait_http "http://127.0.0.1:$edge_port/healthz"
+edge="http://127.0.0.1:$edge_port"
+
+# ---------------------------------------------------------------- checks
+passed=0
+failed=0
+check() { # DESCRIPTION CONDITION-RESULT(0/1)
+    if [ "$2" = 0 ]; then
+        passed=$((passed + 1))
+        log "ok   $1"
+    else
+        failed=$((failed + 1))
+        log "FAIL $1"
+    fi
+}
+# get PATH [ACCEPT] -> "status cache-status content-type"
+get() {
+    local accept=${2:-*/*}
+    curl -s -o /dev/null --max-time 20 -H "Accept: $accept" \
+        -w '%{http_code} %header{x-cache-status} %{content_type}' "$edge$1"
+}
+is() { [ "$1" = "$2" ] && echo 0 || { log "     got '$1', want '$2'"; echo 1; }; }
+replica_metric() { # PORT SERIES -> value
+    curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
+url="/resize?src=$origin/p1.jpg&w=200"
+check "first request is an edge MISS" "$(is "$(get "$url")" "200 MISS image/jpeg")"
+check "second request is an edge HIT" "$(is "$(get "$url")" "200 HIT image/jpeg")"
+check "/metrics is not exposed at the edge" "$(is "$(get /metrics | cut -d' ' -f1)" 404)"
+
+auto="/resize?src=$origin/p2.jpg&w=160&fm=auto"
+check "an AVIF-capable browser gets AVIF" \
+    "$(is "$(get "$auto" "image/avif,image/webp,image/apng,image/*,*/*;q=0.8" | cut -d' ' -f1,3)" "200 image/avif")"
+check "a WebP-only browser gets WebP" \
+    "$(is "$(get "$auto" "image/webp,*/*" | cut -d' ' -f1,3)" "200 image/webp")"
+check "another browser gets JPEG" "$(is "$(get "$auto" "*/*" | cut -d' ' -f1,3)" "200 image/jpeg")"
+check "another WebP browser's Accept string is an edge HIT" \
+    "$(is "$(get "$auto" "image/webp,image/apng,image/svg+xml,*/*;q=0.8")" "200 HIT image/webp")"
+
+# Consistent hashing: three edge variants of each URL, one source fetch per image in all.
+for i in $(seq 3 10); do
+    for accept in "image/avif,*/*" "image/webp,*/*" "*/*"; do
+        get "/resize?src=$origin/p$i.jpg&w=100&fm=auto" "$accept" >/dev/null
+    done
+done
+spread=0
+for i in $(seq 3 10); do
+    full=$(grep -c "\"GET /p$i.jpg HTTP/1.1\" 200" "$work/origin.log" || true)
+    [ "$full" = 1 ] || { log "     p$i.jpg was sent $full times"; spread=1; }
+done
+check "each image's variants reached one replica (one origin fetch each)" "$spread"
+a=$(replica_metric "${replica_ports[0]}" 'imgshield_http_requests_total{route="resize",status="2xx"}')
+b=$(replica_metric "${replica_ports[1]}" 'imgshield_http_requests_total{route="resize",status="2xx"}')
+log "     replica a served $a, replica b $b"
+check "both replicas get URLs" "$( [ "${a%.*}" -gt 0 ] && [ "${b%.*}" -gt 0 ] && echo 0 || echo 1)"
+
+# A replica goes down: every URL still answers.
+kill -TERM "${replica_pids[1]}"
+wait "${replica_pids[1]}" 2>/dev/null || true
+all=0
+for i in $(seq 1 10); do
+    status=$(get "/resize?src=$origin/p$i.jpg&w=90" | cut -d' ' -f1)
+    [ "$status" = 200 ] || { log "     p$i.jpg w=90: $status"; all=1; }
+done
+check "with one replica down, all 10 URLs answer" "$all"
+
+# The origin goes down and everything expires: the edge serves its stale copy.
+stale="/resize?src=$origin/p1.jpg&w=90"
+kill -TERM "$origin_pid"
+wait "$origin_pid" 2>/dev/null || true
+sleep 3
+first=$(get "$stale")
+sleep 0.5
+second=$(get "$stale")
+log "     after expiry with the origin down: '$first', then '$second'"
+check "with the origin down, the edge serves the stale copy" \
+    "$( [[ "$second" =~ ^200\ (STALE|UPDATING)\ image/jpeg$ ]] && echo 0 || echo 1)"
+
+echo "edge: $passed passed, $failed failed"
+[ "$failed" = 0 ]
