@@ -213,12 +213,7 @@ impl<'src> Image<'src> {
         let raw = unsafe {
             ffi::imgshield_image_new_from_buffer(buffer.as_ptr().cast(), buffer.len(), c"".as_ptr())
         };
-        NonNull::new(raw)
-            .map(|ptr| Image {
-                ptr,
-                _source: PhantomData,
-            })
-            .ok_or_else(|| VipsError::take("unable to read the image header"))
+        wrap(raw, "unable to read the image header")
     }
 
     /// Shrink-on-load thumbnail of `buffer` (JPEG DCT scaling, WebP/PNG reduce), auto-oriented.
@@ -282,12 +277,7 @@ impl<'src> Image<'src> {
                 options.as_ptr(),
             )
         };
-        NonNull::new(raw)
-            .map(|ptr| Image {
-                ptr,
-                _source: PhantomData,
-            })
-            .ok_or_else(|| VipsError::take("unable to open the JPEG"))
+        wrap(raw, "unable to open the JPEG")
     }
 
     /// Wraps interleaved 8-bit pixels without copying them; the image borrows them for 'src.
@@ -297,15 +287,7 @@ impl<'src> Image<'src> {
         height: u32,
         bands: u32,
     ) -> Result<Image<'src>, VipsError> {
-        init()?;
-        let expected = u64::from(width) * u64::from(height) * u64::from(bands);
-        if !(1..=4).contains(&bands) || expected != pixels.len() as u64 {
-            return Err(VipsError(format!(
-                "{} bytes do not make a {width}x{height}x{bands} image",
-                pixels.len()
-            )));
-        }
-        let (w, h, b) = (c_dim(width)?, c_dim(height)?, c_dim(bands)?);
+        let (w, h, b) = pixel_dims(pixels, width, height, bands)?;
         // SAFETY: pixels is valid for its length (checked against w*h*bands) and for 'src, which
         // the image cannot outlive; libvips only reads it.
         let raw = unsafe {
@@ -318,12 +300,7 @@ impl<'src> Image<'src> {
                 ffi::VIPS_FORMAT_UCHAR,
             )
         };
-        NonNull::new(raw)
-            .map(|ptr| Image {
-                ptr,
-                _source: PhantomData,
-            })
-            .ok_or_else(|| VipsError::take("unable to wrap pixels"))
+        wrap(raw, "unable to wrap pixels")
     }
 
     /// Computes the whole image into interleaved bytes (running its pipeline, decode included).
@@ -382,15 +359,7 @@ impl Image<'static> {
         height: u32,
         bands: u32,
     ) -> Result<Image<'static>, VipsError> {
-        init()?;
-        let expected = u64::from(width) * u64::from(height) * u64::from(bands);
-        if !(1..=4).contains(&bands) || expected != pixels.len() as u64 {
-            return Err(VipsError(format!(
-                "{} bytes do not make a {width}x{height}x{bands} image",
-                pixels.len()
-            )));
-        }
-        let (w, h, b) = (c_dim(width)?, c_dim(height)?, c_dim(bands)?);
+        let (w, h, b) = pixel_dims(pixels, width, height, bands)?;
         // SAFETY: pixels is valid for its length, which we checked matches w*h*bands; libvips copies it.
         let raw = unsafe {
             ffi::vips_image_new_from_memory_copy(
@@ -402,13 +371,37 @@ impl Image<'static> {
                 ffi::VIPS_FORMAT_UCHAR,
             )
         };
-        NonNull::new(raw)
-            .map(|ptr| Image {
-                ptr,
-                _source: PhantomData,
-            })
-            .ok_or_else(|| VipsError::take("unable to wrap pixels"))
+        wrap(raw, "unable to wrap pixels")
     }
+}
+
+/// Checks that `pixels` holds exactly width×height×bands bytes (1 to 4 bands) and converts the
+/// dimensions for libvips; initialises libvips first.
+fn pixel_dims(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    bands: u32,
+) -> Result<(c_int, c_int, c_int), VipsError> {
+    init()?;
+    let expected = u64::from(width) * u64::from(height) * u64::from(bands);
+    if !(1..=4).contains(&bands) || expected != pixels.len() as u64 {
+        return Err(VipsError(format!(
+            "{} bytes do not make a {width}x{height}x{bands} image",
+            pixels.len()
+        )));
+    }
+    Ok((c_dim(width)?, c_dim(height)?, c_dim(bands)?))
+}
+
+/// Takes ownership of a new image reference, or reads libvips' error when there is none.
+fn wrap<'src>(raw: *mut ffi::VipsImage, context: &str) -> Result<Image<'src>, VipsError> {
+    NonNull::new(raw)
+        .map(|ptr| Image {
+            ptr,
+            _source: PhantomData,
+        })
+        .ok_or_else(|| VipsError::take(context))
 }
 
 impl<'src> Image<'src> {
