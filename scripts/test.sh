@@ -15,6 +15,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
+# The release build exactly as the Dockerfile makes it, with its runtime-library check.
+scripts/build-release.sh dist
 # The shipped nginx edge config, for real, in front of two replicas (the debug binary built above).
 edge_status=0
 scripts/edge-test.sh 2>&1 | tee -a "$log" || edge_status=$?
