@@ -11,6 +11,7 @@ packages=(
   procps          # kill(1), used by the shutdown test
   nginx           # the edge config under test (scripts/edge-test.sh)
   curl            # scripts/edge-test.sh's client
+  chromium        # the real browser of scripts/browser-test.sh (headless)
 )
 
 # --bench: also the load generator and timing tools used by scripts/load-test.sh.

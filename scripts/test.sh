@@ -20,10 +20,12 @@ scripts/build-release.sh dist
 # The shipped nginx edge config, for real, in front of two replicas (the debug binary built above).
 edge_status=0
 scripts/edge-test.sh 2>&1 | tee -a "$log" || edge_status=$?
+# The /dashboard page and a page of <img>/<picture>/srcset URLs in headless chromium.
+scripts/browser-test.sh 2>&1 | tee -a "$log" || edge_status=$?
 # cargo prints one result line per test binary (the last one is often an empty doc-test run), the
 # edge test one "edge: N passed, M failed" line: close with the total, so the summary says how many
 # tests actually ran.
 awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
-     /^edge: [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
+     /^(edge|browser): [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
      END { printf "total: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"
 exit "$edge_status"

@@ -26,6 +26,9 @@ use crate::signature::Signer;
 use crate::workers::Workers;
 
 mod resize;
+mod stats;
+
+use stats::{Stats, DASHBOARD_HTML};
 
 pub type Body = Full<Bytes>;
 
@@ -42,6 +45,8 @@ enum Route {
     Healthz,
     Readyz,
     Metrics,
+    Stats,
+    Dashboard,
     Other,
 }
 
@@ -52,6 +57,8 @@ impl Route {
             "/healthz" => Route::Healthz,
             "/readyz" => Route::Readyz,
             "/metrics" => Route::Metrics,
+            "/stats" => Route::Stats,
+            "/dashboard" => Route::Dashboard,
             _ => Route::Other,
         }
     }
@@ -62,6 +69,8 @@ impl Route {
             Route::Healthz => "healthz",
             Route::Readyz => "readyz",
             Route::Metrics => "metrics",
+            Route::Stats => "stats",
+            Route::Dashboard => "dashboard",
             Route::Other => "other",
         }
     }
@@ -98,6 +107,8 @@ pub struct App {
     cache_ttl: Duration,
     signer: Option<Signer>,
     ready: AtomicBool,
+    /// What `/stats` and the `/dashboard` page show.
+    stats: Stats,
 }
 
 impl App {
@@ -177,6 +188,7 @@ impl App {
             .map_err(|e| e.to_string())?,
             signer: Signer::new(&config.secrets)?,
             ready: AtomicBool::new(true),
+            stats: Stats::default(),
         })
     }
 
@@ -217,6 +229,9 @@ impl App {
             status: status_class(status),
         };
         self.metrics.requests.get_or_create(&labels).inc();
+        if route == Route::Resize {
+            self.stats.record_request(elapsed, status >= 400);
+        }
         self.metrics
             .request_duration
             .get_or_create(&labels)
@@ -261,6 +276,20 @@ impl App {
                 "{\"status\":\"draining\"}",
             )),
             Route::Metrics => Ok(self.metrics_page().await),
+            Route::Stats => Ok(text(
+                StatusCode::OK,
+                "application/json",
+                self.stats.to_json(
+                    self.metrics.workers_busy.get(),
+                    self.metrics.queue_depth.get(),
+                    self.metrics.http_connections.get(),
+                ),
+            )),
+            Route::Dashboard => Ok(text(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                DASHBOARD_HTML,
+            )),
             Route::Other => Err(Arc::new(Error::RouteNotFound)),
         }
     }

@@ -86,6 +86,8 @@ impl App {
             note.transform = Some(rendition.transform_time);
         }
         note.cache = Some(result.label());
+        self.stats
+            .record_lookup(matches!(result, Lookup::Hit | Lookup::Stale));
         self.metrics
             .cache_lookups
             .get_or_create(&CacheLabels {

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# imgshield in a real browser: Debian's headless chromium, driven over the DevTools protocol by
+# tests/browser/cdp.py (no other packages). scripts/test.sh runs it. Two checks:
+#   1. The built-in /dashboard page: loaded while traffic runs, it shows live numbers (requests
+#      counted, a request rate, a hit ratio) after several polls; a screenshot is kept.
+#   2. A page of <img>, <picture> and srcset URLs (tests/browser/page.html), at device pixel ratio 2,
+#      loaded twice: every image loads, fm=auto arrives as AVIF (chromium accepts it), srcset picks
+#      the 2x width, <picture> picks WebP, and the reload adds no transform.
+# Closes with "browser: N passed, M failed"; exit status 1 if any check failed. Screenshots are
+# written to bench-out/browser/. No traffic leaves 127.0.0.1; every process is stopped on exit.
+
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+log() { echo "browser: $*" >&2; }
+die() {
+    echo "browser: $*" >&2
+    exit 1
+}
+for tool in chromium python3 curl; do
+    command -v "$tool" >/dev/null || die "$tool is required (scripts/install-deps.sh installs it)"
+done
+bin=${IMGSHIELD_BIN:-target/debug/imgshield}
+[ -x "$bin" ] || cargo build --locked >&2 || die "cargo build failed"
+
+work=$(mktemp -d)
+shots="bench-out/browser"
+mkdir -p "$shots"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+port=$(free_port)
+# No --root: the generated sample set (sample.jpg, logo.png, ...), as a first-time user sees it.
+XDG_CACHE_HOME="$work/cache" RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+pids+=("$!")
+server="http://127.0.0.1:$port"
+for _ in $(seq 1 300); do
+    curl -fs -o /dev/null --max-time 1 "$server/healthz" && break
+    sleep 0.1
+done
+curl -fs -o /dev/null --max-time 1 "$server/healthz" || die "the server did not start"
+metric() {
+    curl -s --max-time 5 "$server/metrics" | awk -v s="$1" 'index($1, s) == 1 { v += $2 } END { print v + 0 }'
+}
+
+passed=0
+failed=0
+check() { # DESCRIPTION PYTHON-CONDITION-ON-value
+    if python3 -c "import json, sys; value = json.loads(sys.argv[1]); sys.exit(0 if ($2) else 1)" "$value"; then
+        passed=$((passed + 1))
+        log "ok   $1"
+    else
+        failed=$((failed + 1))
+        log "FAIL $1 (value: $value)"
+    fi
+}
+
+# ---------------------------------------------------------------- 1. the dashboard
+for w in 100 101 102 103 104 100 101 102 103 104; do
+    curl -s -o /dev/null --max-time 20 "$server/resize?src=sample.jpg&w=$w"
+done
+# Traffic while the page polls: bounded in count and time.
+(for i in $(seq 1 300); do
+    curl -s -o /dev/null --max-time 5 "$server/resize?src=sample.jpg&w=$((100 + i % 7))"
+    sleep 0.02
+done) &
+pids+=("$!")
+value=$(timeout 90 python3 tests/browser/cdp.py "$server/dashboard" 5 \
+    '({total: +document.getElementById("requests-total").textContent,
+       samples: +document.getElementById("samples").textContent,
+       rps: document.getElementById("rps").textContent,
+       hit: document.getElementById("hit-ratio").textContent,
+       latency: document.getElementById("latency").textContent})' "$shots/dashboard.png")
+log "     dashboard shows $value"
+check "the dashboard counted the requests sent before it loaded" 'value["total"] >= 10'
+check "the dashboard polled several times" 'value["samples"] >= 3'
+check "the dashboard shows a live request rate" 'float(value["rps"]) > 0'
+check "the dashboard shows a hit ratio and a latency" \
+    'value["hit"].endswith("%") and value["latency"].endswith("ms")'
+check "the dashboard screenshot is a real image" "$(stat -c %s "$shots/dashboard.png") > 10000"
+
+# ---------------------------------------------------------------- 2. a page using imgshield
+mkdir -p "$work/site"
+sed "s|IMGSHIELD|$server|g" tests/browser/page.html >"$work/site/index.html"
+site_port=$(free_port)
+python3 -m http.server "$site_port" --bind 127.0.0.1 --directory "$work/site" >/dev/null 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 50); do
+    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$site_port/" && break
+    sleep 0.1
+done
+transforms_before=$(metric imgshield_transform_duration_seconds_count)
+value=$(DPR=2 LOADS=1 timeout 90 python3 tests/browser/cdp.py "http://127.0.0.1:$site_port/" 3 \
+    '(() => { const imgs = [...document.images];
+       return { loaded: imgs.map(i => [i.id, i.complete, i.naturalWidth]),
+                dpr: document.getElementById("dpr").currentSrc,
+                picture: document.getElementById("picture").currentSrc }; })()' \
+    "$shots/page.png")
+log "     page shows $value"
+check "every image on the page loads" 'all(done and width > 0 for _, done, width in value["loaded"])'
+check "srcset picks the 2x width at device pixel ratio 2" 'value["dpr"].endswith("w=400")'
+check "<picture> picks WebP" 'value["picture"].endswith("fm=webp")'
+avif=$(metric 'imgshield_transform_duration_seconds_count{engine="vips",format="avif"}')
+value=$avif
+check "fm=auto arrived as AVIF, which chromium accepts" 'value >= 1'
+transforms_after=$(metric imgshield_transform_duration_seconds_count)
+value=$(DPR=2 LOADS=2 timeout 90 python3 tests/browser/cdp.py "http://127.0.0.1:$site_port/" 2 \
+    '[...document.images].every(i => i.complete && i.naturalWidth > 0)' "$shots/page-reload.png")
+check "the page loads again" 'value is True'
+value=$(( $(metric imgshield_transform_duration_seconds_count) - transforms_after ))
+check "reloads are served from cache: no new transform" 'value == 0'
+value=$(( transforms_after - transforms_before ))
+check "the first load made its images (at least 4 transforms)" 'value >= 4'
+
+echo "browser: $passed passed, $failed failed"
+[ "$failed" = 0 ]
