@@ -2,6 +2,7 @@
 //! lines, written by a background thread so a slow terminal never stalls a request.
 
 use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -14,7 +15,10 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
-        .with_ansi(ansi);
+        .with_ansi(ansi)
+        // A line when a span closes, with its busy and idle time: the per-request timeline. The
+        // spans are debug level, so this is silent unless debug logging is asked for.
+        .with_span_events(FmtSpan::CLOSE);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),

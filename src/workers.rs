@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 use crate::metrics::Metrics;
 
@@ -91,12 +92,15 @@ impl Admission {
             .cpus
             .clone()
             .acquire_owned()
+            .instrument(tracing::debug_span!("cpu_wait"))
             .await
             .map_err(|e| WorkerError::Crashed(e.to_string()))?;
         // The gauge follows the blocking job itself, which runs to its end even if this future is
         // dropped (spawn_blocking cannot be cancelled).
         let busy = Busy::start(self.metrics.workers_busy.clone());
+        let span = tracing::debug_span!("transform");
         let result = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let _cpu = cpu;
             let _busy = busy;
             job()

@@ -184,6 +184,46 @@ async fn json_logs_have_one_line_per_request_with_cache_and_durations() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_logs_trace_each_miss_through_its_spans() {
+    let fixtures = Fixtures::new();
+    std::fs::write(fixtures.path().join("a.jpg"), common::photo_jpeg(300, 200)).expect("write");
+    let root = fixtures.path().to_str().expect("utf-8 path").to_string();
+    let (mut child, base, _) = spawn_logging(
+        &["--root", &root, "--log-format", "json"],
+        "imgshield=debug",
+        Stdio::piped(),
+    );
+    let url = format!("{base}/resize?src=a.jpg&w=100");
+    assert_eq!(
+        common::fetch(http::Method::GET, &url, &[]).await.status,
+        StatusCode::OK
+    );
+    terminate(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read");
+    // One close line per span, each with its busy and idle time.
+    let closed: Vec<(String, serde_json::Value)> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|v| v["message"] == "close")
+        .map(|v| (v["span"]["name"].as_str().unwrap_or("").to_string(), v))
+        .collect();
+    for name in ["request", "queue_wait", "fetch", "cpu_wait", "transform"] {
+        let (_, line) = closed
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no '{name}' span closed in\n{stderr}"));
+        assert!(line["time.busy"].is_string(), "{line}");
+    }
+    // Child spans run inside the request's span.
+    let (_, fetch) = closed.iter().find(|(n, _)| n == "fetch").expect("fetch");
+    assert_eq!(fetch["spans"][0]["name"], "request", "{fetch}");
+    assert_eq!(fetch["span"]["origin"], "local");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn during_the_drain_delay_readiness_fails_while_requests_are_still_served() {
     let fixtures = Fixtures::new();
     std::fs::write(fixtures.path().join("a.jpg"), common::photo_jpeg(100, 80)).expect("write");

@@ -210,7 +210,17 @@ impl App {
         let started = Instant::now();
         let route = Route::of(request.uri().path());
         let mut note = Note::default();
-        let response = match self.dispatch(route, &request, &mut note).await {
+        // Debug level: free at the default `info`; with RUST_LOG=imgshield=debug every request
+        // logs its spans (request, queue_wait, fetch, cpu_wait, transform) with their timings.
+        let span =
+            tracing::debug_span!("request", method = %request.method(), route = route.as_str());
+        let dispatched = {
+            use tracing::Instrument;
+            self.dispatch(route, &request, &mut note)
+                .instrument(span)
+                .await
+        };
+        let response = match dispatched {
             Ok(response) => response,
             Err(error) => {
                 self.metrics

@@ -5,6 +5,8 @@
 //! A miss runs as its own task, so a client that hangs up does not cancel work that coalesced
 //! requests are waiting for, and the result still lands in the cache.
 
+use tracing::Instrument;
+
 use super::*;
 
 /// How the cache answered a request.
@@ -176,8 +178,14 @@ impl App {
         accept: Option<AcceptClass>,
         selection: Selection,
     ) -> Result<Arc<Rendition>, Error> {
+        // The miss's own task carries the span of the request that started it.
+        let span = tracing::Span::current();
         tokio::spawn(async move {
-            let result = self.clone().produce(params, accept, selection).await;
+            let result = self
+                .clone()
+                .produce(params, accept, selection)
+                .instrument(span)
+                .await;
             if let Ok(rendition) = &result {
                 self.cache.insert(key, rendition.clone()).await;
             }
@@ -199,9 +207,18 @@ impl App {
             Source::Local(_) => "local",
         };
         // Admission before the fetch: a burst of misses waits here holding no source bytes.
-        let admission = self.workers.admit().await?;
+        let admission = self
+            .workers
+            .admit()
+            .instrument(tracing::debug_span!("queue_wait"))
+            .await?;
         let fetch_started = Instant::now();
-        let source = match self.origin.fetch(&params.src).await {
+        let source = match self
+            .origin
+            .fetch(&params.src)
+            .instrument(tracing::debug_span!("fetch", origin = origin_kind))
+            .await
+        {
             Ok(source) => source,
             Err(e) => {
                 self.metrics
