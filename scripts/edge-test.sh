@@ -150,6 +150,8 @@ url="/resize?src=$origin/p1.jpg&w=200"
 check "first request is an edge MISS" "$(is "$(get "$url")" "200 MISS image/jpeg")"
 check "second request is an edge HIT" "$(is "$(get "$url")" "200 HIT image/jpeg")"
 check "/metrics is not exposed at the edge" "$(is "$(get /metrics | cut -d' ' -f1)" 404)"
+check "the edge's own counter is there for the exporter" \
+    "$(curl -s --max-time 5 "$edge/nginx_status" | grep -q '^Active connections' && echo 0 || echo 1)"
 
 auto="/resize?src=$origin/p2.jpg&w=160&fm=auto"
 check "an AVIF-capable browser gets AVIF" \
