@@ -12,6 +12,8 @@
 #                   small Python client on CLIENT_CPU with 2 keep-alive connections (one request
 #                   queued behind the one in progress), so the worker never idles.
 #   imgshield-cold  the same with `--derivative-cache-bytes 0`: what the cache adds.
+# For each imgshield run: latency p50/p99 as the client saw it (one request queued behind the one in
+# progress, so p50 is about two transforms) and the server's peak RSS (VmHWM).
 # Each contender makes JPEGs at quality 80 without metadata, width W and the height that keeps the
 # aspect ratio (the corpus is 3:2 landscape). Every response is checked: 200, image/jpeg.
 #
@@ -134,7 +136,7 @@ host, port, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 files, widths = sys.argv[4].split(","), [int(w) for w in sys.argv[5].split(",")]
 pairs = [(f, w) for f in files for w in widths]
 random.Random(seed).shuffle(pairs)
-lock, errors, done = threading.Lock(), [], []
+lock, errors, done, latencies = threading.Lock(), [], [], []
 def worker():
     conn = http.client.HTTPConnection(host, port, timeout=120)
     while True:
@@ -142,18 +144,23 @@ def worker():
             if not pairs:
                 break
             f, w = pairs.pop()
+        started = time.monotonic()
         conn.request("GET", f"/resize?src={f}&w={w}")
         r = conn.getresponse()
         body = r.read()
+        took = time.monotonic() - started
         ok = r.status == 200 and r.getheader("content-type") == "image/jpeg" and len(body) > 0
         with lock:
             (done if ok else errors).append((f, w, r.status))
+            latencies.append(took)
 t0 = time.monotonic()
 threads = [threading.Thread(target=worker) for _ in range(2)]
 for t in threads: t.start()
 for t in threads: t.join()
 took = time.monotonic() - t0
-print(f"{took:.3f} {len(done)} {len(errors)}")
+latencies.sort()
+pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+print(f"{took:.3f} {len(done)} {len(errors)} {pct(0.5):.1f} {pct(0.99):.1f}")
 if errors:
     print(errors[:5], file=sys.stderr)
     sys.exit(1)
@@ -162,7 +169,7 @@ PY
 run_server() {
     local label=$1
     shift
-    local best="" rep
+    local best="" best_line="" rep
     for rep in $(seq 1 "$REPS"); do
         local out="$raw/server-$label-$rep.stdout" err="$raw/server-$label-$rep.stderr"
         env RUST_LOG=warn taskset -c "$SERVER_CPU" "$bin" --root "$corpus_abs" --listen 127.0.0.1:0 \
@@ -182,20 +189,24 @@ run_server() {
             "$(IFS=,; echo "${files[*]}")" "$(IFS=,; echo "${WIDTHS[*]}")") ||
             die "the client failed against $label"
         curl -fs "$url/metrics" >"$raw/metrics-$label-$rep.txt" || true
+        local hwm
+        hwm=$(awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status" 2>/dev/null || echo "?")
         kill -TERM "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
         server_pid=""
         local took=${result%% *}
-        log "$label run $rep: ${took}s for $pairs responses ($result)"
+        log "$label run $rep: ${took}s for $pairs responses ($result), peak RSS ${hwm} MiB"
         if [ -z "$best" ] || awk -v a="$took" -v b="$best" 'BEGIN { exit !(a < b) }'; then
             best=$took
+            # seconds p50-ms p99-ms peak-RSS-MiB of the best run
+            best_line="$took $(echo "$result" | awk '{ print $4, $5 }') $hwm"
         fi
     done
-    echo "$best"
+    echo "$best_line"
 }
 
-shield=$(run_server imgshield)
-cold=$(run_server imgshield-cold --derivative-cache-bytes 0)
+read -r shield shield_p50 shield_p99 shield_rss < <(run_server imgshield)
+read -r cold cold_p50 cold_p99 cold_rss < <(run_server imgshield-cold --derivative-cache-bytes 0)
 again=$(vips_pass)
 
 rate() { awk -v n="$pairs" -v t="$1" 'BEGIN { printf "%.2f", n / t }'; }
@@ -209,12 +220,12 @@ hits=$(awk '/derivative_cache_lookups_total\{result="hit"\}/ { print $2 }' "$raw
     echo "- Corpus: ${#files[@]} $( [ "$PROGRESSIVE" = 1 ] && echo progressive || echo baseline ) JPEGs of ${MP} MP in \`$corpus\`; widths ${WIDTHS[*]}; $pairs (source, width) pairs, shuffled, each once"
     echo "- Everything on CPU $SERVER_CPU (the Python client on CPU $CLIENT_CPU); best of $REPS runs each"
     echo
-    echo "| Contender | seconds for $pairs | images/s | vs vipsthumbnail (start-up excluded) | vs vipsthumbnail (with) |"
-    echo "|---|---:|---:|---:|---:|"
-    echo "| vipsthumbnail, one process per width (start-up ${startup_s}s x ${#WIDTHS[@]} excluded) | $vips_net | $(rate "$vips_net") | 1.00 | - |"
-    echo "| vipsthumbnail, as run | $best_vips | $(rate "$best_vips") | - | 1.00 |"
-    echo "| imgshield --workers 1, derivative cache on (default) | $shield | $(rate "$shield") | **$(ratio "$shield" "$vips_net")x** | $(ratio "$shield" "$best_vips")x |"
-    echo "| imgshield --workers 1, --derivative-cache-bytes 0 | $cold | $(rate "$cold") | $(ratio "$cold" "$vips_net")x | $(ratio "$cold" "$best_vips")x |"
+    echo "| Contender | seconds for $pairs | images/s | vs vipsthumbnail (start-up excluded) | vs vipsthumbnail (with) | latency p50 / p99 | peak RSS |"
+    echo "|---|---:|---:|---:|---:|---|---:|"
+    echo "| vipsthumbnail, one process per width (start-up ${startup_s}s x ${#WIDTHS[@]} excluded) | $vips_net | $(rate "$vips_net") | 1.00 | - | - | - |"
+    echo "| vipsthumbnail, as run | $best_vips | $(rate "$best_vips") | - | 1.00 | - | - |"
+    echo "| imgshield --workers 1, derivative cache on (default) | $shield | $(rate "$shield") | **$(ratio "$shield" "$vips_net")x** | $(ratio "$shield" "$best_vips")x | ${shield_p50} / ${shield_p99} ms | ${shield_rss} MiB |"
+    echo "| imgshield --workers 1, --derivative-cache-bytes 0 | $cold | $(rate "$cold") | $(ratio "$cold" "$vips_net")x | $(ratio "$cold" "$best_vips")x | ${cold_p50} / ${cold_p99} ms | ${cold_rss} MiB |"
     echo
     echo "vipsthumbnail timed again after the imgshield runs: ${again}s (drift check). Derivative-cache hits in the first imgshield run: $hits of $pairs."
 } | tee "$report"
