@@ -47,6 +47,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             "/resize?src=sample.jpg&w=400&h=400&fit=cover&fm=webp",
             "/resize?src=portrait.jpg&w=300&h=300&fit=contain&fm=png",
             "/resize?src=logo.png&w=128&fm=auto",
+            "/dashboard",
             "/metrics",
         ] {
             println!("  http://{addr}{url}");
