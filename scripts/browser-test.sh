@@ -13,12 +13,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+SCRIPT_NAME=browser
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
-log() { echo "browser: $*" >&2; }
-die() {
-    echo "browser: $*" >&2
-    exit 1
-}
 for tool in chromium python3 curl; do
     command -v "$tool" >/dev/null || die "$tool is required (scripts/install-deps.sh installs it)"
 done
@@ -40,9 +38,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 port=$(free_port)
 # No --root: the generated sample set (sample.jpg, logo.png, ...), as a first-time user sees it.
 XDG_CACHE_HOME="$work/cache" RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &

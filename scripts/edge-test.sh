@@ -18,12 +18,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-
-log() { echo "edge: $*" >&2; }
-die() {
-    echo "edge: $*" >&2
-    exit 1
-}
+SCRIPT_NAME=edge
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 for tool in nginx python3 curl vips; do
     command -v "$tool" >/dev/null || die "$tool is required (scripts/install-deps.sh installs it)"
@@ -52,9 +49,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 wait_http() { # URL -> waits up to 10 s for any HTTP answer
     for _ in $(seq 1 100); do
         curl -s -o /dev/null --max-time 1 "$1" && return 0

@@ -37,6 +37,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+SCRIPT_NAME=load-test
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 OUT=${OUT:-bench-out}
 CORPUS=${CORPUS:-$OUT/corpus}
@@ -55,16 +58,6 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 BUDGET_SECS=${BUDGET_SECS:-330}
 PERF=${PERF:-0}
 
-die() {
-    echo "load-test: $*" >&2
-    exit 1
-}
-log() { echo "load-test: $*" >&2; }
-
-int_in() { # NAME VALUE MIN MAX
-    [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] ||
-        die "$1 must be an integer from $3 to $4 (got '$2')"
-}
 int_in COUNT "$COUNT" 1 256
 int_in PASSES "$PASSES" 1 20
 int_in BASELINE_REPS "$BASELINE_REPS" 1 9

@@ -74,6 +74,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+SCRIPT_NAME=soak
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 REQUESTS=${REQUESTS:-20000}
 MAX_SECS=${MAX_SECS:-300}
@@ -92,16 +95,6 @@ FD_SLACK=${FD_SLACK:-8}
 EXTRA_ARGS=${EXTRA_ARGS:-}
 SERVER_ENV=${SERVER_ENV:-}
 
-die() {
-    echo "soak: $*" >&2
-    exit 1
-}
-log() { echo "soak: $*" >&2; }
-
-int_in() { # NAME VALUE MIN MAX
-    [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] ||
-        die "$1 must be an integer from $3 to $4 (got '$2')"
-}
 int_in REQUESTS "$REQUESTS" 200 10000000
 int_in MAX_SECS "$MAX_SECS" 10 86400
 int_in CONNS "$CONNS" 1 1000

@@ -28,6 +28,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+SCRIPT_NAME=srcset-test
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 OUT=${OUT:-bench-out}
 COUNT=${COUNT:-8}
@@ -39,14 +42,9 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 REPS=${REPS:-2}
 WIDTHS=(320 640 960 1280 1920)
 
-die() {
-    echo "srcset-test: $*" >&2
-    exit 1
-}
-log() { echo "srcset-test: $*" >&2; }
 
-[[ "$COUNT" =~ ^[0-9]+$ ]] && [ "$COUNT" -ge 1 ] && [ "$COUNT" -le 64 ] || die "COUNT must be 1..64"
-[[ "$REPS" =~ ^[0-9]+$ ]] && [ "$REPS" -ge 1 ] && [ "$REPS" -le 9 ] || die "REPS must be 1..9"
+int_in COUNT "$COUNT" 1 64
+int_in REPS "$REPS" 1 9
 [[ "$MP" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "MP must be a number"
 
 "$root/scripts/install-deps.sh" --bench
