@@ -6,8 +6,10 @@
 //! `?w=300&src=a.jpg` and `?src=a.jpg&w=300&fit=inside` share one cache entry.
 
 mod source;
+mod values;
 
 pub use source::{LocalPath, Source};
+pub use values::{color_str, parse_color, Gravity};
 
 use crate::engine::OutputFormat;
 
