@@ -163,6 +163,15 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_DIMENSION", default_value_t = 8192)]
     pub max_dimension: u32,
 
+    /// A named parameter set, `name=query` (e.g. `thumb=w=200&h=200&fit=cover`), used as `p=thumb`;
+    /// repeat the flag for more. The request's own parameters override the preset's.
+    #[arg(long = "preset", env = "IMGSHIELD_PRESETS", value_delimiter = ';')]
+    pub presets: Vec<String>,
+
+    /// Accept only presets: a request may give `src`, `p` and `sig`, nothing else.
+    #[arg(long, env = "IMGSHIELD_PRESETS_ONLY")]
+    pub presets_only: bool,
+
     /// Largest output (and intermediate resize) in pixels. Memory grows with it: a 67-MP AVIF
     /// encode peaks above 1 GB, a 25-MP one near 400 MB.
     #[arg(

@@ -98,6 +98,7 @@ impl Error {
             Error::Signature(SignatureError::Invalid) => "invalid_signature",
             Error::Plan(PlanError::OutputTooLarge { .. }) => "output_too_large",
             Error::Plan(PlanError::TooLargeForFormat { .. }) => "output_too_large_for_format",
+            Error::Plan(PlanError::CropOutside { .. }) => "crop_outside_image",
             Error::Engine(EngineError::UnsupportedFormat(_)) => "unsupported_format",
             Error::Engine(EngineError::Undecodable(_)) => "undecodable_source",
             Error::Engine(EngineError::Timeout(_)) => "processing_timeout",

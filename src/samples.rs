@@ -107,6 +107,7 @@ pub fn photo_jpeg(width: u32, height: u32, seed: u64, quality: u8) -> Result<Vec
 pub fn logo_png(size: u32) -> Result<Vec<u8>, VipsError> {
     Image::from_pixels(&logo_pixels(size), size, size, 4)?.save(SaveFormat::Png {
         compression: 6,
+        palette: false,
         strip: true,
     })
 }

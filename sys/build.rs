@@ -7,6 +7,8 @@ const MIN_VIPS: &str = "8.13";
 fn main() {
     println!("cargo:rerun-if-changed=shim.c");
     println!("cargo:rerun-if-changed=shim.h");
+    println!("cargo:rerun-if-changed=ops.c");
+    println!("cargo:rerun-if-changed=ops.h");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
 
     let lib = match pkg_config::Config::new()
@@ -24,7 +26,11 @@ fn main() {
     };
 
     let mut build = cc::Build::new();
-    build.file("shim.c").warnings(true).extra_warnings(true);
+    build
+        .file("shim.c")
+        .file("ops.c")
+        .warnings(true)
+        .extra_warnings(true);
     for path in &lib.include_paths {
         build.include(path);
     }

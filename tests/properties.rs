@@ -291,7 +291,7 @@ proptest! {
         } else {
             format!("{name}={bad}&src=a.jpg")
         };
-        let err = Params::parse(&query, &ParamLimits { max_dimension: max })
+        let err = Params::parse(&query, &ParamLimits { max_dimension: max, ..ParamLimits::default() })
             .expect_err("out of range");
         prop_assert!(
             matches!(&err, ParamError::Invalid { name: n, .. } if *n == name),

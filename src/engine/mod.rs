@@ -8,11 +8,15 @@ mod plan;
 mod riff;
 pub mod rust;
 pub mod select;
+pub mod trim;
 pub mod vips;
 
 pub use riff::drop_webp_metadata;
 
-pub use plan::{choose_format, AcceptClass, Plan, PlanError, Rect, Rgba, Size};
+pub use plan::{
+    choose_format, choose_format_animated, AcceptClass, Crop, Overlay, Placement, Plan, PlanError,
+    Rect, Rgba, Size,
+};
 
 use std::time::{Duration, Instant};
 
@@ -25,14 +29,16 @@ pub enum OutputFormat {
     Png,
     Webp,
     Avif,
+    Gif,
 }
 
 impl OutputFormat {
-    pub const ALL: [OutputFormat; 4] = [
+    pub const ALL: [OutputFormat; 5] = [
         OutputFormat::Jpeg,
         OutputFormat::Png,
         OutputFormat::Webp,
         OutputFormat::Avif,
+        OutputFormat::Gif,
     ];
 
     pub fn parse(name: &str) -> Option<OutputFormat> {
@@ -41,6 +47,7 @@ impl OutputFormat {
             "png" => OutputFormat::Png,
             "webp" => OutputFormat::Webp,
             "avif" => OutputFormat::Avif,
+            "gif" => OutputFormat::Gif,
             _ => return None,
         })
     }
@@ -51,6 +58,7 @@ impl OutputFormat {
             OutputFormat::Png => "png",
             OutputFormat::Webp => "webp",
             OutputFormat::Avif => "avif",
+            OutputFormat::Gif => "gif",
         }
     }
 
@@ -60,6 +68,7 @@ impl OutputFormat {
             OutputFormat::Png => "image/png",
             OutputFormat::Webp => "image/webp",
             OutputFormat::Avif => "image/avif",
+            OutputFormat::Gif => "image/gif",
         }
     }
 
@@ -71,7 +80,13 @@ impl OutputFormat {
             // libheif refuses larger images by default.
             OutputFormat::Avif => 16_384,
             OutputFormat::Png => u32::MAX,
+            OutputFormat::Gif => 65_535,
         }
+    }
+
+    /// Whether the format can hold an animation (and so keeps every frame of an animated source).
+    pub fn supports_animation(self) -> bool {
+        matches!(self, OutputFormat::Webp | OutputFormat::Gif)
     }
 
     pub fn supports_alpha(self) -> bool {
@@ -85,7 +100,8 @@ impl OutputFormat {
             OutputFormat::Webp => 80,
             // AVIF at 60 looks like JPEG at 80 at a fraction of the size.
             OutputFormat::Avif => 60,
-            OutputFormat::Png => 100,
+            // Lossless formats: the quality is not used.
+            OutputFormat::Png | OutputFormat::Gif => 100,
         }
     }
 }
@@ -178,6 +194,10 @@ pub trait Engine: Send + Sync + 'static {
     fn probe(&self, source: &[u8]) -> Result<SourceInfo, EngineError>;
     /// Decodes, transforms and encodes `source` as `plan` says.
     fn transform(&self, source: &[u8], plan: &Plan) -> Result<Encoded, EngineError>;
+    /// What `trim` keeps of the auto-oriented source (see [`trim`]); `None` when nothing is trimmed.
+    fn trim_box(&self, _source: &[u8], _threshold: u8) -> Result<Option<Rect>, EngineError> {
+        Err(EngineError::NotImplemented("trim".into()))
+    }
 }
 
 /// The time budget of one transform (`Plan::time_limit`), shared by the engines.

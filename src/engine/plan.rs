@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use super::{EngineError, OutputFormat, SourceFormat, SourceInfo};
-use crate::params::{Fit, FormatChoice, Params};
+use crate::params::{
+    Effects, Encoding, Fit, Flip, FormatChoice, Gravity, Interesting, Milli, Params, Position,
+    Rotation,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Size {
@@ -30,21 +33,79 @@ impl Rgba {
     pub const TRANSPARENT: Rgba = Rgba([0, 0, 0, 0]);
 }
 
+/// How `fit=cover` cuts the overflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Crop {
+    /// This rectangle (gravity or focal point, resolved here).
+    Fixed(Rect),
+    /// A `width`×`height` window chosen by libvips' smartcrop.
+    Smart {
+        width: u32,
+        height: u32,
+        interesting: Interesting,
+    },
+}
+
+impl Crop {
+    pub fn size(self) -> Size {
+        match self {
+            Crop::Fixed(rect) => Size {
+                width: rect.width,
+                height: rect.height,
+            },
+            Crop::Smart { width, height, .. } => Size { width, height },
+        }
+    }
+}
+
+/// Where the image goes on a padded canvas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub canvas: Size,
+    pub left: u32,
+    pub top: u32,
+}
+
+/// A watermark, resolved against the output it is laid on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overlay {
+    /// The watermark's encoded bytes (fetched like a source).
+    pub source: bytes::Bytes,
+    /// Fit the watermark inside this box (never enlarged beyond its own size unless `scale` says).
+    pub max_size: Size,
+    /// Scale the watermark to this exact width (`wmscale`), keeping its aspect ratio.
+    pub width: Option<u32>,
+    pub position: Gravity,
+    pub margin: u32,
+    pub opacity: Milli,
+}
+
 /// Everything an engine needs to produce the output, in the order it is applied:
-/// auto-orient and scale to `resize`, cut `crop`, place on the `pad` canvas, encode.
+/// auto-orient and scale to `resize`, cut `region`, rotate and flip, cut `crop`, apply `effects`,
+/// place on the `pad` canvas, lay the watermark over it, flatten, encode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
     /// Scale the auto-oriented source to exactly this size.
     pub resize: Size,
-    /// Then keep only this region of the resized image.
-    pub crop: Option<Rect>,
-    /// Then centre the image on a canvas of this size, filled with `background`.
-    pub pad: Option<Size>,
+    /// Then keep only this part of it (`crop=` and `trim`, scaled).
+    pub region: Option<Rect>,
+    pub rotation: Rotation,
+    pub flip: Flip,
+    /// Then keep only this part of the rotated image (`fit=cover`).
+    pub crop: Option<Crop>,
+    pub effects: Effects,
+    /// Then place the image on a canvas, filled with `background`.
+    pub pad: Option<Placement>,
     /// Canvas colour for `pad`, and what alpha is flattened onto for formats without alpha.
     pub background: Rgba,
+    pub overlay: Option<Overlay>,
     pub format: OutputFormat,
     pub quality: u8,
-    /// Drop EXIF/XMP/IPTC (orientation has already been applied).
+    pub encoding: Encoding,
+    /// Keep every frame: the source is animated and the format can hold it. Every geometric step
+    /// then applies per frame.
+    pub animated: bool,
+    /// Drop EXIF/XMP/IPTC (orientation has already been applied, and its tag is always dropped).
     pub strip_metadata: bool,
     /// Wall-clock budget for the whole transform; the engine aborts the work (not only the wait)
     /// when it runs out. `None`: unlimited.
@@ -52,22 +113,88 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plainest plan: scale to `resize` and encode, nothing else.
+    pub fn scale_to(resize: Size, format: OutputFormat) -> Plan {
+        Plan {
+            resize,
+            region: None,
+            rotation: Rotation::None,
+            flip: Flip::default(),
+            crop: None,
+            effects: Effects::default(),
+            pad: None,
+            background: if format.supports_alpha() {
+                Rgba::TRANSPARENT
+            } else {
+                Rgba::WHITE
+            },
+            overlay: None,
+            format,
+            quality: format.default_quality(),
+            encoding: Encoding::default(),
+            animated: false,
+            strip_metadata: true,
+            time_limit: None,
+        }
+    }
+
     pub fn with_time_limit(mut self, limit: Duration) -> Plan {
         self.time_limit = Some(limit);
         self
     }
 
-    pub fn output_size(&self) -> Size {
-        if let Some(pad) = self.pad {
-            pad
-        } else if let Some(crop) = self.crop {
+    /// The size after `region`, rotation and flip: what `crop` and `pad` refer to.
+    pub fn oriented_size(&self) -> Size {
+        let size = self.region.map_or(self.resize, |r| Size {
+            width: r.width,
+            height: r.height,
+        });
+        if self.rotation.swaps_axes() {
             Size {
-                width: crop.width,
-                height: crop.height,
+                width: size.height,
+                height: size.width,
             }
         } else {
-            self.resize
+            size
         }
+    }
+
+    /// The size of one output frame.
+    pub fn output_size(&self) -> Size {
+        if let Some(pad) = self.pad {
+            pad.canvas
+        } else if let Some(crop) = self.crop {
+            crop.size()
+        } else {
+            self.oriented_size()
+        }
+    }
+
+    /// Whether the plan needs anything beyond scale, centre crop, pad and flatten: what the simplest
+    /// engines can do. Names the first such operation.
+    pub fn beyond_basics(&self) -> Option<&'static str> {
+        let checks = [
+            (self.region.is_some(), "crop/trim"),
+            (self.rotation != Rotation::None, "rot"),
+            (self.flip != Flip::default(), "flip"),
+            (
+                matches!(self.crop, Some(Crop::Smart { .. })),
+                "pos=attention/entropy",
+            ),
+            (self.effects.blur.is_some(), "blur"),
+            (self.effects.sharpen.is_some(), "sharpen"),
+            (self.effects.gray, "gray"),
+            (self.overlay.is_some(), "wm"),
+            (self.encoding.progressive, "prog"),
+            (self.encoding.palette, "palette"),
+            (self.encoding.lossless, "lossless"),
+            (self.animated, "animation"),
+            (!self.strip_metadata, "meta=keep"),
+        ];
+        checks
+            .iter()
+            .find(|(needed, _)| *needed)
+            .map(|(_, name)| *name)
     }
 }
 
@@ -75,6 +202,15 @@ impl Plan {
 pub enum PlanError {
     #[error("the output would be {width}x{height} pixels, more than the {max} allowed")]
     OutputTooLarge { width: u64, height: u64, max: u64 },
+    #[error("the crop {width}x{height}+{left}+{top} lies outside the {image_width}x{image_height} image")]
+    CropOutside {
+        left: u32,
+        top: u32,
+        width: u32,
+        height: u32,
+        image_width: u32,
+        image_height: u32,
+    },
     #[error("{format} cannot hold an image of {width}x{height}; at most {max} pixels per side")]
     TooLargeForFormat {
         format: &'static str,
@@ -138,13 +274,37 @@ pub fn choose_format(
     info: &SourceInfo,
     can_encode: impl Fn(OutputFormat) -> bool,
 ) -> Result<OutputFormat, EngineError> {
+    choose_format_animated(choice, accept, info, false, can_encode)
+}
+
+/// As [`choose_format`]; with `animate` (the source has frames and the request keeps them), `fm=auto`
+/// and the source's own family pick a format that holds animation: WebP where the client takes it,
+/// else GIF.
+pub fn choose_format_animated(
+    choice: FormatChoice,
+    accept: AcceptClass,
+    info: &SourceInfo,
+    animate: bool,
+    can_encode: impl Fn(OutputFormat) -> bool,
+) -> Result<OutputFormat, EngineError> {
+    let animate = animate && info.pages > 1;
     let still_fallback = if info.has_alpha {
         OutputFormat::Png
     } else {
         OutputFormat::Jpeg
     };
+    let moving = |preferred: OutputFormat| {
+        [preferred, OutputFormat::Gif]
+            .into_iter()
+            .find(|f| f.supports_animation() && can_encode(*f))
+    };
     let format = match choice {
         FormatChoice::Fixed(format) => format,
+        FormatChoice::Auto if animate => match accept {
+            AcceptClass::Avif | AcceptClass::Webp => moving(OutputFormat::Webp),
+            AcceptClass::Legacy => moving(OutputFormat::Gif),
+        }
+        .unwrap_or(still_fallback),
         FormatChoice::Auto => match accept {
             AcceptClass::Avif => OutputFormat::Avif,
             AcceptClass::Webp => OutputFormat::Webp,
@@ -155,8 +315,9 @@ pub fn choose_format(
                 SourceFormat::Jpeg => OutputFormat::Jpeg,
                 SourceFormat::Png => OutputFormat::Png,
                 SourceFormat::Webp => OutputFormat::Webp,
+                SourceFormat::Gif => OutputFormat::Gif,
                 SourceFormat::Heif => OutputFormat::Avif,
-                SourceFormat::Gif | SourceFormat::Tiff | SourceFormat::Other => still_fallback,
+                SourceFormat::Tiff | SourceFormat::Other => still_fallback,
             };
             if can_encode(family) {
                 family
@@ -172,6 +333,15 @@ pub fn choose_format(
     }
 }
 
+/// An axis-aligned box in floating point, for geometry before rounding.
+#[derive(Clone, Copy, Debug)]
+struct Area {
+    left: f64,
+    top: f64,
+    width: f64,
+    height: f64,
+}
+
 impl Plan {
     /// Resolves geometry for `params` on a source described by `info`.
     pub fn resolve(
@@ -180,7 +350,55 @@ impl Plan {
         format: OutputFormat,
         max_output_pixels: u64,
     ) -> Result<Plan, PlanError> {
-        let (sw, sh) = (f64::from(info.width.max(1)), f64::from(info.height.max(1)));
+        Plan::resolve_trimmed(params, info, None, format, max_output_pixels)
+    }
+
+    /// As [`Plan::resolve`], on the part of the source that `trimmed` (what `trim` found, in
+    /// auto-oriented source pixels) keeps; `crop=` is relative to it.
+    pub fn resolve_trimmed(
+        params: &Params,
+        info: &SourceInfo,
+        trimmed: Option<Rect>,
+        format: OutputFormat,
+        max_output_pixels: u64,
+    ) -> Result<Plan, PlanError> {
+        let full = Rect {
+            left: 0,
+            top: 0,
+            width: info.width.max(1),
+            height: info.height.max(1),
+        };
+        let base = trimmed.unwrap_or(full);
+        let region = match params.crop {
+            None => base,
+            Some(c) => {
+                let outside = || PlanError::CropOutside {
+                    left: c.left,
+                    top: c.top,
+                    width: c.width,
+                    height: c.height,
+                    image_width: base.width,
+                    image_height: base.height,
+                };
+                if c.left >= base.width || c.top >= base.height {
+                    return Err(outside());
+                }
+                // A crop reaching past the edge keeps what there is (as imgproxy and weserv do).
+                Rect {
+                    left: base.left + c.left,
+                    top: base.top + c.top,
+                    width: c.width.min(base.width - c.left),
+                    height: c.height.min(base.height - c.top),
+                }
+            }
+        };
+        let swaps = params.rotation.swaps_axes();
+        let (ew, eh) = if swaps {
+            (region.height, region.width)
+        } else {
+            (region.width, region.height)
+        };
+        let (sw, sh) = (f64::from(ew), f64::from(eh));
         let clamp = |scale: f64| {
             if params.enlarge {
                 scale
@@ -188,79 +406,158 @@ impl Plan {
                 scale.min(1.0)
             }
         };
-        let scaled = |scale: f64| Size {
-            width: round_px(sw * scale),
-            height: round_px(sh * scale),
-        };
-
-        let mut crop = None;
-        let mut pad = None;
-        let resize = match (params.width, params.height) {
-            (None, None) => scaled(1.0),
-            (Some(w), None) => scaled(clamp(f64::from(w) / sw)),
-            (None, Some(h)) => scaled(clamp(f64::from(h) / sh)),
+        // Scale factors per axis of the rotated region, and the box a cover crop or a contain pad
+        // works to.
+        let (sx, sy, target) = match (params.width, params.height) {
+            (None, None) => (1.0, 1.0, None),
+            (Some(w), None) => {
+                let s = clamp(f64::from(w) / sw);
+                (s, s, None)
+            }
+            (None, Some(h)) => {
+                let s = clamp(f64::from(h) / sh);
+                (s, s, None)
+            }
             (Some(w), Some(h)) => {
-                let (sx, sy) = (f64::from(w) / sw, f64::from(h) / sh);
+                let (fx, fy) = (f64::from(w) / sw, f64::from(h) / sh);
                 match params.fit {
-                    Fit::Inside => scaled(clamp(sx.min(sy))),
-                    Fit::Outside => scaled(clamp(sx.max(sy))),
-                    Fit::Fill => Size {
-                        width: round_px(sw * clamp(sx)),
-                        height: round_px(sh * clamp(sy)),
-                    },
-                    Fit::Contain => {
-                        let size = scaled(clamp(sx.min(sy)));
-                        if size.width != w || size.height != h {
-                            pad = Some(Size {
-                                width: w,
-                                height: h,
-                            });
-                        }
-                        size
+                    Fit::Inside | Fit::Contain => {
+                        let s = clamp(fx.min(fy));
+                        (s, s, Some((w, h)))
                     }
-                    Fit::Cover => {
-                        let size = scaled(clamp(sx.max(sy)));
-                        // Without enlarge a small source cannot fill the box: keep what there is.
-                        let (cw, ch) = (w.min(size.width), h.min(size.height));
-                        if cw != size.width || ch != size.height {
-                            crop = Some(Rect {
-                                left: (size.width - cw) / 2,
-                                top: (size.height - ch) / 2,
-                                width: cw,
-                                height: ch,
-                            });
-                        }
-                        size
+                    Fit::Outside | Fit::Cover => {
+                        let s = clamp(fx.max(fy));
+                        (s, s, Some((w, h)))
                     }
+                    Fit::Fill => (clamp(fx), clamp(fy), None),
                 }
             }
         };
-
-        let background = if format.supports_alpha() {
-            Rgba::TRANSPARENT
-        } else {
-            Rgba::WHITE
+        let scaled = Size {
+            width: round_px(sw * sx),
+            height: round_px(sh * sy),
         };
+
+        let crop = match (params.fit, target) {
+            (Fit::Cover, Some((w, h))) => cover_crop(scaled, w, h, params.position),
+            _ => None,
+        };
+        let fitted = crop.map_or(scaled, Crop::size);
+        let contain = match (params.fit, target) {
+            (Fit::Contain, Some((w, h))) if (w, h) != (fitted.width, fitted.height) => {
+                let (fx, fy) = match params.position {
+                    Position::Gravity(g) => g.fractions(),
+                    _ => (0.5, 0.5),
+                };
+                let (w, h) = (w.max(fitted.width), h.max(fitted.height));
+                Some(Placement {
+                    canvas: Size {
+                        width: w,
+                        height: h,
+                    },
+                    left: (f64::from(w - fitted.width) * fx).round() as u32,
+                    top: (f64::from(h - fitted.height) * fy).round() as u32,
+                })
+            }
+            _ => None,
+        };
+        let pad = if params.padding.is_zero() {
+            contain
+        } else {
+            let inner = contain.unwrap_or(Placement {
+                canvas: fitted,
+                left: 0,
+                top: 0,
+            });
+            let p = params.padding;
+            Some(Placement {
+                canvas: Size {
+                    width: inner
+                        .canvas
+                        .width
+                        .saturating_add(p.left)
+                        .saturating_add(p.right),
+                    height: inner
+                        .canvas
+                        .height
+                        .saturating_add(p.top)
+                        .saturating_add(p.bottom),
+                },
+                left: inner.left + p.left,
+                top: inner.top + p.top,
+            })
+        };
+
+        // Back to the unrotated source: the load size and the part of it to keep.
+        let (px, py) = if swaps { (sy, sx) } else { (sx, sy) };
+        let unrotated = if swaps {
+            Size {
+                width: scaled.height,
+                height: scaled.width,
+            }
+        } else {
+            scaled
+        };
+        let (resize, region) = if region == full {
+            (unrotated, None)
+        } else {
+            let area = Area {
+                left: f64::from(region.left) * px,
+                top: f64::from(region.top) * py,
+                width: f64::from(full.width) * px,
+                height: f64::from(full.height) * py,
+            };
+            let resize = Size {
+                width: round_px(area.width).max(unrotated.width),
+                height: round_px(area.height).max(unrotated.height),
+            };
+            let left = (area.left.floor() as u32).min(resize.width - unrotated.width);
+            let top = (area.top.floor() as u32).min(resize.height - unrotated.height);
+            (
+                resize,
+                Some(Rect {
+                    left,
+                    top,
+                    width: unrotated.width,
+                    height: unrotated.height,
+                }),
+            )
+        };
+
+        let animated = params.animated && info.pages > 1 && format.supports_animation();
         let plan = Plan {
             resize,
+            region,
+            rotation: params.rotation,
+            flip: params.flip,
             crop,
+            effects: params.effects,
             pad,
-            background,
+            background: params.background.unwrap_or(if format.supports_alpha() {
+                Rgba::TRANSPARENT
+            } else {
+                Rgba::WHITE
+            }),
+            overlay: None,
             format,
             quality: params.quality.unwrap_or_else(|| format.default_quality()),
-            strip_metadata: true,
+            encoding: params.encoding,
+            animated,
+            strip_metadata: !params.keep_metadata,
             time_limit: None,
         };
-        // The resize step is the largest image the engine materialises, so it is what is limited.
+        // The resize step is the largest image the engine materialises, so it is what is limited;
+        // an animation holds every frame at once.
+        let frames = if animated { u64::from(info.pages) } else { 1 };
         let biggest = [resize, plan.output_size()]
             .into_iter()
             .max_by_key(|s| u64::from(s.width) * u64::from(s.height))
             .unwrap_or(resize);
-        let pixels = u64::from(biggest.width) * u64::from(biggest.height);
+        let pixels = u64::from(biggest.width) * u64::from(biggest.height) * frames;
         if pixels > max_output_pixels {
             return Err(PlanError::OutputTooLarge {
                 width: biggest.width.into(),
-                height: biggest.height.into(),
+                height: u64::from(biggest.height) * frames,
                 max: max_output_pixels,
             });
         }
@@ -275,6 +572,65 @@ impl Plan {
             });
         }
         Ok(plan)
+    }
+
+    /// Lays the watermark `source` over this plan's output as `wm` says.
+    pub fn with_watermark(mut self, wm: &crate::params::Watermark, source: bytes::Bytes) -> Plan {
+        let out = self.output_size();
+        let room = |side: u32| side.saturating_sub(2 * wm.margin).max(1);
+        self.overlay = Some(Overlay {
+            source,
+            max_size: Size {
+                width: room(out.width),
+                height: room(out.height),
+            },
+            width: wm
+                .scale
+                .map(|s| round_px(f64::from(out.width) * s.get()).min(room(out.width))),
+            position: wm.position,
+            margin: wm.margin,
+            opacity: wm.opacity,
+        });
+        self
+    }
+}
+
+/// The `w`×`h` window `fit=cover` keeps of an image scaled to `size`, chosen by `position`. Without
+/// enlarge a small source cannot fill the box: it keeps what there is.
+fn cover_crop(size: Size, w: u32, h: u32, position: Position) -> Option<Crop> {
+    let (cw, ch) = (w.min(size.width), h.min(size.height));
+    if (cw, ch) == (size.width, size.height) {
+        return None;
+    }
+    let (free_x, free_y) = (size.width - cw, size.height - ch);
+    let offset = |free: u32, fraction: f64| (f64::from(free) * fraction).round() as u32;
+    let rect = |left: u32, top: u32| {
+        Some(Crop::Fixed(Rect {
+            left: left.min(free_x),
+            top: top.min(free_y),
+            width: cw,
+            height: ch,
+        }))
+    };
+    match position {
+        Position::Gravity(g) => {
+            let (fx, fy) = g.fractions();
+            rect(offset(free_x, fx), offset(free_y, fy))
+        }
+        // The focal point as near the centre of the window as the edges allow.
+        Position::Focal { x, y } => {
+            let centre = |extent: u32, at: Milli, window: u32| {
+                (f64::from(extent) * at.get() - f64::from(window) / 2.0)
+                    .round()
+                    .max(0.0) as u32
+            };
+            rect(centre(size.width, x, cw), centre(size.height, y, ch))
+        }
+        Position::Smart(interesting) => Some(Crop::Smart {
+            width: cw,
+            height: ch,
+            interesting,
+        }),
     }
 }
 
@@ -348,12 +704,12 @@ mod tests {
         assert_eq!(p.resize, size(400, 300));
         assert_eq!(
             p.crop,
-            Some(Rect {
+            Some(Crop::Fixed(Rect {
                 left: 50,
                 top: 0,
                 width: 300,
                 height: 300
-            })
+            }))
         );
         assert_eq!(p.output_size(), size(300, 300));
     }
@@ -368,7 +724,14 @@ mod tests {
     fn contain_pads_to_the_exact_box() {
         let p = plan("src=a&w=300&h=300&fit=contain", 4000, 3000);
         assert_eq!(p.resize, size(300, 225));
-        assert_eq!(p.pad, Some(size(300, 300)));
+        assert_eq!(
+            p.pad,
+            Some(Placement {
+                canvas: size(300, 300),
+                left: 0,
+                top: 38
+            })
+        );
         assert_eq!(p.background, Rgba::WHITE);
         // A small source is padded too, not enlarged.
         assert_eq!(
@@ -419,6 +782,7 @@ mod tests {
             "src=a&w=20000&enlarge=1",
             &ParamLimits {
                 max_dimension: 30000,
+                ..ParamLimits::default()
             },
         )
         .expect("valid");

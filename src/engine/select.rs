@@ -163,19 +163,13 @@ mod tests {
     fn a_sampled_request_falls_back_and_a_named_one_does_not() {
         let e = engines(100);
         let source = crate::samples::photo_jpeg(64, 48, 3, 90).expect("jpeg");
-        let plan = Plan {
-            resize: crate::engine::Size {
+        let plan = Plan::scale_to(
+            crate::engine::Size {
                 width: 32,
                 height: 24,
             },
-            crop: None,
-            pad: None,
-            background: crate::engine::Rgba::WHITE,
-            format: crate::engine::OutputFormat::Webp,
-            quality: 80,
-            strip_metadata: true,
-            time_limit: None,
-        };
+            crate::engine::OutputFormat::Webp,
+        );
         let sampled = e.select(None, || 5);
         let made = e.transform(&sampled, &source, &plan).expect("fell back");
         assert_eq!((made.engine, made.fell_back), ("vips", true));

@@ -5,25 +5,40 @@
 //! ([`Params::canonical`]) has defaults applied and a fixed order, and is what the cache key hashes, so
 //! `?w=300&src=a.jpg` and `?src=a.jpg&w=300&fit=inside` share one cache entry.
 
+mod ops;
+mod query;
 mod source;
 mod values;
 
+pub use ops::{
+    Effects, Encoding, Flip, Interesting, Milli, Padding, Position, Region, Rotation, Watermark,
+};
+pub use query::{Presets, KNOWN};
 pub use source::{LocalPath, Source};
 pub use values::{color_str, parse_color, Gravity};
 
-use crate::engine::OutputFormat;
+use ops::background_str;
+use query::Query;
+
+use crate::engine::{OutputFormat, Rgba};
 
 /// What the client may ask for; set from the configuration.
 #[derive(Clone, Debug)]
 pub struct ParamLimits {
-    /// Largest `w` or `h` accepted (`--max-dimension`).
+    /// Largest `w` or `h` accepted, after `dpr` (`--max-dimension`).
     pub max_dimension: u32,
+    /// Named parameter sets (`--preset name=w=200&h=200&fit=cover`), used as `p=name`.
+    pub presets: Presets,
+    /// Refuse every operation parameter that does not come from a preset (`--presets-only`).
+    pub presets_only: bool,
 }
 
 impl Default for ParamLimits {
     fn default() -> Self {
         Self {
             max_dimension: 8192,
+            presets: Presets::default(),
+            presets_only: false,
         }
     }
 }
@@ -107,13 +122,33 @@ impl EngineChoice {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Params {
     pub src: Source,
+    /// Output box in output pixels, `dpr` already applied.
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub fit: Fit,
+    pub position: Position,
     pub enlarge: bool,
+    /// Cut this part of the (auto-oriented, trimmed) source before anything else.
+    pub crop: Option<Region>,
+    /// Remove a uniform border first: the colour-distance threshold (1..=254).
+    pub trim: Option<u8>,
+    /// Space added around the result, `dpr` applied.
+    pub padding: Padding,
+    /// Padding and `contain` canvas colour, and what alpha is flattened onto; `None`: white for
+    /// formats without alpha, transparent for the others.
+    pub background: Option<Rgba>,
+    pub rotation: Rotation,
+    pub flip: Flip,
+    pub effects: Effects,
     pub format: FormatChoice,
     /// `None`: the output format's default quality.
     pub quality: Option<u8>,
+    pub encoding: Encoding,
+    /// Keep every frame of an animated source when the output format can hold them (`anim=0`: first frame).
+    pub animated: bool,
+    /// `meta=keep`: keep EXIF/XMP/IPTC (the orientation tag still goes: it has been applied).
+    pub keep_metadata: bool,
+    pub watermark: Option<Watermark>,
     /// `None`: the server decides (libvips, or the `--rust-percent` sample).
     pub engine: Option<EngineChoice>,
 }
@@ -132,7 +167,7 @@ pub enum ParamError {
 }
 
 impl ParamError {
-    fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
         ParamError::Invalid {
             name,
             reason: reason.into(),
@@ -140,88 +175,117 @@ impl ParamError {
     }
 }
 
-/// `sig` is checked (and removed) by `signature` before parsing; here it is only allowed to appear.
-const KNOWN: [&str; 9] = [
-    "src", "w", "h", "fit", "enlarge", "fm", "q", "engine", "sig",
-];
+/// Largest blur or sharpen sigma: beyond this the result is a flat colour and the cost only grows.
+const MAX_SIGMA: Milli = Milli(100_000);
+/// weserv's lower bound: below it a Gaussian mask is a no-op.
+const MIN_SIGMA: Milli = Milli(300);
+/// Largest padding per side, in output pixels.
+const MAX_PADDING: u32 = 1024;
 
 impl Params {
     /// Parses a raw (still percent-encoded) query string.
     pub fn parse(query: &str, limits: &ParamLimits) -> Result<Params, ParamError> {
-        let mut values: [Option<String>; KNOWN.len()] = Default::default();
-        let mut unknown = Vec::new();
-        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            match KNOWN.iter().position(|known| *known == name) {
-                Some(i) if values[i].is_some() => return Err(ParamError::Repeated(name.into())),
-                Some(i) => values[i] = Some(value.into_owned()),
-                None if !unknown.contains(&name.to_string()) => unknown.push(name.into_owned()),
-                None => {}
-            }
-        }
-        if !unknown.is_empty() {
-            return Err(ParamError::Unknown(unknown));
-        }
-        let [src, w, h, fit, enlarge, fm, q, engine, _sig] = values;
-
-        let src = Source::parse(&src.ok_or(ParamError::MissingSrc)?)?;
-        let width = w
-            .map(|v| parse_dimension("w", &v, limits.max_dimension))
-            .transpose()?;
-        let height = h
-            .map(|v| parse_dimension("h", &v, limits.max_dimension))
-            .transpose()?;
-        let fit = match fit {
-            None => Fit::Inside,
-            Some(v) => Fit::parse(&v).ok_or_else(|| {
-                ParamError::invalid("fit", "expected inside, cover, contain, fill or outside")
-            })?,
-        };
-        let enlarge = match enlarge.as_deref() {
-            None | Some("0") | Some("false") => false,
-            Some("1") | Some("true") => true,
-            Some(_) => return Err(ParamError::invalid("enlarge", "expected 0 or 1")),
-        };
-        let format = match fm.as_deref() {
-            None => FormatChoice::Source,
-            Some("auto") => FormatChoice::Auto,
-            Some(v) => FormatChoice::Fixed(OutputFormat::parse(v).ok_or_else(|| {
-                ParamError::invalid("fm", "expected jpeg, png, webp, avif or auto")
-            })?),
-        };
-        let quality = match q {
-            None => None,
-            Some(v) => match v.parse::<u8>() {
-                Ok(q @ 1..=100) => Some(q),
-                _ => {
-                    return Err(ParamError::invalid(
-                        "q",
-                        "expected an integer from 1 to 100",
-                    ))
-                }
+        let mut q = Query::parse(query, &limits.presets, limits.presets_only)?;
+        let src = Source::parse(&q.take("src").ok_or(ParamError::MissingSrc)?)?;
+        // Verified (and stripped from the cache key) by `signature` before parsing.
+        let _sig = q.take("sig");
+        let params = Params {
+            src,
+            width: None,
+            height: None,
+            fit: parse_fit(&mut q)?,
+            position: parse_position(&mut q)?,
+            enlarge: q.flag("enlarge", false)?,
+            crop: parse_crop(&mut q)?,
+            trim: parse_trim(&mut q)?,
+            padding: Padding::default(),
+            background: q
+                .take("bg")
+                .map(|v| {
+                    parse_color(&v).ok_or_else(|| {
+                        ParamError::invalid(
+                            "bg",
+                            "expected a hex colour: rgb, rgba, rrggbb or rrggbbaa",
+                        )
+                    })
+                })
+                .transpose()?,
+            rotation: q
+                .take("rot")
+                .map(|v| {
+                    Rotation::from_degrees(&v)
+                        .ok_or_else(|| ParamError::invalid("rot", "expected 0, 90, 180 or 270"))
+                })
+                .transpose()?
+                .unwrap_or_default(),
+            flip: q
+                .take("flip")
+                .map(|v| {
+                    Flip::parse(&v)
+                        .ok_or_else(|| ParamError::invalid("flip", "expected h, v or hv"))
+                })
+                .transpose()?
+                .unwrap_or_default(),
+            effects: parse_effects(&mut q)?,
+            format: parse_format(&mut q)?,
+            quality: q.integer("q", 1..=100)?.map(|q| q as u8),
+            encoding: Encoding {
+                progressive: q.flag("prog", false)?,
+                palette: q.flag("palette", false)?,
+                lossless: q.flag("lossless", false)?,
+            },
+            animated: q.flag("anim", true)?,
+            keep_metadata: match q.take("meta").as_deref() {
+                None | Some("strip") => false,
+                Some("keep") => true,
+                Some(_) => return Err(ParamError::invalid("meta", "expected strip or keep")),
+            },
+            watermark: None,
+            engine: match q.take("engine").as_deref() {
+                None => None,
+                Some("vips") => Some(EngineChoice::Vips),
+                Some("rust") => Some(EngineChoice::Rust),
+                Some(_) => return Err(ParamError::invalid("engine", "expected vips or rust")),
             },
         };
-        // PNG is lossless: a quality would only split the cache.
-        let quality = if format == FormatChoice::Fixed(OutputFormat::Png) {
-            None
-        } else {
-            quality
+        let params = parse_scaled(params, &mut q, limits.max_dimension)?;
+        let params = parse_watermark(params, &mut q)?;
+        if let Some(name) = q.leftover() {
+            return Err(ParamError::invalid(name, "not valid on this endpoint"));
+        }
+        Ok(params.normalised())
+    }
+
+    /// Drops what cannot change the output, so equivalent URLs share one cache entry.
+    fn normalised(mut self) -> Params {
+        let format = match self.format {
+            FormatChoice::Fixed(format) => Some(format),
+            _ => None,
         };
-        let engine = match engine.as_deref() {
-            None => None,
-            Some("vips") => Some(EngineChoice::Vips),
-            Some("rust") => Some(EngineChoice::Rust),
-            Some(_) => return Err(ParamError::invalid("engine", "expected vips or rust")),
-        };
-        Ok(Params {
-            src,
-            width,
-            height,
-            fit,
-            enlarge,
-            format,
-            quality,
-            engine,
-        })
+        // PNG and GIF are lossless: a quality would only split the cache.
+        if matches!(format, Some(OutputFormat::Png | OutputFormat::Gif)) {
+            self.quality = None;
+        }
+        if format.is_some_and(|f| f != OutputFormat::Jpeg) {
+            self.encoding.progressive = false;
+        }
+        if format.is_some_and(|f| f != OutputFormat::Png) {
+            self.encoding.palette = false;
+        }
+        if format.is_some_and(|f| f != OutputFormat::Webp) {
+            self.encoding.lossless = false;
+        }
+        if self.encoding.lossless {
+            self.quality = None;
+        }
+        // Without both sides nothing is cropped or padded, so the position cannot matter.
+        if self.width.is_none()
+            || self.height.is_none()
+            || !matches!(self.fit, Fit::Cover | Fit::Contain)
+        {
+            self.position = Position::Gravity(Gravity::Center);
+        }
+        self
     }
 
     /// Defaults applied, fixed order, unambiguous: the form that goes into the cache key.
@@ -229,30 +293,247 @@ impl Params {
         fn opt(v: Option<impl ToString>) -> String {
             v.map(|v| v.to_string()).unwrap_or_default()
         }
-        // `src` goes last: it is the only free-form field, so nothing after it can be confused with it.
-        // A named engine is kept apart from a sampled one: only a sampled request may fall back.
+        let crop = self
+            .crop
+            .map(|r| format!("{},{},{},{}", r.left, r.top, r.width, r.height));
+        let p = self.padding;
+        // `src` goes last: it is the only free-form field, so nothing after it can be confused with
+        // it (the watermark's source is second to last, for the same reason). A named engine is kept
+        // apart from a sampled one: only a sampled request may fall back.
         format!(
-            "w={}&h={}&fit={}&enlarge={}&fm={}&q={}&engine={}&src={}",
+            "w={}&h={}&fit={}&pos={}&enlarge={}&crop={}&trim={}&pad={},{},{},{}&bg={}&rot={}&flip={}&{}&fm={}&q={}&prog={}&palette={}&lossless={}&anim={}&meta={}&engine={}&{}&src={}",
             opt(self.width),
             opt(self.height),
             self.fit.as_str(),
+            self.position.canonical(),
             u8::from(self.enlarge),
+            crop.unwrap_or_default(),
+            opt(self.trim),
+            p.top,
+            p.right,
+            p.bottom,
+            p.left,
+            background_str(self.background),
+            self.rotation.degrees(),
+            self.flip.as_str(),
+            self.effects.canonical(),
             self.format.as_str(),
             opt(self.quality),
+            u8::from(self.encoding.progressive),
+            u8::from(self.encoding.palette),
+            u8::from(self.encoding.lossless),
+            u8::from(self.animated),
+            if self.keep_metadata { "keep" } else { "strip" },
             self.engine.map_or("", EngineChoice::as_str),
+            self.watermark.as_ref().map(Watermark::canonical).unwrap_or_default(),
             self.src.identity(),
         )
     }
 }
 
-fn parse_dimension(name: &'static str, value: &str, max: u32) -> Result<u32, ParamError> {
-    match value.parse::<u32>() {
-        Ok(v) if (1..=max).contains(&v) => Ok(v),
-        _ => Err(ParamError::invalid(
-            name,
-            format!("expected an integer from 1 to {max}"),
-        )),
+fn parse_fit(q: &mut Query) -> Result<Fit, ParamError> {
+    match q.take("fit") {
+        None => Ok(Fit::Inside),
+        Some(v) => Fit::parse(&v).ok_or_else(|| {
+            ParamError::invalid("fit", "expected inside, cover, contain, fill or outside")
+        }),
     }
+}
+
+fn parse_position(q: &mut Query) -> Result<Position, ParamError> {
+    let pos = q.take("pos");
+    let fx = q.decimal("fx", Milli(0)..=Milli::ONE)?;
+    let fy = q.decimal("fy", Milli(0)..=Milli::ONE)?;
+    if fx.is_some() || fy.is_some() {
+        if pos.as_deref().is_some_and(|p| p != "focal") {
+            return Err(ParamError::invalid("pos", "fx/fy need pos=focal or no pos"));
+        }
+        let half = Milli(500);
+        return Ok(Position::Focal {
+            x: fx.unwrap_or(half),
+            y: fy.unwrap_or(half),
+        });
+    }
+    Ok(match pos.as_deref() {
+        None | Some("focal") => Position::Gravity(Gravity::Center),
+        Some("attention") | Some("smart") => Position::Smart(Interesting::Attention),
+        Some("entropy") => Position::Smart(Interesting::Entropy),
+        Some(v) => Position::Gravity(Gravity::parse(v).ok_or_else(|| {
+            ParamError::invalid(
+                "pos",
+                "expected center, top, bottom, left, right, top-left, top-right, bottom-left, bottom-right, attention, entropy or focal",
+            )
+        })?),
+    })
+}
+
+fn parse_crop(q: &mut Query) -> Result<Option<Region>, ParamError> {
+    let Some(value) = q.take("crop") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ParamError::invalid(
+            "crop",
+            "expected x,y,w,h in source pixels, w and h at least 1",
+        )
+    };
+    let numbers: Vec<u32> = value
+        .split(',')
+        .map(|n| n.parse::<u32>().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    match numbers[..] {
+        [left, top, width @ 1..=u32::MAX, height @ 1..=u32::MAX] => Ok(Some(Region {
+            left,
+            top,
+            width,
+            height,
+        })),
+        _ => Err(bad()),
+    }
+}
+
+fn parse_trim(q: &mut Query) -> Result<Option<u8>, ParamError> {
+    match q.take("trim").as_deref() {
+        None | Some("false") => Ok(None),
+        // weserv's default threshold.
+        Some("true") => Ok(Some(10)),
+        Some(v) => match v.parse::<u8>() {
+            Ok(t @ 1..=254) => Ok(Some(t)),
+            _ => Err(ParamError::invalid(
+                "trim",
+                "expected true or a threshold from 1 to 254",
+            )),
+        },
+    }
+}
+
+fn parse_effects(q: &mut Query) -> Result<Effects, ParamError> {
+    let blur = q.decimal("blur", MIN_SIGMA..=MAX_SIGMA)?;
+    let sharpen = match q.take("sharpen").as_deref() {
+        None | Some("false") | Some("0") => None,
+        // A mild unsharp mask that restores the crispness a downscale takes away.
+        Some("true") => Some(Milli(1000)),
+        Some(v) => match Milli::parse(v) {
+            Some(s) if (MIN_SIGMA..=Milli(10_000)).contains(&s) => Some(s),
+            _ => {
+                return Err(ParamError::invalid(
+                    "sharpen",
+                    "expected true or a sigma from 0.3 to 10",
+                ))
+            }
+        },
+    };
+    Ok(Effects {
+        blur,
+        sharpen,
+        gray: q.flag("gray", false)?,
+    })
+}
+
+fn parse_format(q: &mut Query) -> Result<FormatChoice, ParamError> {
+    Ok(match q.take("fm").as_deref() {
+        None => FormatChoice::Source,
+        Some("auto") => FormatChoice::Auto,
+        Some(v) => FormatChoice::Fixed(OutputFormat::parse(v).ok_or_else(|| {
+            ParamError::invalid("fm", "expected jpeg, png, webp, avif, gif or auto")
+        })?),
+    })
+}
+
+/// `w`, `h` and `pad` are in CSS pixels; `dpr` turns them into output pixels.
+fn parse_scaled(mut params: Params, q: &mut Query, max: u32) -> Result<Params, ParamError> {
+    let dpr = q
+        .decimal("dpr", Milli::ONE..=Milli(4000))?
+        .unwrap_or(Milli::ONE);
+    let scale = |name: &'static str, v: u32, max: u32| -> Result<u32, ParamError> {
+        let scaled = (f64::from(v) * dpr.get()).round() as u64;
+        if scaled > u64::from(max) {
+            let what = if dpr == Milli::ONE { name } else { "dpr" };
+            return Err(ParamError::invalid(
+                what,
+                format!("{name}×dpr must be at most {max}"),
+            ));
+        }
+        Ok(scaled as u32)
+    };
+    params.width = q
+        .integer("w", 1..=max)?
+        .map(|w| scale("w", w, max))
+        .transpose()?;
+    params.height = q
+        .integer("h", 1..=max)?
+        .map(|h| scale("h", h, max))
+        .transpose()?;
+    if let Some(value) = q.take("pad") {
+        let bad = || {
+            ParamError::invalid(
+                "pad",
+                format!("expected N or top,right,bottom,left, each 0 to {MAX_PADDING}"),
+            )
+        };
+        let sides: Vec<u32> = value
+            .split(',')
+            .map(|n| match n.parse::<u32>() {
+                Ok(v) if v <= MAX_PADDING => scale("pad", v, MAX_PADDING * 4),
+                _ => Err(bad()),
+            })
+            .collect::<Result<_, _>>()?;
+        params.padding = match sides[..] {
+            [all] => Padding {
+                top: all,
+                right: all,
+                bottom: all,
+                left: all,
+            },
+            [top, right, bottom, left] => Padding {
+                top,
+                right,
+                bottom,
+                left,
+            },
+            _ => return Err(bad()),
+        };
+    }
+    Ok(params)
+}
+
+fn parse_watermark(mut params: Params, q: &mut Query) -> Result<Params, ParamError> {
+    let src = q.take("wm");
+    let position = q.take("wmpos");
+    let scale = q.decimal("wmscale", Milli(10)..=Milli::ONE)?;
+    let opacity = q.decimal("wmopacity", Milli(0)..=Milli::ONE)?;
+    let margin = q.integer("wmmargin", 0..=MAX_PADDING)?;
+    let Some(src) = src else {
+        let stray = [
+            ("wmpos", position.is_some()),
+            ("wmscale", scale.is_some()),
+            ("wmopacity", opacity.is_some()),
+            ("wmmargin", margin.is_some()),
+        ];
+        if let Some((name, _)) = stray.iter().find(|(_, given)| *given) {
+            return Err(ParamError::invalid(name, "needs a watermark (wm=)"));
+        }
+        return Ok(params);
+    };
+    let src = Source::parse(&src).map_err(|e| match e {
+        ParamError::Invalid { reason, .. } => ParamError::invalid("wm", reason),
+        other => other,
+    })?;
+    params.watermark = Some(Watermark {
+        src,
+        position: position
+            .map(|v| {
+                Gravity::parse(&v).ok_or_else(|| {
+                    ParamError::invalid("wmpos", "expected center, top, bottom, left, right, top-left, top-right, bottom-left or bottom-right")
+                })
+            })
+            .transpose()?
+            .unwrap_or(Gravity::BottomRight),
+        scale,
+        opacity: opacity.unwrap_or(Milli::ONE),
+        margin: margin.unwrap_or(0),
+    });
+    Ok(params)
 }
 
 #[cfg(test)]

@@ -15,13 +15,13 @@ use crate::config::Config;
 use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Selection};
 use crate::engine::vips::{Derivatives, VipsEngine};
-use crate::engine::{choose_format, AcceptClass, Engine, Plan};
+use crate::engine::{choose_format_animated, AcceptClass, Engine, Plan};
 use crate::error::Error;
 use crate::metrics::{
     status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
 };
 use crate::origin::{AllowList, Breakers, Origin, OriginConfig, SourceCache};
-use crate::params::{FormatChoice, ParamLimits, Params, Source};
+use crate::params::{FormatChoice, ParamLimits, Params, Presets, Source};
 use crate::signature::Signer;
 use crate::workers::Workers;
 
@@ -171,9 +171,7 @@ impl App {
                 metrics.clone(),
             ),
             metrics,
-            limits: ParamLimits {
-                max_dimension: config.max_dimension,
-            },
+            limits: param_limits(config)?,
             max_src_pixels: config.max_src_pixels,
             max_frames: config.max_frames,
             max_output_pixels: config.max_output_pixels(),
@@ -366,4 +364,20 @@ fn log_request(method: &Method, route: Route, status: u16, note: &Note, elapsed:
             %method, route = route.as_str(), status, cache, fetch_ms, transform_ms, total_ms, "request"
         ),
     }
+}
+
+/// The parameter rules from the configuration; presets are checked here, so a typo in one stops
+/// the server at start-up instead of failing every request that names it.
+fn param_limits(config: &Config) -> Result<ParamLimits, String> {
+    let presets = Presets::parse(config.presets.iter().map(String::as_str))?;
+    let limits = ParamLimits {
+        max_dimension: config.max_dimension,
+        presets,
+        presets_only: config.presets_only,
+    };
+    for name in limits.presets.names() {
+        Params::parse(&format!("src=preset-check.jpg&p={name}"), &limits)
+            .map_err(|e| format!("preset '{name}': {e}"))?;
+    }
+    Ok(limits)
 }

@@ -228,6 +228,20 @@ impl App {
                 return Err(e.into());
             }
         };
+        // A watermark is fetched like a source (same allowlist, limits and source cache).
+        let watermark = match &params.watermark {
+            Some(wm) => match self.origin.fetch(&wm.src).await {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    self.metrics
+                        .origin_errors
+                        .get_or_create(&KindLabels { kind: e.kind() })
+                        .inc();
+                    return Err(e.into());
+                }
+            },
+            None => None,
+        };
         let fetch_time = fetch_started.elapsed();
         self.metrics
             .origin_fetch_duration
@@ -259,14 +273,23 @@ impl App {
                         max: max_frames,
                     });
                 }
-                let format = choose_format(
+                let format = choose_format_animated(
                     params.format,
                     accept.unwrap_or(AcceptClass::Legacy),
                     &info,
+                    params.animated,
                     |f| primary.can_encode(f),
                 )?;
-                let plan = Plan::resolve(&params, &info, format, max_output_pixels)?
-                    .with_time_limit(time_limit);
+                let trimmed = match params.trim {
+                    Some(threshold) => primary.trim_box(&source, threshold)?,
+                    None => None,
+                };
+                let mut plan =
+                    Plan::resolve_trimmed(&params, &info, trimmed, format, max_output_pixels)?
+                        .with_time_limit(time_limit);
+                if let (Some(wm), Some(bytes)) = (&params.watermark, watermark) {
+                    plan = plan.with_watermark(wm, bytes);
+                }
                 let made = engines.transform(&selection, &source, &plan)?;
                 let transform_time = started.elapsed();
                 let fell_back = made.fell_back;

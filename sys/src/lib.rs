@@ -5,6 +5,9 @@
 
 use std::os::raw::{c_char, c_double, c_int, c_uint, c_void};
 
+mod ops;
+pub use ops::*;
+
 /// `VipsImage` is a GObject; Rust only ever holds pointers to it.
 #[repr(C)]
 pub struct VipsImage {

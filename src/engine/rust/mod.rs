@@ -27,7 +27,7 @@ use bytes::Bytes;
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
-use super::{Clock, Encoded, Engine, EngineError, OutputFormat, Plan, SourceInfo};
+use super::{Clock, Crop, Encoded, Engine, EngineError, OutputFormat, Plan, SourceInfo};
 use pixels::Pixels;
 
 /// Decodes a JPEG, PNG, WebP or GIF in full to interleaved RGBA: how `imgshield compare` reads
@@ -93,6 +93,9 @@ impl Engine for RustEngine {
                 "decoding this source format (JPEG, PNG, WebP and GIF only)".into(),
             ));
         }
+        if let Some(operation) = plan.beyond_basics() {
+            return Err(EngineError::NotImplemented(operation.into()));
+        }
         let clock = Clock::start(plan.time_limit);
         // The plan's box in the stored orientation: EXIF 5..8 swap the sides.
         let header = decode::header(source)?;
@@ -109,11 +112,12 @@ impl Engine for RustEngine {
         clock.check()?;
         let image = orient::apply(image, decoded.orientation);
         let image = match plan.crop {
-            Some(rect) => image.crop(rect),
-            None => image,
+            Some(Crop::Fixed(rect)) => image.crop(rect),
+            // `beyond_basics` has turned smart crops away.
+            Some(Crop::Smart { .. }) | None => image,
         };
         let image = match plan.pad {
-            Some(canvas) => image.pad(canvas, plan.background),
+            Some(placement) => image.pad(placement, plan.background),
             None => image,
         };
         let image = if plan.format.supports_alpha() {

@@ -1,7 +1,7 @@
 //! Decoded pixels in the one layout the pure-Rust pipeline works in: interleaved 8-bit RGB or RGBA,
 //! row-major, no padding. Decoders convert into it; the geometry steps (crop, pad, flatten) work on it.
 
-use crate::engine::{Rect, Rgba, Size};
+use crate::engine::{Placement, Rect, Rgba};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pixels {
@@ -76,9 +76,10 @@ impl Pixels {
         }
     }
 
-    /// Centres the image on a `canvas` filled with `background`; a background that is not opaque
+    /// Places the image on a canvas filled with `background`; a background that is not opaque
     /// gives the image an alpha channel first.
-    pub fn pad(self, canvas: Size, background: Rgba) -> Pixels {
+    pub fn pad(self, placement: Placement, background: Rgba) -> Pixels {
+        let canvas = placement.canvas;
         let image = if background.0[3] < 255 {
             self.with_alpha()
         } else {
@@ -96,7 +97,8 @@ impl Pixels {
             .cycle()
             .take(cw as usize * ch as usize * c)
             .collect();
-        let (x, y) = ((cw - image.width) / 2, (ch - image.height) / 2);
+        let x = placement.left.min(cw - image.width);
+        let y = placement.top.min(ch - image.height);
         let row = image.width as usize * c;
         for (i, src) in image.data.chunks_exact(row.max(1)).enumerate() {
             let start = ((y as usize + i) * cw as usize + x as usize) * c;
@@ -152,6 +154,7 @@ impl Pixels {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Size;
 
     fn rgb(width: u32, height: u32) -> Pixels {
         let data = (0..width * height)
@@ -179,11 +182,15 @@ mod tests {
     }
 
     #[test]
-    fn pad_centres_on_the_canvas() {
+    fn pad_places_on_the_canvas() {
         let out = rgb(2, 1).pad(
-            Size {
-                width: 4,
-                height: 3,
+            Placement {
+                canvas: Size {
+                    width: 4,
+                    height: 3,
+                },
+                left: 1,
+                top: 1,
             },
             Rgba([9, 9, 9, 255]),
         );
@@ -191,9 +198,13 @@ mod tests {
         let reds: Vec<u8> = out.data.chunks_exact(3).map(|p| p[0]).collect();
         assert_eq!(reds, [9, 9, 9, 9, 9, 0, 1, 9, 9, 9, 9, 9]);
         let clear = rgb(1, 1).pad(
-            Size {
-                width: 1,
-                height: 3,
+            Placement {
+                canvas: Size {
+                    width: 1,
+                    height: 3,
+                },
+                left: 0,
+                top: 1,
             },
             Rgba::TRANSPARENT,
         );

@@ -351,6 +351,138 @@ impl<'src> Image<'src> {
     }
 }
 
+/// Operations of the URL API beyond the core thumbnail (`ops.c`).
+impl<'src> Image<'src> {
+    /// Like [`Image::thumbnail_from_buffer`], loading every frame: `width`×`height` is the size of
+    /// one frame, and the result is the frames stacked top to bottom (`page_height` apart).
+    pub fn thumbnail_frames_from_buffer(
+        buffer: &'src [u8],
+        width: u32,
+        height: u32,
+        strictness: Strictness,
+    ) -> Result<Image<'src>, VipsError> {
+        init()?;
+        let (width, height) = (c_dim(width)?, c_dim(height)?);
+        let options = match strictness {
+            Strictness::Warning => c"n=-1,fail_on=warning",
+            Strictness::Error => c"n=-1,fail_on=error",
+        };
+        produce("thumbnail failed", |out| {
+            // SAFETY: buffer outlives the image ('src); out is a valid out-pointer; the option string
+            // is static and NUL-terminated.
+            unsafe {
+                ffi::imgshield_thumbnail_buffer_pages(
+                    buffer.as_ptr().cast(),
+                    buffer.len(),
+                    out,
+                    width,
+                    height,
+                    options.as_ptr(),
+                )
+            }
+        })
+    }
+
+    /// Clockwise rotation by 90, 180 or 270 degrees.
+    pub fn rotate(&self, degrees: u16) -> Result<Image<'src>, VipsError> {
+        if !matches!(degrees, 90 | 180 | 270) {
+            return Err(VipsError(format!("cannot rotate by {degrees} degrees")));
+        }
+        produce("rotation failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer; the angle is one the shim maps.
+            unsafe { ffi::imgshield_rot(self.raw(), out, c_int::from(degrees)) }
+        })
+    }
+
+    /// Mirrors left-right (`horizontal`) or top-bottom.
+    pub fn flip(&self, horizontal: bool) -> Result<Image<'src>, VipsError> {
+        produce("flip failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer.
+            unsafe { ffi::imgshield_flip(self.raw(), out, c_int::from(horizontal)) }
+        })
+    }
+
+    /// A `width`×`height` window placed where libvips finds the image most interesting.
+    pub fn smartcrop(
+        &self,
+        width: u32,
+        height: u32,
+        interesting: crate::params::Interesting,
+    ) -> Result<Image<'src>, VipsError> {
+        let (w, h) = (c_dim(width)?, c_dim(height)?);
+        let how = match interesting {
+            crate::params::Interesting::Attention => ffi::VIPS_INTERESTING_ATTENTION,
+            crate::params::Interesting::Entropy => ffi::VIPS_INTERESTING_ENTROPY,
+        };
+        produce("smart crop failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer; libvips checks the size.
+            unsafe { ffi::imgshield_smartcrop(self.raw(), out, w, h, how) }
+        })
+    }
+
+    pub fn gaussblur(&self, sigma: f64) -> Result<Image<'src>, VipsError> {
+        produce("blur failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer.
+            unsafe { ffi::imgshield_gaussblur(self.raw(), out, sigma) }
+        })
+    }
+
+    pub fn sharpen(&self, sigma: f64) -> Result<Image<'src>, VipsError> {
+        produce("sharpen failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer.
+            unsafe { ffi::imgshield_sharpen(self.raw(), out, sigma) }
+        })
+    }
+
+    /// Greyscale (one band, plus alpha if there is one).
+    pub fn to_gray(&self) -> Result<Image<'src>, VipsError> {
+        produce("greyscale conversion failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer.
+            unsafe { ffi::imgshield_colourspace(self.raw(), out, ffi::VIPS_INTERPRETATION_B_W) }
+        })
+    }
+
+    /// The height of one frame (the whole height for a still image).
+    pub fn page_height(&self) -> u32 {
+        // SAFETY: self is live; the call only reads metadata.
+        let height = unsafe { ffi::imgshield_page_height(self.raw()) };
+        u32::try_from(height)
+            .ok()
+            .filter(|&h| h > 0 && self.height().is_multiple_of(h))
+            .unwrap_or_else(|| self.height())
+    }
+
+    /// The frames of a stacked animation, each a lazy view of its part of this image.
+    pub fn frames(&self) -> Result<Vec<Image<'src>>, VipsError> {
+        let page = self.page_height();
+        (0..self.height() / page)
+            .map(|i| self.extract_area(0, i * page, self.width(), page))
+            .collect()
+    }
+
+    /// Stacks equally sized frames top to bottom, keeping the first frame's metadata (delays, loop).
+    pub fn join_frames(frames: &[Image<'src>]) -> Result<Image<'src>, VipsError> {
+        let mut raw: Vec<*mut ffi::VipsImage> = frames.iter().map(Image::raw).collect();
+        let n = c_int::try_from(raw.len()).map_err(|e| VipsError(e.to_string()))?;
+        if n == 0 {
+            return Err(VipsError("no frames to join".into()));
+        }
+        produce("joining frames failed", |out| {
+            // SAFETY: raw holds n live images (borrowed from frames for the call; arrayjoin takes its
+            // own references); out is a valid out-pointer.
+            unsafe { ffi::imgshield_join_frames(raw.as_mut_ptr(), n, out) }
+        })
+    }
+
+    /// A copy whose EXIF orientation tag says "upright" (for `meta=keep`: pixels are rotated already).
+    pub fn with_upright_orientation(&self) -> Result<Image<'src>, VipsError> {
+        produce("resetting orientation failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer; the copy's metadata is its own.
+            unsafe { ffi::imgshield_reset_orientation(self.raw(), out) }
+        })
+    }
+}
+
 impl Image<'static> {
     /// Copies interleaved 8-bit pixels (1 to 4 bands) into a new image that owns its memory.
     pub fn from_pixels(
@@ -559,13 +691,31 @@ impl<'src> Image<'src> {
                     progressive.into(),
                     strip.into(),
                 ),
-                SaveFormat::Png { compression, strip } => ffi::imgshield_pngsave_buffer(
+                SaveFormat::Png {
+                    compression,
+                    palette: false,
+                    strip,
+                } => ffi::imgshield_pngsave_buffer(
                     self.raw(),
                     &mut buf,
                     &mut len,
                     compression.into(),
                     strip.into(),
                 ),
+                SaveFormat::Png {
+                    compression,
+                    palette: true,
+                    strip,
+                } => ffi::imgshield_pngsave_palette_buffer(
+                    self.raw(),
+                    &mut buf,
+                    &mut len,
+                    compression.into(),
+                    strip.into(),
+                ),
+                SaveFormat::Gif { strip } => {
+                    ffi::imgshield_gifsave_buffer(self.raw(), &mut buf, &mut len, strip.into())
+                }
                 SaveFormat::Webp {
                     quality,
                     lossless,
@@ -620,6 +770,11 @@ pub enum SaveFormat {
     },
     Png {
         compression: u8,
+        /// Quantise to an 8-bit palette (libimagequant).
+        palette: bool,
+        strip: bool,
+    },
+    Gif {
         strip: bool,
     },
     Webp {

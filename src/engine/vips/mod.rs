@@ -6,6 +6,7 @@
 
 mod derivatives;
 mod handle;
+mod steps;
 
 pub use derivatives::{jpeg_shrink, Derivatives, Intermediate};
 pub use handle::{init, Image, SaveFormat, VipsError};
@@ -17,7 +18,11 @@ use bytes::Bytes;
 use super::{
     Clock, Encoded, Engine, EngineError, OutputFormat, Plan, SourceFormat, SourceInfo, Strictness,
 };
+use crate::engine::{trim, Rect};
 use handle::ThumbnailSize;
+
+/// Longest side of the decode `trim` searches: enough to place the border within a few source pixels.
+const TRIM_SIDE: u32 = 1024;
 
 /// NOTE(perf): AVIF encode time rises steeply with effort (about 4x from 0 to 4 at 800 px on this
 /// class of machine); 2 keeps it within a few hundred ms for thumbnails at a modest size cost.
@@ -49,7 +54,12 @@ impl VipsEngine {
         let mut encodable = [false; OutputFormat::ALL.len()];
         for (slot, format) in encodable.iter_mut().zip(OutputFormat::ALL) {
             *slot = probe
-                .save(save_format(format, format.default_quality(), true))
+                .save(save_format(
+                    format,
+                    format.default_quality(),
+                    Default::default(),
+                    true,
+                ))
                 .is_ok();
         }
         Ok(VipsEngine {
@@ -127,20 +137,26 @@ impl VipsEngine {
     }
 }
 
-fn save_format(format: OutputFormat, quality: u8, strip: bool) -> SaveFormat {
+fn save_format(
+    format: OutputFormat,
+    quality: u8,
+    encoding: crate::params::Encoding,
+    strip: bool,
+) -> SaveFormat {
     match format {
         OutputFormat::Jpeg => SaveFormat::Jpeg {
             quality,
-            progressive: false,
+            progressive: encoding.progressive,
             strip,
         },
         OutputFormat::Png => SaveFormat::Png {
             compression: PNG_COMPRESSION,
+            palette: encoding.palette,
             strip,
         },
         OutputFormat::Webp => SaveFormat::Webp {
             quality,
-            lossless: false,
+            lossless: encoding.lossless,
             effort: WEBP_EFFORT,
             strip,
         },
@@ -149,6 +165,7 @@ fn save_format(format: OutputFormat, quality: u8, strip: bool) -> SaveFormat {
             effort: AVIF_EFFORT,
             strip,
         },
+        OutputFormat::Gif => SaveFormat::Gif { strip },
     }
 }
 
@@ -215,24 +232,60 @@ impl Engine for VipsEngine {
         })
     }
 
+    /// Looks for the border on a decode of at most [`TRIM_SIDE`] pixels a side (shrink-on-load keeps
+    /// that cheap); the box is rounded outwards, so at worst a sliver of border stays.
+    fn trim_box(&self, source: &[u8], threshold: u8) -> Result<Option<Rect>, EngineError> {
+        let info = self.probe(source)?;
+        let longest = f64::from(info.width.max(info.height));
+        let scale = (f64::from(TRIM_SIDE) / longest).min(1.0);
+        let (w, h) = (
+            ((f64::from(info.width) * scale).round() as u32).max(1),
+            ((f64::from(info.height) * scale).round() as u32).max(1),
+        );
+        let image =
+            Image::thumbnail_from_buffer(source, w, h, ThumbnailSize::Force, self.strictness)
+                .map_err(undecodable)?;
+        let image = steps::to_srgb(image)?;
+        let pixels = image.decode_to_memory().map_err(undecodable)?;
+        let (sx, sy) = (
+            f64::from(w) / f64::from(info.width),
+            f64::from(h) / f64::from(info.height),
+        );
+        Ok(trim::content_box(
+            &pixels,
+            image.width(),
+            image.height(),
+            image.bands(),
+            threshold,
+        )
+        .map(|found| trim::unscale(found, sx.min(sy), (info.width, info.height))))
+    }
+
     fn transform(&self, source: &[u8], plan: &Plan) -> Result<Encoded, EngineError> {
         if !self.can_encode(plan.format) {
             return Err(EngineError::UnsupportedFormat(plan.format.as_str()));
         }
+        if plan.overlay.is_some() {
+            return Err(EngineError::NotImplemented("wm".into()));
+        }
         let clock = Clock::start(plan.time_limit);
-        // Held for the whole pipeline: an image made from it borrows its pixels.
-        let intermediate = self.intermediate(source, plan, &clock)?;
+        // Held for the whole pipeline: an image made from it borrows its pixels. Animations are
+        // never kept: the cache holds single decodes.
+        let intermediate = if plan.animated {
+            None
+        } else {
+            self.intermediate(source, plan, &clock)?
+        };
         let image = match &intermediate {
             Some(decoded) => steps::load_decoded(decoded, plan)?,
             None => steps::load(source, plan, self.strictness)?,
         };
         clock.check()?;
         let image = steps::to_srgb(image)?;
-        let image = steps::crop(image, plan)?;
-        let image = steps::pad(image, plan)?;
+        let image = steps::per_frame(image, plan, steps::shape)?;
         let image = steps::flatten(image, plan)?;
-        let image = steps::strip(image, plan)?;
-        let (width, height) = (image.width(), image.height());
+        let image = steps::metadata(image, plan)?;
+        let (width, height) = (image.width(), image.page_height());
         // The pipeline is lazy: the decode and every step run inside encode, so that is where the
         // time limit must reach into libvips.
         if let Some(remaining) = clock.remaining() {
@@ -248,118 +301,10 @@ impl Engine for VipsEngine {
     }
 }
 
-/// The pipeline, one small function per step, in the order `transform` applies them.
-mod steps {
-    use super::*;
-
-    /// Shrink-on-load to the plan's exact resize box (thumbnail auto-orients as it loads).
-    pub fn load<'s>(
-        source: &'s [u8],
-        plan: &Plan,
-        strictness: Strictness,
-    ) -> Result<Image<'s>, EngineError> {
-        Image::thumbnail_from_buffer(
-            source,
-            plan.resize.width,
-            plan.resize.height,
-            ThumbnailSize::Force,
-            strictness,
-        )
-        .map_err(undecodable)
-    }
-
-    /// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load.
-    pub fn load_decoded<'s>(
-        decoded: &'s Intermediate,
-        plan: &Plan,
-    ) -> Result<Image<'s>, EngineError> {
-        Image::from_pixels_borrowed(
-            &decoded.pixels,
-            decoded.width,
-            decoded.height,
-            decoded.bands,
-        )
-        .and_then(|image| image.resize_to(plan.resize.width, plan.resize.height))
-        .map_err(internal)
-    }
-
-    /// CMYK, 16-bit and other colour spaces become 8-bit sRGB so every encoder gets what it expects.
-    pub fn to_srgb(image: Image<'_>) -> Result<Image<'_>, EngineError> {
-        if image.needs_srgb_conversion() {
-            image.to_srgb().map_err(undecodable)
-        } else {
-            Ok(image)
-        }
-    }
-
-    pub fn crop<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
-        match plan.crop {
-            Some(rect) => image
-                .extract_area(rect.left, rect.top, rect.width, rect.height)
-                .map_err(internal),
-            None => Ok(image),
-        }
-    }
-
-    /// Centres the image on the plan's canvas. A transparent canvas gets an alpha band first.
-    pub fn pad<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
-        let Some(canvas) = plan.pad else {
-            return Ok(image);
-        };
-        let [r, g, b, a] = plan.background.0.map(f64::from);
-        let image = if a < 255.0 && !image.has_alpha() {
-            image.add_alpha().map_err(internal)?
-        } else {
-            image
-        };
-        let background: Vec<f64> = match (image.bands(), image.has_alpha()) {
-            (1, _) => vec![r],
-            (2, true) => vec![r, a],
-            (3, _) => vec![r, g, b],
-            _ => vec![r, g, b, a],
-        };
-        let x = canvas.width.saturating_sub(image.width()) / 2;
-        let y = canvas.height.saturating_sub(image.height()) / 2;
-        image
-            .embed(x, y, canvas.width, canvas.height, &background)
-            .map_err(internal)
-    }
-
-    /// Formats without alpha get the image composited onto the background colour.
-    pub fn flatten<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
-        if plan.format.supports_alpha() || !image.has_alpha() {
-            return Ok(image);
-        }
-        let [r, g, b, _] = plan.background.0.map(f64::from);
-        let background: &[f64] = if image.bands() <= 2 { &[r] } else { &[r, g, b] };
-        image.flatten(background).map_err(internal)
-    }
-
-    /// Metadata goes before the save: libvips 8.14's webpsave ignores `strip` and would leak EXIF
-    /// (GPS positions included) from the source.
-    pub fn strip<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
-        if plan.strip_metadata {
-            image.without_metadata().map_err(internal)
-        } else {
-            Ok(image)
-        }
-    }
-
-    pub fn encode(image: &Image<'_>, plan: &Plan) -> Result<Vec<u8>, EngineError> {
-        let bytes = image
-            .save(save_format(plan.format, plan.quality, plan.strip_metadata))
-            .map_err(undecodable)?;
-        Ok(match plan.format {
-            OutputFormat::Webp if plan.strip_metadata => crate::engine::drop_webp_metadata(bytes),
-            _ => bytes,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Rect, Rgba, Size};
+    use crate::engine::{Crop, Placement, Rect, Rgba, Size};
     use std::time::Duration;
 
     fn engine() -> VipsEngine {
@@ -381,21 +326,15 @@ mod tests {
     fn encoded(width: u32, height: u32, bands: u32, format: OutputFormat) -> Vec<u8> {
         Image::from_pixels(&gradient(width, height, bands), width, height, bands)
             .expect("image")
-            .save(save_format(format, 90, true))
+            .save(save_format(format, 90, Default::default(), true))
             .expect("save")
     }
 
     fn plan(resize: Size, format: OutputFormat) -> Plan {
-        Plan {
-            resize,
-            crop: None,
-            pad: None,
-            background: Rgba::WHITE,
-            format,
-            quality: 80,
-            strip_metadata: true,
-            time_limit: None,
-        }
+        let mut plan = Plan::scale_to(resize, format);
+        plan.background = Rgba::WHITE;
+        plan.quality = 80;
+        plan
     }
 
     #[test]
@@ -456,12 +395,12 @@ mod tests {
             },
             OutputFormat::Png,
         );
-        p.crop = Some(Rect {
+        p.crop = Some(Crop::Fixed(Rect {
             left: 25,
             top: 0,
             width: 150,
             height: 150,
-        });
+        }));
         assert_eq!(
             e.transform(&src, &p).map(|o| (o.width, o.height)),
             Ok((150, 150))
@@ -473,9 +412,13 @@ mod tests {
             },
             OutputFormat::Png,
         );
-        p.pad = Some(Size {
-            width: 200,
-            height: 200,
+        p.pad = Some(Placement {
+            canvas: Size {
+                width: 200,
+                height: 200,
+            },
+            left: 0,
+            top: 25,
         });
         p.background = Rgba::TRANSPARENT;
         let out = e.transform(&src, &p).expect("padded");

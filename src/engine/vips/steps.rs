@@ -1,0 +1,223 @@
+//! The pipeline, one small function per step, in the order `transform` applies them. Geometry and
+//! effects run per frame ([`per_frame`]) so an animation keeps its frames apart: a blur must not
+//! bleed from one frame into the next, a crop must cut every frame the same way.
+
+use super::{internal, save_format, undecodable, Image, Intermediate, ThumbnailSize};
+use crate::engine::{Crop, EngineError, OutputFormat, Plan, Rect, Strictness};
+use crate::params::Rotation;
+
+/// Shrink-on-load to the plan's exact resize box (thumbnail auto-orients as it loads); every frame
+/// of an animation when the plan keeps them.
+pub fn load<'s>(
+    source: &'s [u8],
+    plan: &Plan,
+    strictness: Strictness,
+) -> Result<Image<'s>, EngineError> {
+    let (width, height) = (plan.resize.width, plan.resize.height);
+    if plan.animated {
+        Image::thumbnail_frames_from_buffer(source, width, height, strictness)
+    } else {
+        Image::thumbnail_from_buffer(source, width, height, ThumbnailSize::Force, strictness)
+    }
+    .map_err(undecodable)
+}
+
+/// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load.
+pub fn load_decoded<'s>(decoded: &'s Intermediate, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    Image::from_pixels_borrowed(
+        &decoded.pixels,
+        decoded.width,
+        decoded.height,
+        decoded.bands,
+    )
+    .and_then(|image| image.resize_to(plan.resize.width, plan.resize.height))
+    .map_err(internal)
+}
+
+/// CMYK, 16-bit and other colour spaces become 8-bit sRGB so every encoder gets what it expects.
+pub fn to_srgb(image: Image<'_>) -> Result<Image<'_>, EngineError> {
+    if image.needs_srgb_conversion() {
+        image.to_srgb().map_err(undecodable)
+    } else {
+        Ok(image)
+    }
+}
+
+/// Applies `step` to each frame of an animation (and once to a still image), then stacks the frames
+/// again.
+pub fn per_frame<'s>(
+    image: Image<'s>,
+    plan: &Plan,
+    step: impl Fn(Image<'s>, &Plan) -> Result<Image<'s>, EngineError>,
+) -> Result<Image<'s>, EngineError> {
+    if !plan.animated || image.page_height() == image.height() {
+        return step(image, plan);
+    }
+    let frames = image
+        .frames()
+        .map_err(internal)?
+        .into_iter()
+        .map(|frame| step(frame, plan))
+        .collect::<Result<Vec<_>, _>>()?;
+    // arrayjoin keeps the first input's metadata: frame delays and loop count come along.
+    let joined = Image::join_frames(&frames).map_err(internal)?;
+    Ok(joined)
+}
+
+/// Everything that shapes one frame: region, rotation, flip, crop, effects, padding.
+pub fn shape<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    let image = region(image, plan)?;
+    let image = rotate(image, plan)?;
+    let image = flip(image, plan)?;
+    let image = crop(image, plan)?;
+    let image = effects(image, plan)?;
+    pad(image, plan)
+}
+
+fn extract<'s>(image: Image<'s>, rect: Rect) -> Result<Image<'s>, EngineError> {
+    image
+        .extract_area(rect.left, rect.top, rect.width, rect.height)
+        .map_err(internal)
+}
+
+/// `crop=` and `trim`: the part of the scaled source that the rest of the plan works on.
+fn region<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    match plan.region {
+        Some(rect) => extract(image, rect),
+        None => Ok(image),
+    }
+}
+
+fn rotate<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    match plan.rotation {
+        Rotation::None => Ok(image),
+        r => image.rotate(r.degrees()).map_err(internal),
+    }
+}
+
+fn flip<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    let image = if plan.flip.horizontal {
+        image.flip(true).map_err(internal)?
+    } else {
+        image
+    };
+    if plan.flip.vertical {
+        image.flip(false).map_err(internal)
+    } else {
+        Ok(image)
+    }
+}
+
+/// The cover crop. A smart crop looks at each frame alone, which would make an animation's frames
+/// jump around, so animations take the centre instead.
+fn crop<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    match plan.crop {
+        None => Ok(image),
+        Some(Crop::Fixed(rect)) => extract(image, rect),
+        Some(Crop::Smart { width, height, .. }) if plan.animated => {
+            let left = image.width().saturating_sub(width) / 2;
+            let top = image.height().saturating_sub(height) / 2;
+            extract(
+                image,
+                Rect {
+                    left,
+                    top,
+                    width,
+                    height,
+                },
+            )
+        }
+        Some(Crop::Smart {
+            width,
+            height,
+            interesting,
+        }) => image
+            .smartcrop(width, height, interesting)
+            .map_err(internal),
+    }
+}
+
+/// Blur, sharpen and greyscale, on the resized image (so sigmas are in output pixels).
+fn effects<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    let fx = plan.effects;
+    let image = match fx.blur {
+        Some(sigma) => image.gaussblur(sigma.get()).map_err(internal)?,
+        None => image,
+    };
+    let image = match fx.sharpen {
+        Some(sigma) => image.sharpen(sigma.get()).map_err(internal)?,
+        None => image,
+    };
+    // sharpen works in LAB and gives back 16-bit sRGB: return to 8 bits for the savers.
+    let image = to_srgb(image)?;
+    if fx.gray {
+        image.to_gray().map_err(internal)
+    } else {
+        Ok(image)
+    }
+}
+
+/// Places the image on the plan's canvas. A transparent canvas gets an alpha band first.
+fn pad<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    let Some(placement) = plan.pad else {
+        return Ok(image);
+    };
+    let [r, g, b, a] = plan.background.0.map(f64::from);
+    let image = if a < 255.0 && !image.has_alpha() {
+        image.add_alpha().map_err(internal)?
+    } else {
+        image
+    };
+    let background: Vec<f64> = match (image.bands(), image.has_alpha()) {
+        (1, _) => vec![r],
+        (2, true) => vec![r, a],
+        (3, _) => vec![r, g, b],
+        _ => vec![r, g, b, a],
+    };
+    let canvas = placement.canvas;
+    let x = placement
+        .left
+        .min(canvas.width.saturating_sub(image.width()));
+    let y = placement
+        .top
+        .min(canvas.height.saturating_sub(image.height()));
+    image
+        .embed(x, y, canvas.width, canvas.height, &background)
+        .map_err(internal)
+}
+
+/// Formats without alpha get the image composited onto the background colour.
+pub fn flatten<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    if plan.format.supports_alpha() || !image.has_alpha() {
+        return Ok(image);
+    }
+    let [r, g, b, _] = plan.background.0.map(f64::from);
+    let background: &[f64] = if image.bands() <= 2 { &[r] } else { &[r, g, b] };
+    image.flatten(background).map_err(internal)
+}
+
+/// Metadata goes before the save: libvips 8.14's webpsave ignores `strip` and would leak EXIF
+/// (GPS positions included) from the source. Kept metadata still loses its orientation: the pixels
+/// are upright now, and a viewer honouring the old tag would turn them again.
+pub fn metadata<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+    if plan.strip_metadata {
+        image.without_metadata().map_err(internal)
+    } else {
+        image.with_upright_orientation().map_err(internal)
+    }
+}
+
+pub fn encode(image: &Image<'_>, plan: &Plan) -> Result<Vec<u8>, EngineError> {
+    let bytes = image
+        .save(save_format(
+            plan.format,
+            plan.quality,
+            plan.encoding,
+            plan.strip_metadata,
+        ))
+        .map_err(undecodable)?;
+    Ok(match plan.format {
+        OutputFormat::Webp if plan.strip_metadata => crate::engine::drop_webp_metadata(bytes),
+        _ => bytes,
+    })
+}

@@ -1,0 +1,211 @@
+//! The raw query string as name -> value pairs, and named presets that expand into such pairs.
+//!
+//! Presets come first and the request's own parameters override them (imgproxy's rule), so
+//! `p=thumb&w=300` is the thumb preset at width 300. With `presets_only`, a request may name
+//! nothing but `src`, `p` and `sig`: an operator can then allow exactly the renditions their pages use.
+
+use std::collections::BTreeMap;
+
+use super::ParamError;
+
+/// Every parameter `/resize` knows; `sig` is checked (and removed) by `signature` before parsing.
+pub const KNOWN: &[&str] = &[
+    "src",
+    "w",
+    "h",
+    "dpr",
+    "fit",
+    "pos",
+    "fx",
+    "fy",
+    "enlarge",
+    "crop",
+    "trim",
+    "pad",
+    "bg",
+    "rot",
+    "flip",
+    "blur",
+    "sharpen",
+    "gray",
+    "fm",
+    "q",
+    "prog",
+    "palette",
+    "lossless",
+    "anim",
+    "meta",
+    "wm",
+    "wmpos",
+    "wmscale",
+    "wmopacity",
+    "wmmargin",
+    "p",
+    "engine",
+    "sig",
+];
+
+/// Parameters a request may give when only presets are allowed.
+const ALWAYS_ALLOWED: &[&str] = &["src", "p", "sig"];
+
+/// Named parameter sets, validated once at start-up.
+#[derive(Clone, Debug, Default)]
+pub struct Presets(BTreeMap<String, Vec<(&'static str, String)>>);
+
+impl Presets {
+    /// Parses `name=query` definitions. A preset may not set `src`, `p`, `sig` or `engine`.
+    pub fn parse<'a>(definitions: impl IntoIterator<Item = &'a str>) -> Result<Presets, String> {
+        let mut presets = BTreeMap::new();
+        for definition in definitions {
+            let (name, query) = definition
+                .split_once('=')
+                .ok_or_else(|| format!("preset '{definition}' is not name=query"))?;
+            let valid_name = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid_name {
+                return Err(format!(
+                    "preset name '{name}' must be 1-64 of [A-Za-z0-9_-]"
+                ));
+            }
+            let pairs = Query::pairs(query).map_err(|e| format!("preset '{name}': {e}"))?;
+            if let Some((bad, _)) = pairs
+                .iter()
+                .find(|(n, _)| matches!(*n, "src" | "p" | "sig" | "engine"))
+            {
+                return Err(format!("preset '{name}' may not set '{bad}'"));
+            }
+            if presets.insert(name.to_string(), pairs).is_some() {
+                return Err(format!("preset '{name}' is defined twice"));
+            }
+        }
+        Ok(Presets(presets))
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+/// The request's parameters by name, each at most once.
+#[derive(Debug, Default)]
+pub struct Query {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl Query {
+    /// Splits and decodes a raw query string; unknown and repeated names are refused.
+    fn pairs(query: &str) -> Result<Vec<(&'static str, String)>, ParamError> {
+        let mut pairs: Vec<(&'static str, String)> = Vec::new();
+        let mut unknown: Vec<String> = Vec::new();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            match KNOWN.iter().find(|known| **known == name) {
+                Some(known) if pairs.iter().any(|(n, _)| n == known) => {
+                    return Err(ParamError::Repeated(name.into()))
+                }
+                Some(known) => pairs.push((known, value.into_owned())),
+                None if !unknown.iter().any(|u| *u == name) => unknown.push(name.into_owned()),
+                None => {}
+            }
+        }
+        if unknown.is_empty() {
+            Ok(pairs)
+        } else {
+            Err(ParamError::Unknown(unknown))
+        }
+    }
+
+    /// The request's parameters with its presets (`p=a,b`) expanded underneath them.
+    pub fn parse(query: &str, presets: &Presets, presets_only: bool) -> Result<Query, ParamError> {
+        let own = Query::pairs(query)?;
+        if presets_only {
+            if let Some((name, _)) = own.iter().find(|(n, _)| !ALWAYS_ALLOWED.contains(n)) {
+                return Err(ParamError::Invalid {
+                    name,
+                    reason: "only presets (p=) are allowed on this server".into(),
+                });
+            }
+        }
+        let mut values = BTreeMap::new();
+        if let Some((_, names)) = own.iter().find(|(n, _)| *n == "p") {
+            for name in names.split(',') {
+                let preset = presets.0.get(name).ok_or_else(|| ParamError::Invalid {
+                    name: "p",
+                    reason: format!("no preset named '{name}'"),
+                })?;
+                for (key, value) in preset {
+                    values.insert(*key, value.clone());
+                }
+            }
+        }
+        for (name, value) in own {
+            if name != "p" {
+                values.insert(name, value);
+            }
+        }
+        Ok(Query { values })
+    }
+
+    pub fn take(&mut self, name: &'static str) -> Option<String> {
+        self.values.remove(name)
+    }
+
+    /// `0`/`false` or `1`/`true`; absent is `default`.
+    pub fn flag(&mut self, name: &'static str, default: bool) -> Result<bool, ParamError> {
+        match self.take(name).as_deref() {
+            None => Ok(default),
+            Some("0") | Some("false") => Ok(false),
+            Some("1") | Some("true") => Ok(true),
+            Some(_) => Err(ParamError::invalid(name, "expected 0 or 1")),
+        }
+    }
+
+    /// An integer in `range`.
+    pub fn integer(
+        &mut self,
+        name: &'static str,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> Result<Option<u32>, ParamError> {
+        self.take(name)
+            .map(|v| match v.parse::<u32>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(ParamError::invalid(
+                    name,
+                    format!(
+                        "expected an integer from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )),
+            })
+            .transpose()
+    }
+
+    /// A plain decimal in `range` (thousandths).
+    pub fn decimal(
+        &mut self,
+        name: &'static str,
+        range: std::ops::RangeInclusive<super::Milli>,
+    ) -> Result<Option<super::Milli>, ParamError> {
+        self.take(name)
+            .map(|v| match super::Milli::parse(&v) {
+                Some(n) if range.contains(&n) => Ok(n),
+                _ => Err(ParamError::invalid(
+                    name,
+                    format!(
+                        "expected a number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )),
+            })
+            .transpose()
+    }
+
+    /// What no parser took: a programming error if a known name is left over.
+    pub fn leftover(&self) -> Option<&'static str> {
+        self.values.keys().next().copied()
+    }
+}

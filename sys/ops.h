@@ -1,0 +1,41 @@
+/* Fixed-arity wrappers for the image operations of the URL API (rotate, flip, smartcrop, effects,
+ * animation frames, more savers). Same rules as shim.h: every optional argument is typed and
+ * NULL-terminated here, where the C compiler checks it. */
+#ifndef IMGSHIELD_OPS_H
+#define IMGSHIELD_OPS_H
+
+#include <vips/vips.h>
+
+/* Loads every page/frame (n=-1) at a forced size per frame, auto-oriented. */
+int imgshield_thumbnail_buffer_pages(const void *buf, size_t len, VipsImage **out, int width,
+                                     int height, const char *option_string);
+
+/* angle: 90, 180 or 270 (clockwise). */
+int imgshield_rot(VipsImage *in, VipsImage **out, int angle);
+
+/* horizontal != 0: mirror left-right, else top-bottom. */
+int imgshield_flip(VipsImage *in, VipsImage **out, int horizontal);
+
+/* interesting: VIPS_INTERESTING_* value. */
+int imgshield_smartcrop(VipsImage *in, VipsImage **out, int width, int height, int interesting);
+
+int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma);
+
+/* Unsharp mask on the luminance with the given sigma (libvips' sharpen, default strengths). */
+int imgshield_sharpen(VipsImage *in, VipsImage **out, double sigma);
+
+/* Joins `n` equally sized frames top to bottom into one tall image with page-height set. */
+int imgshield_join_frames(VipsImage **frames, int n, VipsImage **out);
+
+/* The height of one frame of a multi-frame image (the image height when it has one frame). */
+int imgshield_page_height(VipsImage *image);
+
+/* A copy whose EXIF orientation tag, where there is one, says 1 (top-left): pixels are upright. */
+int imgshield_reset_orientation(VipsImage *in, VipsImage **out);
+
+int imgshield_pngsave_palette_buffer(VipsImage *in, void **buf, size_t *len, int compression,
+                                     int strip);
+
+int imgshield_gifsave_buffer(VipsImage *in, void **buf, size_t *len, int strip);
+
+#endif
