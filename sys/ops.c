@@ -1,13 +1,11 @@
 /* See ops.h. */
 #include "ops.h"
+#include "shim.h"
 
 int imgshield_thumbnail_buffer_pages(const void *buf, size_t len, VipsImage **out, int width,
-                                     int height, const char *option_string) {
-    return vips_thumbnail_buffer((void *) buf, len, out, width,
-                                 "height", height,
-                                 "size", VIPS_SIZE_FORCE,
-                                 "option_string", option_string,
-                                 NULL);
+                                     int height, int export_srgb, const char *option_string) {
+    return imgshield_thumbnail_buffer(buf, len, out, width, height, VIPS_SIZE_FORCE, export_srgb,
+                                      option_string);
 }
 
 int imgshield_rot(VipsImage *in, VipsImage **out, int angle) {
@@ -23,6 +21,11 @@ int imgshield_flip(VipsImage *in, VipsImage **out, int horizontal) {
 int imgshield_smartcrop(VipsImage *in, VipsImage **out, int width, int height, int interesting) {
     return vips_smartcrop(in, out, width, height, "interesting", (VipsInteresting) interesting,
                           NULL);
+}
+
+int imgshield_copy_memory(VipsImage *in, VipsImage **out) {
+    *out = vips_image_copy_memory(in);
+    return *out ? 0 : -1;
 }
 
 int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma) {

@@ -8,7 +8,7 @@
 
 /* Loads every page/frame (n=-1) at a forced size per frame, auto-oriented. */
 int imgshield_thumbnail_buffer_pages(const void *buf, size_t len, VipsImage **out, int width,
-                                     int height, const char *option_string);
+                                     int height, int export_srgb, const char *option_string);
 
 /* angle: 90, 180 or 270 (clockwise). */
 int imgshield_rot(VipsImage *in, VipsImage **out, int angle);
@@ -18,6 +18,10 @@ int imgshield_flip(VipsImage *in, VipsImage **out, int horizontal);
 
 /* interesting: VIPS_INTERESTING_* value. */
 int imgshield_smartcrop(VipsImage *in, VipsImage **out, int width, int height, int interesting);
+
+/* Computes `in` into memory (vips_image_copy_memory): later steps may then read it in any order,
+ * which sequential loaders refuse ("out of order read"). */
+int imgshield_copy_memory(VipsImage *in, VipsImage **out);
 
 int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma);
 

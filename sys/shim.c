@@ -11,8 +11,18 @@ VipsImage *imgshield_image_new_from_buffer(const void *buf, size_t len, const ch
 }
 
 int imgshield_thumbnail_buffer(const void *buf, size_t len, VipsImage **out, int width, int height,
-                               int size, const char *option_string) {
+                               int size, int export_srgb, const char *option_string) {
     /* vips_thumbnail_buffer takes a non-const pointer but only reads the buffer. */
+    /* export_profile: a source with an ICC profile (Display P3, Adobe RGB) is converted to sRGB
+     * after the shrink, so the pixels are right once the profile is stripped. Only asked for when
+     * there is a profile: without one, 8.14 still transforms and shifts saturated colours. */
+    if (export_srgb)
+        return vips_thumbnail_buffer((void *) buf, len, out, width,
+                                     "height", height,
+                                     "size", (VipsSize) size,
+                                     "export_profile", "srgb",
+                                     "option_string", option_string,
+                                     NULL);
     return vips_thumbnail_buffer((void *) buf, len, out, width,
                                  "height", height,
                                  "size", (VipsSize) size,

@@ -11,7 +11,7 @@ int imgshield_init(const char *argv0);
 VipsImage *imgshield_image_new_from_buffer(const void *buf, size_t len, const char *option_string);
 
 int imgshield_thumbnail_buffer(const void *buf, size_t len, VipsImage **out, int width, int height,
-                               int size, const char *option_string);
+                               int size, int export_srgb, const char *option_string);
 
 /* Lanczos3 reduction by hshrink x vshrink (>= 1) in one pass, for an image already decoded in
  * memory. (vips_thumbnail_image and vips_resize, whose block-shrink step is slow on in-memory

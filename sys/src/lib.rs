@@ -65,6 +65,7 @@ extern "C" {
         width: c_int,
         height: c_int,
         size: c_int,
+        export_srgb: c_int,
         option_string: *const c_char,
     ) -> c_int;
     pub fn imgshield_reduce(

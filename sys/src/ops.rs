@@ -15,6 +15,7 @@ extern "C" {
         out: *mut *mut VipsImage,
         width: c_int,
         height: c_int,
+        export_srgb: c_int,
         option_string: *const c_char,
     ) -> c_int;
     pub fn imgshield_rot(input: *mut VipsImage, out: *mut *mut VipsImage, angle: c_int) -> c_int;
@@ -30,6 +31,7 @@ extern "C" {
         height: c_int,
         interesting: c_int,
     ) -> c_int;
+    pub fn imgshield_copy_memory(input: *mut VipsImage, out: *mut *mut VipsImage) -> c_int;
     pub fn imgshield_gaussblur(
         input: *mut VipsImage,
         out: *mut *mut VipsImage,

@@ -235,6 +235,7 @@ impl<'src> Image<'src> {
             Strictness::Warning => c"fail_on=warning",
             Strictness::Error => c"fail_on=error",
         };
+        let export_srgb = Image::export_srgb(buffer)?;
         produce("thumbnail failed", |out| {
             // SAFETY: buffer outlives the image ('src); out is a valid out-pointer; the option string
             // is static and NUL-terminated.
@@ -246,6 +247,7 @@ impl<'src> Image<'src> {
                     width,
                     height,
                     size,
+                    export_srgb,
                     options.as_ptr(),
                 )
             }
@@ -367,6 +369,7 @@ impl<'src> Image<'src> {
             Strictness::Warning => c"n=-1,fail_on=warning",
             Strictness::Error => c"n=-1,fail_on=error",
         };
+        let export_srgb = Image::export_srgb(buffer)?;
         produce("thumbnail failed", |out| {
             // SAFETY: buffer outlives the image ('src); out is a valid out-pointer; the option string
             // is static and NUL-terminated.
@@ -377,10 +380,19 @@ impl<'src> Image<'src> {
                     out,
                     width,
                     height,
+                    export_srgb,
                     options.as_ptr(),
                 )
             }
         })
+    }
+
+    /// Whether thumbnail should convert `buffer` to sRGB through its embedded ICC profile: only
+    /// when it has one (a header read; pixels are not decoded).
+    fn export_srgb(buffer: &[u8]) -> Result<c_int, VipsError> {
+        Ok(c_int::from(
+            Image::header_from_buffer(buffer)?.has_icc_profile(),
+        ))
     }
 
     /// Clockwise rotation by 90, 180 or 270 degrees.
@@ -417,6 +429,15 @@ impl<'src> Image<'src> {
         produce("smart crop failed", |out| {
             // SAFETY: self is live; out is a valid out-pointer; libvips checks the size.
             unsafe { ffi::imgshield_smartcrop(self.raw(), out, w, h, how) }
+        })
+    }
+
+    /// This image computed into memory (its whole pipeline runs now), so that later steps may read
+    /// it in any order. Sequential loaders refuse out-of-order reads, which rotation and smartcrop make.
+    pub fn in_memory(&self) -> Result<Image<'src>, VipsError> {
+        produce("computing the image failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer; the copy owns its pixels.
+            unsafe { ffi::imgshield_copy_memory(self.raw(), out) }
         })
     }
 

@@ -282,7 +282,7 @@ impl Engine for VipsEngine {
         };
         clock.check()?;
         let image = steps::to_srgb(image)?;
-        let image = steps::per_frame(image, plan, steps::shape)?;
+        let image = steps::per_frame(image, plan, &clock, steps::shape)?;
         let image = steps::flatten(image, plan)?;
         let image = steps::metadata(image, plan)?;
         let (width, height) = (image.width(), image.page_height());

@@ -3,7 +3,7 @@
 //! bleed from one frame into the next, a crop must cut every frame the same way.
 
 use super::{internal, save_format, undecodable, Image, Intermediate, ThumbnailSize};
-use crate::engine::{Crop, EngineError, OutputFormat, Plan, Rect, Strictness};
+use crate::engine::{Clock, Crop, EngineError, OutputFormat, Plan, Rect, Strictness};
 use crate::params::Rotation;
 
 /// Shrink-on-load to the plan's exact resize box (thumbnail auto-orients as it loads); every frame
@@ -48,16 +48,17 @@ pub fn to_srgb(image: Image<'_>) -> Result<Image<'_>, EngineError> {
 pub fn per_frame<'s>(
     image: Image<'s>,
     plan: &Plan,
-    step: impl Fn(Image<'s>, &Plan) -> Result<Image<'s>, EngineError>,
+    clock: &Clock,
+    step: impl Fn(Image<'s>, &Plan, &Clock) -> Result<Image<'s>, EngineError>,
 ) -> Result<Image<'s>, EngineError> {
     if !plan.animated || image.page_height() == image.height() {
-        return step(image, plan);
+        return step(image, plan, clock);
     }
     let frames = image
         .frames()
         .map_err(internal)?
         .into_iter()
-        .map(|frame| step(frame, plan))
+        .map(|frame| step(frame, plan, clock))
         .collect::<Result<Vec<_>, _>>()?;
     // arrayjoin keeps the first input's metadata: frame delays and loop count come along.
     let joined = Image::join_frames(&frames).map_err(internal)?;
@@ -65,11 +66,11 @@ pub fn per_frame<'s>(
 }
 
 /// Everything that shapes one frame: region, rotation, flip, crop, effects, padding.
-pub fn shape<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+pub fn shape<'s>(image: Image<'s>, plan: &Plan, clock: &Clock) -> Result<Image<'s>, EngineError> {
     let image = region(image, plan)?;
-    let image = rotate(image, plan)?;
-    let image = flip(image, plan)?;
-    let image = crop(image, plan)?;
+    let image = rotate(image, plan, clock)?;
+    let image = flip(image, plan, clock)?;
+    let image = crop(image, plan, clock)?;
     let image = effects(image, plan)?;
     pad(image, plan)
 }
@@ -88,21 +89,34 @@ fn region<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
     }
 }
 
-fn rotate<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+/// Rotation, a vertical flip and smartcrop read their input out of order, which the sequential
+/// loaders behind thumbnail refuse: they get the (already resized, so bounded) image from memory.
+/// The decode runs here, so the time limit must reach into it.
+fn random_access<'s>(image: Image<'s>, clock: &Clock) -> Result<Image<'s>, EngineError> {
+    clock.check()?;
+    if let Some(remaining) = clock.remaining() {
+        image.set_time_limit(remaining);
+    }
+    image.in_memory().map_err(|e| clock.explain(undecodable(e)))
+}
+
+fn rotate<'s>(image: Image<'s>, plan: &Plan, clock: &Clock) -> Result<Image<'s>, EngineError> {
     match plan.rotation {
         Rotation::None => Ok(image),
-        r => image.rotate(r.degrees()).map_err(internal),
+        r => random_access(image, clock)?
+            .rotate(r.degrees())
+            .map_err(internal),
     }
 }
 
-fn flip<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+fn flip<'s>(image: Image<'s>, plan: &Plan, clock: &Clock) -> Result<Image<'s>, EngineError> {
     let image = if plan.flip.horizontal {
         image.flip(true).map_err(internal)?
     } else {
         image
     };
     if plan.flip.vertical {
-        image.flip(false).map_err(internal)
+        random_access(image, clock)?.flip(false).map_err(internal)
     } else {
         Ok(image)
     }
@@ -110,7 +124,7 @@ fn flip<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
 
 /// The cover crop. A smart crop looks at each frame alone, which would make an animation's frames
 /// jump around, so animations take the centre instead.
-fn crop<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+fn crop<'s>(image: Image<'s>, plan: &Plan, clock: &Clock) -> Result<Image<'s>, EngineError> {
     match plan.crop {
         None => Ok(image),
         Some(Crop::Fixed(rect)) => extract(image, rect),
@@ -131,7 +145,7 @@ fn crop<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
             width,
             height,
             interesting,
-        }) => image
+        }) => random_access(image, clock)?
             .smartcrop(width, height, interesting)
             .map_err(internal),
     }
