@@ -6,6 +6,7 @@
 //! `?w=300&src=a.jpg` and `?src=a.jpg&w=300&fit=inside` share one cache entry.
 
 mod source;
+pub mod text;
 mod values;
 
 pub use source::{LocalPath, Source};
