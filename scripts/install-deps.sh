@@ -12,6 +12,8 @@ packages=(
   nginx           # the edge config under test (scripts/edge-test.sh)
   curl            # scripts/edge-test.sh's client
   chromium        # the real browser of scripts/browser-test.sh (headless)
+  fonts-dejavu-core # the default sans-serif face of txt= and /text (fontconfig's "sans-serif")
+  fonts-noto-cjk  # Chinese, Japanese and Korean glyphs for txt= and /text (fontconfig fallback)
 )
 
 # --bench: also the load generator and timing tools used by scripts/load-test.sh.

@@ -42,6 +42,31 @@ impl CacheKey {
         CacheKey(hasher.finalize())
     }
 
+    /// The key of a route other than `/resize` (`route` names it, e.g. `"text"`), from that route's
+    /// own canonical parameters. It hashes one more field than [`CacheKey::new`], the route, so no
+    /// two routes' keys can share an input.
+    pub fn for_route(
+        route: &str,
+        canonical: &str,
+        accept: Option<AcceptClass>,
+        engine: &dyn Engine,
+    ) -> CacheKey {
+        let mut hasher = blake3::Hasher::new();
+        let route = format!("route={route}");
+        for field in [
+            concat!("imgshield/", env!("CARGO_PKG_VERSION")),
+            route.as_str(),
+            engine.name(),
+            engine.version(),
+            accept.map_or("-", AcceptClass::as_str),
+            canonical,
+        ] {
+            hasher.update(&(field.len() as u64).to_le_bytes());
+            hasher.update(field.as_bytes());
+        }
+        CacheKey(hasher.finalize())
+    }
+
     /// 64 bits of the key, uniformly spread: what `--rust-percent` samples on.
     pub fn sample(&self) -> u64 {
         let mut first = [0u8; 8];

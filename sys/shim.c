@@ -154,3 +154,64 @@ const char *imgshield_image_loader(VipsImage *image) {
         return NULL;
     return loader;
 }
+
+int imgshield_text(VipsImage **out, const char *markup, const char *font, int width, int align) {
+    return vips_text(out, markup,
+                     "font", font,
+                     "width", width,
+                     "align", (VipsAlign) align,
+                     "dpi", 72,
+                     "rgba", TRUE,
+                     "wrap", VIPS_TEXT_WRAP_WORD_CHAR,
+                     NULL);
+}
+
+int imgshield_composite_over(VipsImage *base, VipsImage *overlay, VipsImage **out, int x, int y) {
+    return vips_composite2(base, overlay, out, VIPS_BLEND_MODE_OVER,
+                           "x", x,
+                           "y", y,
+                           NULL);
+}
+
+int imgshield_multiply_alpha(VipsImage *in, VipsImage **out, double factor) {
+    int n = vips_image_get_bands(in);
+    double a[4] = {1.0, 1.0, 1.0, 1.0};
+    double b[4] = {0.0, 0.0, 0.0, 0.0};
+    if (n < 2 || n > 4) {
+        vips_error("imgshield_multiply_alpha", "expected 2 to 4 bands, not %d", n);
+        return -1;
+    }
+    a[n - 1] = factor;
+    return vips_linear(in, out, a, b, n, "uchar", TRUE, NULL);
+}
+
+int imgshield_extract_bands(VipsImage *in, VipsImage **out, int first, int n) {
+    return vips_extract_band(in, out, first, "n", n, NULL);
+}
+
+int imgshield_solid(VipsImage **out, int width, int height, const double *ink, int n) {
+    double a[4] = {1.0, 1.0, 1.0, 1.0};
+    VipsImage *black = NULL;
+    VipsImage *filled = NULL;
+    int result;
+    if (n < 1 || n > 4) {
+        vips_error("imgshield_solid", "expected 1 to 4 bands, not %d", n);
+        return -1;
+    }
+    if (vips_black(&black, width, height, "bands", n, NULL))
+        return -1;
+    result = vips_linear(black, &filled, a, ink, n, "uchar", TRUE, NULL);
+    g_object_unref(black);
+    if (result)
+        return -1;
+    /* black + linear say "multiband"/"b-w"; composite and the savers need the real meaning. */
+    result = vips_copy(filled, out,
+                       "interpretation", n >= 3 ? VIPS_INTERPRETATION_sRGB : VIPS_INTERPRETATION_B_W,
+                       NULL);
+    g_object_unref(filled);
+    return result;
+}
+
+int imgshield_set_interpretation(VipsImage *in, VipsImage **out, int space) {
+    return vips_copy(in, out, "interpretation", (VipsInterpretation) space, NULL);
+}

@@ -54,4 +54,27 @@ int imgshield_set_deadline(VipsImage *image, gint64 timeout_us);
 /* The loader that opened an image ("jpegload_buffer", ...), or NULL. Borrowed from the image. */
 const char *imgshield_image_loader(VipsImage *image);
 
+/* Renders Pango `markup` as an sRGB RGBA image (8-bit) with the Pango font description `font`,
+ * wrapping lines at `width` pixels (0: no wrapping; words longer than a line break between
+ * characters), aligning lines by `align` (a VipsAlign) and at 72 dpi, so point sizes are pixels.
+ * The caller must escape user text: libvips always parses `markup` as Pango markup. */
+int imgshield_text(VipsImage **out, const char *markup, const char *font, int width, int align);
+
+/* `overlay` composited over `base` with its top-left corner at (x, y) (either may be negative or
+ * beyond the base: the overlay is clipped), blend mode "over". The output has the base's size. */
+int imgshield_composite_over(VipsImage *base, VipsImage *overlay, VipsImage **out, int x, int y);
+
+/* A copy of `in` (8-bit, last band alpha) whose alpha is multiplied by `factor` (0..1). */
+int imgshield_multiply_alpha(VipsImage *in, VipsImage **out, double factor);
+
+/* Bands first..first+n-1 of `in`. */
+int imgshield_extract_bands(VipsImage *in, VipsImage **out, int first, int n);
+
+/* A width x height 8-bit image whose every pixel is `ink` (n values: 1 grey, 2 grey + alpha,
+ * 3 sRGB, 4 sRGB + alpha). Lazy: no pixel memory until something reads it. */
+int imgshield_solid(VipsImage **out, int width, int height, const double *ink, int n);
+
+/* A copy of `in` (pixels shared) whose interpretation is `space` (a VipsInterpretation). */
+int imgshield_set_interpretation(VipsImage *in, VipsImage **out, int space);
+
 #endif

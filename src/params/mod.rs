@@ -8,6 +8,7 @@
 mod ops;
 mod query;
 mod source;
+pub mod text;
 mod values;
 
 pub use ops::{

@@ -27,6 +27,7 @@ use crate::workers::Workers;
 
 mod resize;
 mod stats;
+mod text;
 
 use stats::{Stats, DASHBOARD_HTML};
 
@@ -42,6 +43,7 @@ const STALE_MAX_AGE: u64 = 60;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Resize,
+    Text,
     Healthz,
     Readyz,
     Metrics,
@@ -54,6 +56,7 @@ impl Route {
     fn of(path: &str) -> Route {
         match path {
             "/resize" => Route::Resize,
+            "/text" => Route::Text,
             "/healthz" => Route::Healthz,
             "/readyz" => Route::Readyz,
             "/metrics" => Route::Metrics,
@@ -66,6 +69,7 @@ impl Route {
     fn as_str(self) -> &'static str {
         match self {
             Route::Resize => "resize",
+            Route::Text => "text",
             Route::Healthz => "healthz",
             Route::Readyz => "readyz",
             Route::Metrics => "metrics",
@@ -268,6 +272,7 @@ impl App {
         }
         match route {
             Route::Resize => self.resize(request, note).await,
+            Route::Text => self.text(request, note).await,
             Route::Healthz => Ok(text(
                 StatusCode::OK,
                 "application/json",

@@ -11,7 +11,7 @@ use super::*;
 
 /// How the cache answered a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lookup {
+pub(super) enum Lookup {
     /// Fresh in the cache.
     Hit,
     /// Not in the cache; this request made it.
@@ -26,7 +26,7 @@ enum Lookup {
 
 impl Lookup {
     /// The `result` label of `imgshield_cache_lookups_total`.
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             Lookup::Hit => "hit",
             Lookup::Miss => "miss",
@@ -312,7 +312,7 @@ impl App {
         Ok(Arc::new(rendition))
     }
 
-    fn image_response<B>(
+    pub(super) fn image_response<B>(
         &self,
         r: &Rendition,
         request: &Request<B>,

@@ -50,6 +50,11 @@ pub const M_ARENA_MAX: c_int = -8;
 /// `VipsBandFormat` values from `image.h`.
 pub const VIPS_FORMAT_UCHAR: c_int = 0;
 
+/// `VipsAlign` from `conversion.h`: how `imgshield_text` aligns wrapped lines.
+pub const VIPS_ALIGN_LOW: c_int = 0;
+pub const VIPS_ALIGN_CENTRE: c_int = 1;
+pub const VIPS_ALIGN_HIGH: c_int = 2;
+
 extern "C" {
     // --- shim.c: fixed-arity wrappers ---
     pub fn imgshield_init(argv0: *const c_char) -> c_int;
@@ -140,6 +145,43 @@ extern "C" {
     pub fn imgshield_image_loader(image: *mut VipsImage) -> *const c_char;
     pub fn imgshield_remove_metadata(input: *mut VipsImage, out: *mut *mut VipsImage) -> c_int;
     pub fn imgshield_set_deadline(image: *mut VipsImage, timeout_us: i64) -> c_int;
+    pub fn imgshield_text(
+        out: *mut *mut VipsImage,
+        markup: *const c_char,
+        font: *const c_char,
+        width: c_int,
+        align: c_int,
+    ) -> c_int;
+    pub fn imgshield_composite_over(
+        base: *mut VipsImage,
+        overlay: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        x: c_int,
+        y: c_int,
+    ) -> c_int;
+    pub fn imgshield_multiply_alpha(
+        input: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        factor: c_double,
+    ) -> c_int;
+    pub fn imgshield_extract_bands(
+        input: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        first: c_int,
+        n: c_int,
+    ) -> c_int;
+    pub fn imgshield_set_interpretation(
+        input: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        space: c_int,
+    ) -> c_int;
+    pub fn imgshield_solid(
+        out: *mut *mut VipsImage,
+        width: c_int,
+        height: c_int,
+        ink: *const c_double,
+        n: c_int,
+    ) -> c_int;
 
     // --- libvips, non-variadic ---
     pub fn vips_version_string() -> *const c_char;

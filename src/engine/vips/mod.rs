@@ -7,9 +7,11 @@
 mod derivatives;
 mod handle;
 mod steps;
+mod text;
 
 pub use derivatives::{jpeg_shrink, Derivatives, Intermediate};
 pub use handle::{init, Image, SaveFormat, VipsError};
+pub use text::{draw_text, render_banner, BannerError, BannerLimits};
 
 use std::sync::Arc;
 

@@ -1,0 +1,807 @@
+//! Text parameters: `txt*` (text drawn onto an image, and the `/text` banner) -> a typed, bounded,
+//! canonical [`TextSpec`]; and the whole `/text` query -> [`TextRequest`].
+//!
+//! Pure, like the rest of `params`: no libvips, no fonts. Cost is bounded here, before anything is
+//! rendered, because Pango lays out and rasterises a text eagerly and in one piece: the text is at
+//! most [`MAX_TEXT_CHARS`] characters, the size at most [`MAX_TEXT_SIZE`] px, and the rendered
+//! area, estimated generously from both, at most [`MAX_TEXT_PIXELS`].
+
+use crate::engine::{OutputFormat, Rgba};
+
+use super::{color_str, parse_color, Gravity, ParamError, ParamLimits};
+
+/// Longest text, in characters (Unicode scalar values, so at most 2000 bytes of UTF-8).
+pub const MAX_TEXT_CHARS: usize = 500;
+/// `txtsize` range, in pixels (the font's em size).
+pub const MIN_TEXT_SIZE: u32 = 6;
+pub const MAX_TEXT_SIZE: u32 = 512;
+/// Largest rendered text, in pixels, as [`TextSpec::estimated_size`] reckons it: 16 MP is 64 MB of
+/// RGBA while Pango draws it, and room for 500 CJK characters at 140 px.
+pub const MAX_TEXT_PIXELS: u64 = 16_000_000;
+/// Longest `txtfont`.
+pub const MAX_FONT_LEN: usize = 64;
+/// Largest `txtmargin`, in pixels.
+pub const MAX_TEXT_MARGIN: u32 = 4096;
+/// Combining marks allowed in a row: enough for any real script (Vietnamese stacks two, Tibetan
+/// and Indic clusters a few), not enough for "Zalgo" text, whose marks pile up into a tall image.
+const MAX_COMBINING_RUN: usize = 4;
+
+/// Defaults, applied when a parameter is absent (and written into the canonical form).
+pub const DEFAULT_TEXT_SIZE: u32 = 32;
+pub const DEFAULT_TEXT_COLOR: Rgba = Rgba([0, 0, 0, 255]);
+pub const DEFAULT_TEXT_POSITION: Gravity = Gravity::Center;
+/// fontconfig's alias for the default sans-serif face (DejaVu Sans on Debian); glyphs it lacks,
+/// such as CJK, come from fontconfig's fallback (Noto Sans CJK with `fonts-noto-cjk`).
+pub const DEFAULT_FONT: &str = "sans-serif";
+pub const DEFAULT_TEXT_MARGIN: u32 = 16;
+/// `/text`'s canvas colour when `bg` is absent.
+pub const DEFAULT_BANNER_BACKGROUND: Rgba = Rgba::WHITE;
+/// `/text`'s format when `fm` is absent: lossless, so text edges stay crisp.
+pub const DEFAULT_BANNER_FORMAT: OutputFormat = OutputFormat::Png;
+
+/// How wrapped lines line up with each other (`txtalign`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TextAlign {
+    Left,
+    Center,
+    Right,
+}
+
+impl TextAlign {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextAlign::Left => "left",
+            TextAlign::Center => "center",
+            TextAlign::Right => "right",
+        }
+    }
+
+    fn parse(value: &str) -> Option<TextAlign> {
+        Some(match value {
+            "left" => TextAlign::Left,
+            "center" | "centre" => TextAlign::Center,
+            "right" => TextAlign::Right,
+            _ => return None,
+        })
+    }
+
+    /// The default: lines lean the way the text block is placed.
+    fn following(position: Gravity) -> TextAlign {
+        match position {
+            Gravity::Left | Gravity::TopLeft | Gravity::BottomLeft => TextAlign::Left,
+            Gravity::Right | Gravity::TopRight | Gravity::BottomRight => TextAlign::Right,
+            Gravity::Center | Gravity::Top | Gravity::Bottom => TextAlign::Center,
+        }
+    }
+}
+
+/// A validated text to draw: what, how big, in which colour and face, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextSpec {
+    /// `txt`: plain UTF-8 (never markup), 1..=500 characters, not only whitespace. `\r\n` is
+    /// normalised to `\n` (a line break); other control characters are refused.
+    pub text: String,
+    /// `txtsize`: the em size in pixels, 6..=512; default 32.
+    pub size: u32,
+    /// `txtcolor`: hex `rgb`, `rgba`, `rrggbb` or `rrggbbaa`; default opaque black. Alpha makes the
+    /// text translucent.
+    pub color: Rgba,
+    /// `txtpos`: where the text block sits (compass gravity); default center.
+    pub position: Gravity,
+    /// `txtfont`: a font family, optionally followed by Pango style words (`bold`, `italic`,
+    /// `light`, `condensed`, ...): letters, digits, spaces and `-`, each word starting with a
+    /// letter, at most 64 characters; stored lowercased with single spaces (fontconfig matches
+    /// families without regard to case). Default `sans-serif`. An unknown family falls back to
+    /// fontconfig's default face.
+    pub font: String,
+    /// `txtmargin`: pixels kept between the text block and the edge it leans to, 0..=4096;
+    /// default 16. Also the padding around the text of an auto-sized `/text` canvas.
+    pub margin: u32,
+    /// `txtwidth`: wrap lines at this many pixels, 1..=max dimension. `None`: the canvas (or
+    /// image) width less both margins.
+    pub width: Option<u32>,
+    /// `txtalign`: `left`, `center` or `right`; default follows `position` (left for the `*-left`
+    /// and `left` positions, right for the right ones, center otherwise).
+    pub align: TextAlign,
+    /// `txtbg`: a box of this colour behind the text (padded by a quarter of the size); none by
+    /// default.
+    pub background: Option<Rgba>,
+}
+
+/// The raw values of the text parameters, percent-decoded, as they come out of a query string.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextValues {
+    pub txt: Option<String>,
+    pub txtsize: Option<String>,
+    pub txtcolor: Option<String>,
+    pub txtpos: Option<String>,
+    pub txtfont: Option<String>,
+    pub txtwidth: Option<String>,
+    pub txtalign: Option<String>,
+    pub txtmargin: Option<String>,
+    pub txtbg: Option<String>,
+}
+
+impl TextValues {
+    /// Every parameter name this module parses.
+    pub const NAMES: [&'static str; 9] = [
+        "txt",
+        "txtsize",
+        "txtcolor",
+        "txtpos",
+        "txtfont",
+        "txtwidth",
+        "txtalign",
+        "txtmargin",
+        "txtbg",
+    ];
+
+    /// Takes `name=value` if `name` is a text parameter: `Ok(true)` when taken, `Ok(false)` when
+    /// the name is not ours, [`ParamError::Repeated`] when it was already given.
+    pub fn accept(&mut self, name: &str, value: &str) -> Result<bool, ParamError> {
+        let slot = match name {
+            "txt" => &mut self.txt,
+            "txtsize" => &mut self.txtsize,
+            "txtcolor" => &mut self.txtcolor,
+            "txtpos" => &mut self.txtpos,
+            "txtfont" => &mut self.txtfont,
+            "txtwidth" => &mut self.txtwidth,
+            "txtalign" => &mut self.txtalign,
+            "txtmargin" => &mut self.txtmargin,
+            "txtbg" => &mut self.txtbg,
+            _ => return Ok(false),
+        };
+        if slot.is_some() {
+            return Err(ParamError::Repeated(name.to_string()));
+        }
+        *slot = Some(value.to_string());
+        Ok(true)
+    }
+
+    /// The first text parameter given, other than `txt` itself.
+    fn first_styling(&self) -> Option<&'static str> {
+        [
+            (&self.txtsize, "txtsize"),
+            (&self.txtcolor, "txtcolor"),
+            (&self.txtpos, "txtpos"),
+            (&self.txtfont, "txtfont"),
+            (&self.txtwidth, "txtwidth"),
+            (&self.txtalign, "txtalign"),
+            (&self.txtmargin, "txtmargin"),
+            (&self.txtbg, "txtbg"),
+        ]
+        .into_iter()
+        .find_map(|(value, name)| value.is_some().then_some(name))
+    }
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ParamError {
+    ParamError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
+
+impl TextSpec {
+    /// Parses the text parameters of a request that draws text onto an image. `Ok(None)` when
+    /// none is given; styling without `txt` is refused, naming the first styling parameter.
+    ///
+    /// The rendered size is checked against [`MAX_TEXT_PIXELS`] for the widest wrap the request
+    /// allows (`txtwidth`, else `limits.max_dimension`); check again with the real wrap width
+    /// ([`TextSpec::wrap_width`]) once the image's width is known.
+    pub fn parse(
+        values: &TextValues,
+        limits: &ParamLimits,
+    ) -> Result<Option<TextSpec>, ParamError> {
+        let spec = match TextSpec::parse_unchecked(values, limits)? {
+            Some(spec) => spec,
+            None => return Ok(None),
+        };
+        spec.check_size(spec.width.unwrap_or(limits.max_dimension))?;
+        Ok(Some(spec))
+    }
+
+    fn parse_unchecked(
+        values: &TextValues,
+        limits: &ParamLimits,
+    ) -> Result<Option<TextSpec>, ParamError> {
+        let Some(txt) = values.txt.as_deref() else {
+            return match values.first_styling() {
+                Some(name) => Err(invalid(name, "needs 'txt', the text to draw")),
+                None => Ok(None),
+            };
+        };
+        let text = parse_text(txt)?;
+        let size = match values.txtsize.as_deref() {
+            None => DEFAULT_TEXT_SIZE,
+            Some(v) => parse_u32_in("txtsize", v, MIN_TEXT_SIZE, MAX_TEXT_SIZE)?,
+        };
+        let color = match values.txtcolor.as_deref() {
+            None => DEFAULT_TEXT_COLOR,
+            Some(v) => parse_color(v).ok_or_else(|| {
+                invalid(
+                    "txtcolor",
+                    "expected a hex colour: rgb, rgba, rrggbb or rrggbbaa",
+                )
+            })?,
+        };
+        let position = match values.txtpos.as_deref() {
+            None => DEFAULT_TEXT_POSITION,
+            Some(v) => Gravity::parse(v).ok_or_else(|| {
+                invalid(
+                    "txtpos",
+                    "expected center, top, bottom, left, right, top-left, top-right, bottom-left or bottom-right",
+                )
+            })?,
+        };
+        let font = match values.txtfont.as_deref() {
+            None => DEFAULT_FONT.to_string(),
+            Some(v) => parse_font(v)?,
+        };
+        let margin = match values.txtmargin.as_deref() {
+            None => DEFAULT_TEXT_MARGIN,
+            Some(v) => parse_u32_in("txtmargin", v, 0, MAX_TEXT_MARGIN)?,
+        };
+        let width = values
+            .txtwidth
+            .as_deref()
+            .map(|v| parse_u32_in("txtwidth", v, 1, limits.max_dimension))
+            .transpose()?;
+        let align = match values.txtalign.as_deref() {
+            None => TextAlign::following(position),
+            Some(v) => TextAlign::parse(v)
+                .ok_or_else(|| invalid("txtalign", "expected left, center or right"))?,
+        };
+        let background = values
+            .txtbg
+            .as_deref()
+            .map(|v| {
+                parse_color(v).ok_or_else(|| {
+                    invalid(
+                        "txtbg",
+                        "expected a hex colour: rgb, rgba, rrggbb or rrggbbaa",
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(Some(TextSpec {
+            text,
+            size,
+            color,
+            position,
+            font,
+            margin,
+            width,
+            align,
+            background,
+        }))
+    }
+
+    /// Defaults applied, fixed order, the text percent-encoded (so it holds no `&` or `=`): safe to
+    /// embed anywhere in a larger canonical string.
+    pub fn canonical(&self) -> String {
+        let text: String = form_urlencoded::byte_serialize(self.text.as_bytes()).collect();
+        let font: String = form_urlencoded::byte_serialize(self.font.as_bytes()).collect();
+        format!(
+            "txtsize={}&txtcolor={}&txtpos={}&txtfont={}&txtwidth={}&txtalign={}&txtmargin={}&txtbg={}&txt={}",
+            self.size,
+            color_str(self.color),
+            self.position.as_str(),
+            font,
+            self.width.map(|w| w.to_string()).unwrap_or_default(),
+            self.align.as_str(),
+            self.margin,
+            self.background.map(color_str).unwrap_or_default(),
+            text,
+        )
+    }
+
+    /// The Pango font description: family and style words, then the size in pixels.
+    pub fn font_description(&self) -> String {
+        format!("{} {}px", self.font, self.size)
+    }
+
+    /// The wrap width on a canvas `canvas_width` wide: `txtwidth`, else the width less both
+    /// margins (at least 1).
+    pub fn wrap_width(&self, canvas_width: u32) -> u32 {
+        self.width
+            .unwrap_or_else(|| canvas_width.saturating_sub(self.margin.saturating_mul(2)))
+            .max(1)
+    }
+
+    /// Padding between the text and the edge of its `txtbg` box (0 without a box).
+    pub fn box_padding(&self) -> u32 {
+        if self.background.is_some() {
+            (self.size / 4).max(2)
+        } else {
+            0
+        }
+    }
+
+    /// A generous upper bound of the rendered size (box included) when lines wrap at `wrap_width`:
+    /// every character one em wide (CJK glyphs are; Latin ones about half), lines 1.5 em apart
+    /// (Noto Sans CJK needs 1.45), and a wrapped paragraph taking twice the lines its length needs
+    /// (a line may end early where the next word does not fit).
+    pub fn estimated_size(&self, wrap_width: u32) -> (u64, u64) {
+        let em = u64::from(self.size);
+        let wrap = u64::from(wrap_width.max(1));
+        let (mut widest, mut lines) = (0u64, 0u64);
+        for paragraph in self.text.split('\n') {
+            let chars = paragraph.chars().count().max(1) as u64;
+            let length = chars * em;
+            widest = widest.max(length.min(wrap));
+            lines += if length <= wrap {
+                1
+            } else {
+                (2 * length).div_ceil(wrap).min(chars)
+            };
+        }
+        let pad = 2 * u64::from(self.box_padding());
+        (widest.max(em) + pad, lines * em * 3 / 2 + pad)
+    }
+
+    /// Refuses (naming `txt`) a text whose estimated rendering exceeds [`MAX_TEXT_PIXELS`].
+    pub fn check_size(&self, wrap_width: u32) -> Result<(), ParamError> {
+        let (w, h) = self.estimated_size(wrap_width);
+        if w.saturating_mul(h) > MAX_TEXT_PIXELS {
+            return Err(invalid(
+                "txt",
+                format!(
+                    "the text would render about {w}x{h} pixels, more than the {MAX_TEXT_PIXELS} allowed: \
+                     shorten it, lower 'txtsize' or narrow 'txtwidth'"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_u32_in(name: &'static str, value: &str, min: u32, max: u32) -> Result<u32, ParamError> {
+    match value.parse::<u32>() {
+        Ok(v) if (min..=max).contains(&v) && !value.starts_with('+') => Ok(v),
+        _ => Err(invalid(
+            name,
+            format!("expected an integer from {min} to {max}"),
+        )),
+    }
+}
+
+/// Unicode combining marks that stack on their base character (the general "combining" blocks).
+fn is_combining(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'
+        | '\u{0483}'..='\u{0489}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE20}'..='\u{FE2F}')
+}
+
+fn parse_text(value: &str) -> Result<String, ParamError> {
+    let text = value.replace("\r\n", "\n");
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(invalid(
+            "txt",
+            format!("{chars} characters; at most {MAX_TEXT_CHARS} are allowed"),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(invalid("txt", "expected some visible text"));
+    }
+    // U+2028/U+2029 break lines too, which the size estimate counts only for `\n`.
+    if let Some(c) = text
+        .chars()
+        .find(|c| (c.is_control() && *c != '\n') || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
+        return Err(invalid(
+            "txt",
+            format!(
+                "control character U+{:04X} is not allowed (only line breaks)",
+                u32::from(c)
+            ),
+        ));
+    }
+    let mut run = 0;
+    for c in text.chars() {
+        run = if is_combining(c) { run + 1 } else { 0 };
+        if run > MAX_COMBINING_RUN {
+            return Err(invalid(
+                "txt",
+                format!("more than {MAX_COMBINING_RUN} combining marks in a row"),
+            ));
+        }
+    }
+    Ok(text)
+}
+
+fn parse_font(value: &str) -> Result<String, ParamError> {
+    let reason = "expected a font family (letters, digits, spaces and '-', each word starting with a letter, at most 64 characters), e.g. 'DejaVu Sans Bold'";
+    if value.len() > MAX_FONT_LEN
+        || !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-')
+    {
+        return Err(invalid("txtfont", reason));
+    }
+    let words: Vec<&str> = value.split_whitespace().collect();
+    // A word starting with a digit or '-' would reach Pango as a size ("12", "12px") or garbage.
+    if words.is_empty()
+        || words
+            .iter()
+            .any(|w| !w.starts_with(|c: char| c.is_ascii_alphabetic()))
+    {
+        return Err(invalid("txtfont", reason));
+    }
+    Ok(words.join(" ").to_ascii_lowercase())
+}
+
+/// `fm` of `/text`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BannerFormat {
+    /// An explicit format.
+    Fixed(OutputFormat),
+    /// `fm=auto`: AVIF, WebP or PNG by the `Accept` header.
+    Auto,
+}
+
+impl BannerFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BannerFormat::Fixed(format) => format.as_str(),
+            BannerFormat::Auto => "auto",
+        }
+    }
+}
+
+/// A validated `GET /text` request: a banner rendered from scratch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextRequest {
+    pub text: TextSpec,
+    /// `w`: canvas width, 1..=max dimension; default the text's width plus both margins.
+    pub width: Option<u32>,
+    /// `h`: canvas height, 1..=max dimension; default the text's height plus both margins.
+    pub height: Option<u32>,
+    /// `bg`: canvas colour (hex, alpha allowed); default opaque white.
+    pub background: Rgba,
+    /// `fm`: `png` (default), `jpeg`, `webp`, `avif` or `auto`.
+    pub format: BannerFormat,
+    /// `q`: 1..=100; `None` for the format's default (and always for PNG).
+    pub quality: Option<u8>,
+}
+
+/// Every parameter `/text` takes besides the `txt*` ones (`sig` is checked before parsing).
+const BANNER_NAMES: [&str; 6] = ["w", "h", "bg", "fm", "q", "sig"];
+
+impl TextRequest {
+    /// Parses a raw (still percent-encoded) `/text` query string. Unknown and repeated parameters
+    /// are refused like `/resize`'s; `txt` is required.
+    pub fn parse(query: &str, limits: &ParamLimits) -> Result<TextRequest, ParamError> {
+        let mut text = TextValues::default();
+        let mut values: [Option<String>; BANNER_NAMES.len()] = Default::default();
+        let mut unknown: Vec<String> = Vec::new();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            if text.accept(&name, &value)? {
+                continue;
+            }
+            match BANNER_NAMES.iter().position(|known| *known == name) {
+                Some(i) if values[i].is_some() => return Err(ParamError::Repeated(name.into())),
+                Some(i) => values[i] = Some(value.into_owned()),
+                None if !unknown.iter().any(|u| *u == name) => unknown.push(name.into_owned()),
+                None => {}
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(ParamError::Unknown(unknown));
+        }
+        let [w, h, bg, fm, q, _sig] = values;
+        if text.txt.is_none() {
+            return Err(invalid("txt", "required: the text to render"));
+        }
+        let spec = TextSpec::parse_unchecked(&text, limits)?
+            .ok_or_else(|| invalid("txt", "required: the text to render"))?;
+        let dimension = |name: &'static str, v: Option<String>| {
+            v.map(|v| parse_u32_in(name, &v, 1, limits.max_dimension))
+                .transpose()
+        };
+        let width = dimension("w", w)?;
+        let height = dimension("h", h)?;
+        let background = match bg.as_deref() {
+            None => DEFAULT_BANNER_BACKGROUND,
+            Some(v) => parse_color(v).ok_or_else(|| {
+                invalid("bg", "expected a hex colour: rgb, rgba, rrggbb or rrggbbaa")
+            })?,
+        };
+        let format = match fm.as_deref() {
+            None => BannerFormat::Fixed(DEFAULT_BANNER_FORMAT),
+            Some("auto") => BannerFormat::Auto,
+            Some(v) => BannerFormat::Fixed(
+                OutputFormat::parse(v)
+                    .ok_or_else(|| invalid("fm", "expected png, jpeg, webp, avif, gif or auto"))?,
+            ),
+        };
+        let quality = q
+            .map(|v| parse_u32_in("q", &v, 1, 100).map(|q| q as u8))
+            .transpose()?;
+        // PNG and GIF are lossless: a quality would only split the cache.
+        let quality = match format {
+            BannerFormat::Fixed(OutputFormat::Png | OutputFormat::Gif) => None,
+            _ => quality,
+        };
+        let request = TextRequest {
+            text: spec,
+            width,
+            height,
+            background,
+            format,
+            quality,
+        };
+        request.text.check_size(request.wrap_width(limits))?;
+        Ok(request)
+    }
+
+    /// Where lines wrap: `txtwidth`, else the canvas width less the margins, else (auto-sized
+    /// canvas) the largest canvas less the margins.
+    pub fn wrap_width(&self, limits: &ParamLimits) -> u32 {
+        self.text
+            .wrap_width(self.width.unwrap_or(limits.max_dimension))
+    }
+
+    /// Defaults applied, fixed order, unambiguous: what the cache key hashes.
+    pub fn canonical(&self) -> String {
+        let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+        format!(
+            "w={}&h={}&bg={}&fm={}&q={}&{}",
+            opt(self.width),
+            opt(self.height),
+            color_str(self.background),
+            self.format.as_str(),
+            opt(self.quality.map(u32::from)),
+            self.text.canonical(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> ParamLimits {
+        ParamLimits::default()
+    }
+
+    fn spec(query: &str) -> Result<Option<TextSpec>, ParamError> {
+        let mut values = TextValues::default();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            assert!(values.accept(&name, &value)?, "{name} is a text parameter");
+        }
+        TextSpec::parse(&values, &limits())
+    }
+
+    fn banner(query: &str) -> Result<TextRequest, ParamError> {
+        TextRequest::parse(query, &limits())
+    }
+
+    fn name_of(err: ParamError) -> String {
+        match err {
+            ParamError::Invalid { name, .. } => name.to_string(),
+            ParamError::Repeated(name) => format!("repeated {name}"),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let s = spec("txt=hello").expect("valid").expect("some");
+        assert_eq!(s.text, "hello");
+        assert_eq!(s.size, 32);
+        assert_eq!(s.color, Rgba([0, 0, 0, 255]));
+        assert_eq!(s.position, Gravity::Center);
+        assert_eq!(s.font, "sans-serif");
+        assert_eq!((s.margin, s.width, s.background), (16, None, None));
+        assert_eq!(s.align, TextAlign::Center);
+        assert_eq!(s.font_description(), "sans-serif 32px");
+        assert_eq!(spec(""), Ok(None));
+    }
+
+    #[test]
+    fn every_parameter_parses() {
+        let s = spec(
+            "txt=a%26b&txtsize=64&txtcolor=f00&txtpos=bottom-right&txtfont=DejaVu%20%20Sans%20Bold\
+             &txtwidth=300&txtalign=left&txtmargin=0&txtbg=00000080",
+        )
+        .expect("valid")
+        .expect("some");
+        assert_eq!(s.text, "a&b");
+        assert_eq!((s.size, s.color), (64, Rgba([255, 0, 0, 255])));
+        assert_eq!(s.position, Gravity::BottomRight);
+        assert_eq!(s.font, "dejavu sans bold");
+        assert_eq!(
+            (s.width, s.align, s.margin),
+            (Some(300), TextAlign::Left, 0)
+        );
+        assert_eq!(s.background, Some(Rgba([0, 0, 0, 128])));
+        assert_eq!(s.box_padding(), 16);
+    }
+
+    #[test]
+    fn alignment_follows_the_position_unless_given() {
+        let align = |q: &str| spec(q).expect("valid").expect("some").align;
+        assert_eq!(align("txt=a&txtpos=top-left"), TextAlign::Left);
+        assert_eq!(align("txt=a&txtpos=left"), TextAlign::Left);
+        assert_eq!(align("txt=a&txtpos=southeast"), TextAlign::Right);
+        assert_eq!(align("txt=a&txtpos=top"), TextAlign::Center);
+        assert_eq!(
+            align("txt=a&txtpos=right&txtalign=center"),
+            TextAlign::Center
+        );
+    }
+
+    #[test]
+    fn invalid_values_name_their_parameter() {
+        let cases = [
+            ("txt=", "txt"),
+            ("txt=%20%0A%20", "txt"),
+            ("txt=a%00b", "txt"),
+            ("txt=a%1Bb", "txt"),
+            ("txt=a%09b", "txt"),
+            ("txt=a%E2%80%A8b", "txt"),
+            ("txt=a&txtsize=5", "txtsize"),
+            ("txt=a&txtsize=513", "txtsize"),
+            ("txt=a&txtsize=+32", "txtsize"),
+            ("txt=a&txtsize=big", "txtsize"),
+            ("txt=a&txtcolor=red", "txtcolor"),
+            ("txt=a&txtcolor=12345", "txtcolor"),
+            ("txt=a&txtpos=middle", "txtpos"),
+            ("txt=a&txtfont=", "txtfont"),
+            ("txt=a&txtfont=Sans%2C%2012", "txtfont"),
+            ("txt=a&txtfont=Sans%2012px", "txtfont"),
+            ("txt=a&txtfont=Sans%20%3Cb%3E", "txtfont"),
+            ("txt=a&txtfont=-Sans", "txtfont"),
+            ("txt=a&txtfont=Sans%20%40wght%3D200", "txtfont"),
+            ("txt=a&txtwidth=0", "txtwidth"),
+            ("txt=a&txtwidth=8193", "txtwidth"),
+            ("txt=a&txtalign=justify", "txtalign"),
+            ("txt=a&txtmargin=-1", "txtmargin"),
+            ("txt=a&txtmargin=4097", "txtmargin"),
+            ("txt=a&txtbg=nope", "txtbg"),
+            ("txtsize=12", "txtsize"),
+            ("txtbg=fff", "txtbg"),
+            ("txt=a&txt=b", "repeated txt"),
+        ];
+        for (query, name) in cases {
+            let err = spec(query).expect_err(query);
+            assert_eq!(name_of(err), name, "{query}");
+        }
+        let long = format!("txtfont={}", "a".repeat(65));
+        assert_eq!(
+            name_of(spec(&format!("txt=a&{long}")).expect_err("long")),
+            "txtfont"
+        );
+    }
+
+    #[test]
+    fn text_is_bounded_in_length_and_rendered_size() {
+        assert!(spec(&format!("txt={}", "x".repeat(500))).is_ok());
+        assert!(
+            spec(&format!("txt={}", "好".repeat(500))).is_ok(),
+            "500 CJK chars at 32 px"
+        );
+        let err = spec(&format!("txt={}", "x".repeat(501))).expect_err("too long");
+        assert_eq!(name_of(err), "txt");
+        // 300 characters at 512 px is far beyond the rendering budget.
+        let err = spec(&format!("txt={}&txtsize=512", "x".repeat(300))).expect_err("huge");
+        assert_eq!(name_of(err), "txt");
+        // So are many short lines under one long one (wide *and* tall).
+        let tall = format!("{}{}", "x".repeat(100), "\nx".repeat(150));
+        let query = format!(
+            "txt={}&txtsize=64",
+            form_urlencoded::byte_serialize(tall.as_bytes()).collect::<String>()
+        );
+        assert_eq!(name_of(spec(&query).expect_err("tall")), "txt");
+        // Combining marks stack upwards: a few are scripts, a pile is Zalgo.
+        assert!(spec("txt=Vi%E1%BB%87t%20a%CC%81%CC%82").is_ok());
+        let zalgo = format!("txt=a{}", "%CC%81".repeat(5));
+        assert_eq!(name_of(spec(&zalgo).expect_err("zalgo")), "txt");
+    }
+
+    #[test]
+    fn estimates_cover_wrapping() {
+        let s = spec("txt=abcdefghij&txtsize=10")
+            .expect("valid")
+            .expect("some");
+        assert_eq!(s.estimated_size(1000), (100, 15));
+        // Wrapped at 50 px: up to twice the 2 lines the length needs.
+        assert_eq!(s.estimated_size(50), (50, 60));
+        let lines = spec("txt=ab%0Acd%0D%0Aef&txtsize=10")
+            .expect("valid")
+            .expect("some");
+        assert_eq!(lines.text, "ab\ncd\nef");
+        assert_eq!(lines.estimated_size(1000), (20, 45));
+    }
+
+    #[test]
+    fn the_canonical_form_is_unambiguous_and_default_insensitive() {
+        let a = spec("txt=hi").expect("ok").expect("some");
+        let b =
+            spec("txtpos=center&txt=hi&txtsize=32&txtcolor=000&txtfont=Sans-Serif&txtalign=center")
+                .expect("ok")
+                .expect("some");
+        assert_eq!(a.canonical(), b.canonical());
+        let c = spec("txt=hi&txtsize=33").expect("ok").expect("some");
+        assert_ne!(a.canonical(), c.canonical());
+        // The text cannot forge other fields.
+        let forged = spec("txt=hi%26txtsize%3D33").expect("ok").expect("some");
+        assert_ne!(forged.canonical(), c.canonical());
+        assert!(!forged.canonical().contains("hi&"));
+    }
+
+    #[test]
+    fn banner_requests_parse_with_defaults() {
+        let r = banner("txt=hello").expect("valid");
+        assert_eq!((r.width, r.height), (None, None));
+        assert_eq!(r.background, Rgba::WHITE);
+        assert_eq!(r.format, BannerFormat::Fixed(OutputFormat::Png));
+        assert_eq!(r.quality, None);
+        assert_eq!(r.wrap_width(&limits()), 8192 - 32);
+        let r = banner("txt=hi&w=400&h=200&bg=0000&fm=webp&q=70&txtmargin=10").expect("valid");
+        assert_eq!(
+            (r.width, r.height, r.quality),
+            (Some(400), Some(200), Some(70))
+        );
+        assert_eq!(r.background, Rgba([0, 0, 0, 0]));
+        assert_eq!(r.wrap_width(&limits()), 380);
+        assert_eq!(
+            banner("txt=hi&fm=auto").expect("auto").format,
+            BannerFormat::Auto
+        );
+        assert_eq!(banner("txt=hi&fm=png&q=50").expect("png").quality, None);
+        assert_ne!(
+            banner("txt=hi&w=400").expect("ok").canonical(),
+            banner("txt=hi&w=401").expect("ok").canonical()
+        );
+        assert_eq!(
+            banner("txt=hi").expect("ok").canonical(),
+            banner("fm=png&bg=ffffff&txt=hi").expect("ok").canonical()
+        );
+    }
+
+    #[test]
+    fn banner_refusals_name_the_parameter() {
+        for (query, name) in [
+            ("w=100", "txt"),
+            ("txt=a&w=0", "w"),
+            ("txt=a&w=8193", "w"),
+            ("txt=a&h=x", "h"),
+            ("txt=a&bg=white", "bg"),
+            ("txt=a&fm=bmp", "fm"),
+            ("txt=a&q=0", "q"),
+            ("txt=a&q=101", "q"),
+            ("txt=a&txtsize=1", "txtsize"),
+            ("txt=a&w=1&w=2", "repeated w"),
+        ] {
+            assert_eq!(name_of(banner(query).expect_err(query)), name, "{query}");
+        }
+        assert_eq!(
+            banner("txt=a&src=x.jpg&zoom=2"),
+            Err(ParamError::Unknown(vec!["src".into(), "zoom".into()]))
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let alphabet = b"txt=sizecolorpfwhbgmq&%25%0A%0D%CC%81%E4%BD%A0\\\xff0123456789#-";
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            let len = (state % 48) as usize;
+            let mut query = Vec::with_capacity(len);
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                query.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            let _ = banner(&String::from_utf8_lossy(&query));
+        }
+    }
+}
