@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::HeaderValue;
 
-use crate::engine::{AcceptClass, Encoded, Engine, OutputFormat};
+use crate::engine::{AcceptClass, Encoded, Engine};
 use crate::params::Params;
 
 /// blake3 of the canonical request description.
@@ -27,15 +27,19 @@ pub struct CacheKey(blake3::Hash);
 
 impl CacheKey {
     pub fn new(params: &Params, accept: Option<AcceptClass>, engine: &dyn Engine) -> CacheKey {
-        let mut hasher = blake3::Hasher::new();
-        // Length-prefixed fields: no two different tuples hash the same input.
-        for field in [
+        CacheKey::of(&[
             concat!("imgshield/", env!("CARGO_PKG_VERSION")),
             engine.name(),
             engine.version(),
             accept.map_or("-", AcceptClass::as_str),
             &params.canonical(),
-        ] {
+        ])
+    }
+
+    fn of(fields: &[&str]) -> CacheKey {
+        let mut hasher = blake3::Hasher::new();
+        // Length-prefixed fields: no two different tuples hash the same input.
+        for field in fields {
             hasher.update(&(field.len() as u64).to_le_bytes());
             hasher.update(field.as_bytes());
         }
@@ -57,7 +61,8 @@ pub struct Rendition {
     pub body: Bytes,
     pub content_type: HeaderValue,
     pub etag: HeaderValue,
-    pub format: OutputFormat,
+    /// `jpeg`, `png`, ...: the `format` label of its transform time.
+    pub format: &'static str,
     /// The engine that made it (`X-Engine`; after a fallback, the primary).
     pub engine: &'static str,
     /// What producing it cost, for the request log of the miss.
@@ -76,15 +81,33 @@ impl Rendition {
         fetch_time: Duration,
         transform_time: Duration,
     ) -> Rendition {
-        let digest = blake3::hash(&encoded.bytes).to_hex();
+        Rendition::of(
+            encoded.bytes,
+            encoded.format.mime(),
+            encoded.format.as_str(),
+            engine,
+            fetch_time,
+            transform_time,
+        )
+    }
+
+    fn of(
+        body: Bytes,
+        content_type: &'static str,
+        format: &'static str,
+        engine: &'static str,
+        fetch_time: Duration,
+        transform_time: Duration,
+    ) -> Rendition {
+        let digest = blake3::hash(&body).to_hex();
         let etag = HeaderValue::from_str(&format!("\"{}\"", &digest[..32]))
             .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
         Rendition {
-            content_type: HeaderValue::from_static(encoded.format.mime()),
+            content_type: HeaderValue::from_static(content_type),
             etag,
-            format: encoded.format,
+            format,
             engine,
-            body: encoded.bytes,
+            body,
             fetch_time,
             transform_time,
             created: Instant::now(),

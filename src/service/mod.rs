@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Selection};
 use crate::engine::vips::{Derivatives, VipsEngine};
-use crate::engine::{choose_format, AcceptClass, Engine, Plan};
+use crate::engine::{choose_format, AcceptClass, Engine, Plan, SourceInfo};
 use crate::error::Error;
 use crate::metrics::{
     status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
@@ -333,6 +333,23 @@ impl App {
             self.metrics.render(),
         )
     }
+}
+
+/// The limits every route applies to a source from its header, before decoding any pixels.
+fn check_source_limits(info: &SourceInfo, max_pixels: u64, max_frames: u32) -> Result<(), Error> {
+    if info.pixels() > max_pixels {
+        return Err(Error::TooManyPixels {
+            pixels: info.pixels(),
+            max: max_pixels,
+        });
+    }
+    if info.pages > max_frames {
+        return Err(Error::TooManyFrames {
+            frames: info.pages,
+            max: max_frames,
+        });
+    }
+    Ok(())
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
