@@ -144,3 +144,18 @@ const char *imgshield_image_loader(VipsImage *image) {
         return NULL;
     return loader;
 }
+
+const char *imgshield_interpretation_nick(int interpretation) {
+    return vips_enum_nick(VIPS_TYPE_INTERPRETATION, interpretation);
+}
+
+const char *imgshield_image_get_string(VipsImage *image, const char *name) {
+    const char *value = NULL;
+    GType type = vips_image_get_typeof(image, name);
+    /* Checked first: vips_image_get_string on another type would leave a message in the
+     * process-global error buffer. */
+    if ((type != G_TYPE_STRING && type != VIPS_TYPE_REF_STRING) ||
+        vips_image_get_string(image, name, &value) != 0)
+        return NULL;
+    return value;
+}

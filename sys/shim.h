@@ -54,4 +54,11 @@ int imgshield_set_deadline(VipsImage *image, gint64 timeout_us);
 /* The loader that opened an image ("jpegload_buffer", ...), or NULL. Borrowed from the image. */
 const char *imgshield_image_loader(VipsImage *image);
 
+/* libvips' nickname of a VipsInterpretation value ("srgb", "b-w", "cmyk", "rgb16", ...), static. */
+const char *imgshield_interpretation_nick(int interpretation);
+
+/* A string metadata field of `image` ("heif-compression", ...), or NULL when it has none. Borrowed
+ * from the image. */
+const char *imgshield_image_get_string(VipsImage *image, const char *name);
+
 #endif
