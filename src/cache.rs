@@ -4,6 +4,7 @@
 //! fixed order, source identity included), the negotiated `Accept` class when `fm=auto`, the engine's
 //! name and version, and imgshield's own version (encoder settings and pipeline live in the code).
 //! Anything added later that alters output (config, presets, ...) must be added to [`CacheKey::new`].
+//! `/info` answers (JSON) live in the same cache under keys of their own ([`CacheKey::info`]).
 //!
 //! Values are weighed by their body size, so `--cache-bytes` bounds memory, not entry count.
 //! Concurrent misses on one key are coalesced by moka's entry API; failures are never stored.
@@ -19,7 +20,7 @@ use bytes::Bytes;
 use http::HeaderValue;
 
 use crate::engine::{AcceptClass, Encoded, Engine};
-use crate::params::Params;
+use crate::params::{InfoParams, Params};
 
 /// blake3 of the canonical request description.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,6 +33,18 @@ impl CacheKey {
             engine.name(),
             engine.version(),
             accept.map_or("-", AcceptClass::as_str),
+            &params.canonical(),
+        ])
+    }
+
+    /// The key of a `/info` answer. Its first field differs from every `/resize` key's, so the two
+    /// can never share an entry; libvips' version is in it because libvips reads the header and
+    /// makes the placeholder thumbnail.
+    pub fn info(params: &InfoParams, engine: &dyn Engine) -> CacheKey {
+        CacheKey::of(&[
+            concat!("imgshield-info/", env!("CARGO_PKG_VERSION")),
+            engine.name(),
+            engine.version(),
             &params.canonical(),
         ])
     }
@@ -61,7 +74,7 @@ pub struct Rendition {
     pub body: Bytes,
     pub content_type: HeaderValue,
     pub etag: HeaderValue,
-    /// `jpeg`, `png`, ...: the `format` label of its transform time.
+    /// `jpeg`, `png`, ... or `json` (a `/info` answer): the `format` label of its transform time.
     pub format: &'static str,
     /// The engine that made it (`X-Engine`; after a fallback, the primary).
     pub engine: &'static str,
@@ -85,6 +98,23 @@ impl Rendition {
             encoded.bytes,
             encoded.format.mime(),
             encoded.format.as_str(),
+            engine,
+            fetch_time,
+            transform_time,
+        )
+    }
+
+    /// A JSON document (a `/info` answer), cached and served with the same headers as an image.
+    pub fn json(
+        body: Bytes,
+        engine: &'static str,
+        fetch_time: Duration,
+        transform_time: Duration,
+    ) -> Rendition {
+        Rendition::of(
+            body,
+            "application/json",
+            "json",
             engine,
             fetch_time,
             transform_time,
@@ -151,6 +181,19 @@ pub fn etag_matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::rust::RustEngine;
+    use crate::params::ParamLimits;
+
+    #[test]
+    fn info_keys_never_meet_resize_keys_and_follow_their_params() {
+        let engine = RustEngine::new();
+        let info = |q: &str| CacheKey::info(&InfoParams::parse(q).expect("valid"), &engine);
+        let resize = Params::parse("src=a.jpg", &ParamLimits::default()).expect("valid");
+        assert_ne!(info("src=a.jpg"), CacheKey::new(&resize, None, &engine));
+        assert_eq!(info("src=a.jpg"), info("bhx=4&src=a.jpg&bhy=3"));
+        assert_ne!(info("src=a.jpg"), info("src=a.jpg&bhx=5"));
+        assert_ne!(info("src=a.jpg"), info("src=b.jpg"));
+    }
 
     #[test]
     fn etag_comparison_handles_lists_weak_tags_and_star() {

@@ -35,7 +35,9 @@ pub enum Error {
     EngineParamNotAllowed,
     #[error("the URL is longer than the {max} bytes allowed")]
     UrlTooLong { max: usize },
-    #[error("no such route; try /resize, /healthz, /readyz, /metrics, /stats or /dashboard")]
+    #[error(
+        "no such route; try /resize, /info, /healthz, /readyz, /metrics, /stats or /dashboard"
+    )]
     RouteNotFound,
     #[error("method not allowed")]
     MethodNotAllowed { allow: &'static str },

@@ -5,9 +5,11 @@
 //! ([`Params::canonical`]) has defaults applied and a fixed order, and is what the cache key hashes, so
 //! `?w=300&src=a.jpg` and `?src=a.jpg&w=300&fit=inside` share one cache entry.
 
+mod info;
 mod source;
 mod values;
 
+pub use info::InfoParams;
 pub use source::{LocalPath, Source};
 pub use values::{color_str, parse_color, Gravity};
 

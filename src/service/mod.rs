@@ -1,5 +1,6 @@
 //! Routing, the shared application state, and one log line and metric set per request. The
-//! `/resize` flow itself lives in `resize`.
+//! `/resize` flow itself lives in `resize` (with the cache lookup both routes share), `/info` in
+//! `info`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,16 +16,17 @@ use crate::config::Config;
 use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Selection};
 use crate::engine::vips::{Derivatives, VipsEngine};
-use crate::engine::{choose_format, AcceptClass, Engine, Plan, SourceInfo};
+use crate::engine::{choose_format, AcceptClass, Engine, Plan, SourceInfo, Strictness};
 use crate::error::Error;
 use crate::metrics::{
     status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
 };
 use crate::origin::{AllowList, Breakers, Origin, OriginConfig, SourceCache};
-use crate::params::{FormatChoice, ParamLimits, Params, Source};
+use crate::params::{FormatChoice, InfoParams, ParamLimits, Params, Source};
 use crate::signature::Signer;
 use crate::workers::Workers;
 
+mod info;
 mod resize;
 mod stats;
 
@@ -42,6 +44,7 @@ const STALE_MAX_AGE: u64 = 60;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Resize,
+    Info,
     Healthz,
     Readyz,
     Metrics,
@@ -54,6 +57,7 @@ impl Route {
     fn of(path: &str) -> Route {
         match path {
             "/resize" => Route::Resize,
+            "/info" => Route::Info,
             "/healthz" => Route::Healthz,
             "/readyz" => Route::Readyz,
             "/metrics" => Route::Metrics,
@@ -66,6 +70,7 @@ impl Route {
     fn as_str(self) -> &'static str {
         match self {
             Route::Resize => "resize",
+            Route::Info => "info",
             Route::Healthz => "healthz",
             Route::Readyz => "readyz",
             Route::Metrics => "metrics",
@@ -101,6 +106,8 @@ pub struct App {
     max_frames: u32,
     max_output_pixels: u64,
     max_processing_time: Duration,
+    /// How damaged a source may be (`--fail-on`), for the decodes `/info` makes itself.
+    strictness: Strictness,
     max_url_bytes: usize,
     cache_control: HeaderValue,
     stale_cache_control: HeaderValue,
@@ -178,6 +185,7 @@ impl App {
             max_frames: config.max_frames,
             max_output_pixels: config.max_output_pixels(),
             max_processing_time: config.max_processing_time,
+            strictness: config.fail_on.into(),
             max_url_bytes: config.max_url_bytes,
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .map_err(|e| e.to_string())?,
@@ -270,6 +278,7 @@ impl App {
         }
         match route {
             Route::Resize => self.resize(request, note).await,
+            Route::Info => self.info(request, note).await,
             Route::Healthz => Ok(text(
                 StatusCode::OK,
                 "application/json",
