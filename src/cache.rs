@@ -4,6 +4,7 @@
 //! fixed order, source identity included), the negotiated `Accept` class when `fm=auto`, the engine's
 //! name and version, and imgshield's own version (encoder settings and pipeline live in the code).
 //! Anything added later that alters output (config, presets, ...) must be added to [`CacheKey::new`].
+//! `/info` answers (JSON) live in the same cache under keys of their own ([`CacheKey::info`]).
 //!
 //! Values are weighed by their body size, so `--cache-bytes` bounds memory, not entry count.
 //! Concurrent misses on one key are coalesced by moka's entry API; failures are never stored.
@@ -18,8 +19,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::HeaderValue;
 
-use crate::engine::{AcceptClass, Encoded, Engine, OutputFormat};
-use crate::params::Params;
+use crate::engine::{AcceptClass, Encoded, Engine};
+use crate::params::{InfoParams, Params};
 
 /// blake3 of the canonical request description.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,15 +28,31 @@ pub struct CacheKey(blake3::Hash);
 
 impl CacheKey {
     pub fn new(params: &Params, accept: Option<AcceptClass>, engine: &dyn Engine) -> CacheKey {
-        let mut hasher = blake3::Hasher::new();
-        // Length-prefixed fields: no two different tuples hash the same input.
-        for field in [
+        CacheKey::of(&[
             concat!("imgshield/", env!("CARGO_PKG_VERSION")),
             engine.name(),
             engine.version(),
             accept.map_or("-", AcceptClass::as_str),
             &params.canonical(),
-        ] {
+        ])
+    }
+
+    /// The key of a `/info` answer. Its first field differs from every `/resize` key's, so the two
+    /// can never share an entry; libvips' version is in it because libvips reads the header and
+    /// makes the placeholder thumbnail.
+    pub fn info(params: &InfoParams, engine: &dyn Engine) -> CacheKey {
+        CacheKey::of(&[
+            concat!("imgshield-info/", env!("CARGO_PKG_VERSION")),
+            engine.name(),
+            engine.version(),
+            &params.canonical(),
+        ])
+    }
+
+    fn of(fields: &[&str]) -> CacheKey {
+        let mut hasher = blake3::Hasher::new();
+        // Length-prefixed fields: no two different tuples hash the same input.
+        for field in fields {
             hasher.update(&(field.len() as u64).to_le_bytes());
             hasher.update(field.as_bytes());
         }
@@ -82,7 +99,8 @@ pub struct Rendition {
     pub body: Bytes,
     pub content_type: HeaderValue,
     pub etag: HeaderValue,
-    pub format: OutputFormat,
+    /// `jpeg`, `png`, ... or `json` (a `/info` answer): the `format` label of its transform time.
+    pub format: &'static str,
     /// The engine that made it (`X-Engine`; after a fallback, the primary).
     pub engine: &'static str,
     /// What producing it cost, for the request log of the miss.
@@ -101,15 +119,50 @@ impl Rendition {
         fetch_time: Duration,
         transform_time: Duration,
     ) -> Rendition {
-        let digest = blake3::hash(&encoded.bytes).to_hex();
+        Rendition::of(
+            encoded.bytes,
+            encoded.format.mime(),
+            encoded.format.as_str(),
+            engine,
+            fetch_time,
+            transform_time,
+        )
+    }
+
+    /// A JSON document (a `/info` answer), cached and served with the same headers as an image.
+    pub fn json(
+        body: Bytes,
+        engine: &'static str,
+        fetch_time: Duration,
+        transform_time: Duration,
+    ) -> Rendition {
+        Rendition::of(
+            body,
+            "application/json",
+            "json",
+            engine,
+            fetch_time,
+            transform_time,
+        )
+    }
+
+    fn of(
+        body: Bytes,
+        content_type: &'static str,
+        format: &'static str,
+        engine: &'static str,
+        fetch_time: Duration,
+        transform_time: Duration,
+    ) -> Rendition {
+        let digest = blake3::hash(&body).to_hex();
         let etag = HeaderValue::from_str(&format!("\"{}\"", &digest[..32]))
             .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
         Rendition {
-            content_type: HeaderValue::from_static(encoded.format.mime()),
+            content_type: HeaderValue::from_static(content_type),
             etag,
-            format: encoded.format,
+            format,
             engine,
-            body: encoded.bytes,
+            body,
             fetch_time,
             transform_time,
             created: Instant::now(),
@@ -153,6 +206,19 @@ pub fn etag_matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::rust::RustEngine;
+    use crate::params::ParamLimits;
+
+    #[test]
+    fn info_keys_never_meet_resize_keys_and_follow_their_params() {
+        let engine = RustEngine::new();
+        let info = |q: &str| CacheKey::info(&InfoParams::parse(q).expect("valid"), &engine);
+        let resize = Params::parse("src=a.jpg", &ParamLimits::default()).expect("valid");
+        assert_ne!(info("src=a.jpg"), CacheKey::new(&resize, None, &engine));
+        assert_eq!(info("src=a.jpg"), info("bhx=4&src=a.jpg&bhy=3"));
+        assert_ne!(info("src=a.jpg"), info("src=a.jpg&bhx=5"));
+        assert_ne!(info("src=a.jpg"), info("src=b.jpg"));
+    }
 
     #[test]
     fn etag_comparison_handles_lists_weak_tags_and_star() {

@@ -36,7 +36,7 @@ pub enum Error {
     #[error("the URL is longer than the {max} bytes allowed")]
     UrlTooLong { max: usize },
     #[error(
-        "no such route; try /resize, /text, /healthz, /readyz, /metrics, /stats or /dashboard"
+        "no such route; try /resize, /info, /text, /healthz, /readyz, /metrics, /stats or /dashboard"
     )]
     RouteNotFound,
     #[error("method not allowed")]

@@ -15,6 +15,7 @@ pub mod http;
 pub mod metrics;
 pub mod origin;
 pub mod params;
+pub mod placeholder;
 pub mod quality;
 pub mod samples;
 pub mod service;

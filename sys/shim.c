@@ -215,3 +215,18 @@ int imgshield_solid(VipsImage **out, int width, int height, const double *ink, i
 int imgshield_set_interpretation(VipsImage *in, VipsImage **out, int space) {
     return vips_copy(in, out, "interpretation", (VipsInterpretation) space, NULL);
 }
+
+const char *imgshield_interpretation_nick(int interpretation) {
+    return vips_enum_nick(VIPS_TYPE_INTERPRETATION, interpretation);
+}
+
+const char *imgshield_image_get_string(VipsImage *image, const char *name) {
+    const char *value = NULL;
+    GType type = vips_image_get_typeof(image, name);
+    /* Checked first: vips_image_get_string on another type would leave a message in the
+     * process-global error buffer. */
+    if ((type != G_TYPE_STRING && type != VIPS_TYPE_REF_STRING) ||
+        vips_image_get_string(image, name, &value) != 0)
+        return NULL;
+    return value;
+}

@@ -76,5 +76,11 @@ int imgshield_solid(VipsImage **out, int width, int height, const double *ink, i
 
 /* A copy of `in` (pixels shared) whose interpretation is `space` (a VipsInterpretation). */
 int imgshield_set_interpretation(VipsImage *in, VipsImage **out, int space);
+/* libvips' nickname of a VipsInterpretation value ("srgb", "b-w", "cmyk", "rgb16", ...), static. */
+const char *imgshield_interpretation_nick(int interpretation);
+
+/* A string metadata field of `image` ("heif-compression", ...), or NULL when it has none. Borrowed
+ * from the image. */
+const char *imgshield_image_get_string(VipsImage *image, const char *name);
 
 #endif

@@ -4,6 +4,7 @@
 //! Nothing here names a libvips type, so the pure-Rust engine can implement the same trait and honour
 //! the same `Plan`. Engines run on blocking worker threads only (see `workers`).
 
+pub mod info;
 mod plan;
 mod riff;
 pub mod rust;

@@ -5,12 +5,14 @@
 //! ([`Params::canonical`]) has defaults applied and a fixed order, and is what the cache key hashes, so
 //! `?w=300&src=a.jpg` and `?src=a.jpg&w=300&fit=inside` share one cache entry.
 
+mod info;
 mod ops;
 mod query;
 mod source;
 pub mod text;
 mod values;
 
+pub use info::InfoParams;
 pub use ops::{
     Effects, Encoding, Flip, Interesting, Milli, Padding, Position, Region, Rotation, Watermark,
 };

@@ -1,5 +1,6 @@
 //! Routing, the shared application state, and one log line and metric set per request. The
-//! `/resize` flow itself lives in `resize`.
+//! `/resize` flow itself lives in `resize` (with the cache lookup both routes share), `/info` in
+//! `info`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,16 +16,17 @@ use crate::config::Config;
 use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Selection};
 use crate::engine::vips::{Derivatives, VipsEngine};
-use crate::engine::{choose_format_animated, AcceptClass, Engine, Plan};
+use crate::engine::{choose_format_animated, AcceptClass, Engine, Plan, SourceInfo, Strictness};
 use crate::error::Error;
 use crate::metrics::{
     status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
 };
 use crate::origin::{AllowList, Breakers, Origin, OriginConfig, SourceCache};
-use crate::params::{FormatChoice, ParamLimits, Params, Presets, Source};
+use crate::params::{FormatChoice, InfoParams, ParamLimits, Params, Presets, Source};
 use crate::signature::Signer;
 use crate::workers::Workers;
 
+mod info;
 mod resize;
 mod stats;
 mod text;
@@ -44,6 +46,7 @@ const STALE_MAX_AGE: u64 = 60;
 enum Route {
     Resize,
     Text,
+    Info,
     Healthz,
     Readyz,
     Metrics,
@@ -57,6 +60,7 @@ impl Route {
         match path {
             "/resize" => Route::Resize,
             "/text" => Route::Text,
+            "/info" => Route::Info,
             "/healthz" => Route::Healthz,
             "/readyz" => Route::Readyz,
             "/metrics" => Route::Metrics,
@@ -70,6 +74,7 @@ impl Route {
         match self {
             Route::Resize => "resize",
             Route::Text => "text",
+            Route::Info => "info",
             Route::Healthz => "healthz",
             Route::Readyz => "readyz",
             Route::Metrics => "metrics",
@@ -105,6 +110,8 @@ pub struct App {
     max_frames: u32,
     max_output_pixels: u64,
     max_processing_time: Duration,
+    /// How damaged a source may be (`--fail-on`), for the decodes `/info` makes itself.
+    strictness: Strictness,
     max_url_bytes: usize,
     cache_control: HeaderValue,
     stale_cache_control: HeaderValue,
@@ -180,6 +187,7 @@ impl App {
             max_frames: config.max_frames,
             max_output_pixels: config.max_output_pixels(),
             max_processing_time: config.max_processing_time,
+            strictness: config.fail_on.into(),
             max_url_bytes: config.max_url_bytes,
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .map_err(|e| e.to_string())?,
@@ -273,6 +281,7 @@ impl App {
         match route {
             Route::Resize => self.resize(request, note).await,
             Route::Text => self.text(request, note).await,
+            Route::Info => self.info(request, note).await,
             Route::Healthz => Ok(text(
                 StatusCode::OK,
                 "application/json",
@@ -336,6 +345,23 @@ impl App {
             self.metrics.render(),
         )
     }
+}
+
+/// The limits every route applies to a source from its header, before decoding any pixels.
+fn check_source_limits(info: &SourceInfo, max_pixels: u64, max_frames: u32) -> Result<(), Error> {
+    if info.pixels() > max_pixels {
+        return Err(Error::TooManyPixels {
+            pixels: info.pixels(),
+            max: max_pixels,
+        });
+    }
+    if info.pages > max_frames {
+        return Err(Error::TooManyFrames {
+            frames: info.pages,
+            max: max_frames,
+        });
+    }
+    Ok(())
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {

@@ -5,9 +5,12 @@
 //! A miss runs as its own task, so a client that hangs up does not cancel work that coalesced
 //! requests are waiting for, and the result still lands in the cache.
 
+use std::future::Future;
+
 use tracing::Instrument;
 
 use super::*;
+use crate::workers::Admission;
 
 /// How the cache answered a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,35 +81,56 @@ impl App {
         });
         let key = CacheKey::new(&params, accept, selection.engine.as_ref());
 
+        let (rendition, result) = self
+            .lookup(key, note, || {
+                self.clone().produce(params, accept, selection)
+            })
+            .await?;
+        self.stats
+            .record_lookup(matches!(result, Lookup::Hit | Lookup::Stale));
+        Ok(self.image_response(&rendition, request, negotiated, result))
+    }
+
+    /// Answers `key` from the result cache, or with what `make` produces on a miss or a stale entry
+    /// (coalesced, see `fill` and `refresh`); counts the lookup and notes it for the log line.
+    /// `/resize` and `/info` share it.
+    pub(super) async fn lookup<W>(
+        self: &Arc<Self>,
+        key: CacheKey,
+        note: &mut Note,
+        make: impl FnOnce() -> W,
+    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
+    where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
         let (rendition, result) = match self.cache.get(&key).await {
             Some(hit) if hit.is_fresh(self.cache_ttl) => (hit, Lookup::Hit),
-            Some(stale) => self.refresh(key, stale, params, accept, selection).await?,
-            None => self.fill(key, params, accept, selection).await?,
+            Some(stale) => self.refresh(key, stale, make()).await?,
+            None => self.fill(key, make()).await?,
         };
         if matches!(result, Lookup::Miss | Lookup::Refreshed) {
             note.fetch = Some(rendition.fetch_time);
             note.transform = Some(rendition.transform_time);
         }
         note.cache = Some(result.label());
-        self.stats
-            .record_lookup(matches!(result, Lookup::Hit | Lookup::Stale));
         self.metrics
             .cache_lookups
             .get_or_create(&CacheLabels {
                 result: result.label(),
             })
             .inc();
-        Ok(self.image_response(&rendition, request, negotiated, result))
+        Ok((rendition, result))
     }
 
     /// A miss: one caller makes the result, concurrent callers for the same key wait for it.
-    async fn fill(
+    async fn fill<W>(
         self: &Arc<Self>,
         key: CacheKey,
-        params: Params,
-        accept: Option<AcceptClass>,
-        selection: Selection,
-    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>> {
+        work: W,
+    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
+    where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
         let app = self.clone();
         // moka polls this init future for one caller only; the others wait for its result. The
         // work itself is a task of its own, so it finishes (and fills the cache) even if that
@@ -114,9 +138,7 @@ impl App {
         let entry = self
             .cache
             .entry(key)
-            .or_try_insert_with(
-                async move { app.produce_in_task(key, params, accept, selection).await },
-            )
+            .or_try_insert_with(async move { app.produce_in_task(key, work).await })
             .await?;
         let lookup = if entry.is_fresh() {
             Lookup::Miss
@@ -128,14 +150,15 @@ impl App {
 
     /// A stale entry: refresh it (one refresh at a time per key; whoever waited behind a successful
     /// refresh gets its result), and if the origin is failing, serve the stale result instead.
-    async fn refresh(
+    async fn refresh<W>(
         self: &Arc<Self>,
         key: CacheKey,
         stale: Arc<Rendition>,
-        params: Params,
-        accept: Option<AcceptClass>,
-        selection: Selection,
-    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>> {
+        work: W,
+    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
+    where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
         let (app, ttl) = (self.clone(), self.cache_ttl);
         let outcome = self
             .cache
@@ -144,9 +167,7 @@ impl App {
                 if current.is_some_and(|entry| entry.value().is_fresh(ttl)) {
                     return Ok(Op::Nop);
                 }
-                app.produce_in_task(key, params, accept, selection)
-                    .await
-                    .map(Op::Put)
+                app.produce_in_task(key, work).await.map(Op::Put)
             })
             .await;
         match outcome {
@@ -169,23 +190,20 @@ impl App {
         }
     }
 
-    /// Runs `produce` as a task of its own that also stores its result: if the request that started
+    /// Runs `work` as a task of its own that also stores its result: if the request that started
     /// it hangs up, the work still finishes and lands in the cache for the next request.
-    async fn produce_in_task(
+    async fn produce_in_task<W>(
         self: Arc<Self>,
         key: CacheKey,
-        params: Params,
-        accept: Option<AcceptClass>,
-        selection: Selection,
-    ) -> Result<Arc<Rendition>, Error> {
+        work: W,
+    ) -> Result<Arc<Rendition>, Error>
+    where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
         // The miss's own task carries the span of the request that started it.
         let span = tracing::Span::current();
         tokio::spawn(async move {
-            let result = self
-                .clone()
-                .produce(params, accept, selection)
-                .instrument(span)
-                .await;
+            let result = work.instrument(span).await;
             if let Ok(rendition) = &result {
                 self.cache.insert(key, rendition.clone()).await;
             }
@@ -195,18 +213,16 @@ impl App {
         .unwrap_or_else(|e| Err(Error::Internal(format!("transform task: {e}"))))
     }
 
-    /// Fetches, decodes, transforms and encodes one source. Runs once per cache miss, in its own task.
-    async fn produce(
-        self: Arc<Self>,
-        params: Params,
-        accept: Option<AcceptClass>,
-        selection: Selection,
-    ) -> Result<Arc<Rendition>, Error> {
-        let origin_kind = match params.src {
+    /// The start of every miss: a place in the bounded work (before the fetch, so a burst of misses
+    /// waits holding no source bytes), then the source, with its fetch time. Shared with `/info`.
+    pub(super) async fn admit_and_fetch(
+        &self,
+        src: &Source,
+    ) -> Result<(Admission, Bytes, Duration), Error> {
+        let origin_kind = match src {
             Source::Remote(_) => "remote",
             Source::Local(_) => "local",
         };
-        // Admission before the fetch: a burst of misses waits here holding no source bytes.
         let admission = self
             .workers
             .admit()
@@ -215,7 +231,7 @@ impl App {
         let fetch_started = Instant::now();
         let source = match self
             .origin
-            .fetch(&params.src)
+            .fetch(src)
             .instrument(tracing::debug_span!("fetch", origin = origin_kind))
             .await
         {
@@ -228,20 +244,6 @@ impl App {
                 return Err(e.into());
             }
         };
-        // A watermark is fetched like a source (same allowlist, limits and source cache).
-        let watermark = match &params.watermark {
-            Some(wm) => match self.origin.fetch(&wm.src).await {
-                Ok(bytes) => Some(bytes),
-                Err(e) => {
-                    self.metrics
-                        .origin_errors
-                        .get_or_create(&KindLabels { kind: e.kind() })
-                        .inc();
-                    return Err(e.into());
-                }
-            },
-            None => None,
-        };
         let fetch_time = fetch_started.elapsed();
         self.metrics
             .origin_fetch_duration
@@ -250,6 +252,28 @@ impl App {
             })
             .observe(fetch_time.as_secs_f64());
         self.metrics.source_bytes.inc_by(source.len() as u64);
+        Ok((admission, source, fetch_time))
+    }
+
+    /// Fetches, decodes, transforms and encodes one source. Runs once per cache miss, in its own task.
+    async fn produce(
+        self: Arc<Self>,
+        params: Params,
+        accept: Option<AcceptClass>,
+        selection: Selection,
+    ) -> Result<Arc<Rendition>, Error> {
+        let (admission, source, fetch_time) = self.admit_and_fetch(&params.src).await?;
+        // A watermark is fetched like a source (same allowlist, limits and source cache).
+        let watermark = match &params.watermark {
+            Some(wm) => Some(self.origin.fetch(&wm.src).await.map_err(|e| {
+                self.metrics
+                    .origin_errors
+                    .get_or_create(&KindLabels { kind: e.kind() })
+                    .inc();
+                Error::from(e)
+            })?),
+            None => None,
+        };
 
         let engines = self.engines.clone();
         let (max_src_pixels, max_output_pixels) = (self.max_src_pixels, self.max_output_pixels);
@@ -261,18 +285,7 @@ impl App {
                 // The primary probes and plans; the selected engine transforms.
                 let primary = engines.primary();
                 let info = primary.probe(&source)?;
-                if info.pixels() > max_src_pixels {
-                    return Err(Error::TooManyPixels {
-                        pixels: info.pixels(),
-                        max: max_src_pixels,
-                    });
-                }
-                if info.pages > max_frames {
-                    return Err(Error::TooManyFrames {
-                        frames: info.pages,
-                        max: max_frames,
-                    });
-                }
+                check_source_limits(&info, max_src_pixels, max_frames)?;
                 let format = choose_format_animated(
                     params.format,
                     accept.unwrap_or(AcceptClass::Legacy),
@@ -303,7 +316,7 @@ impl App {
             .transform_duration
             .get_or_create(&TransformLabels {
                 engine: rendition.engine,
-                format: rendition.format.as_str(),
+                format: rendition.format,
             })
             .observe(transform_time.as_secs_f64());
         if fell_back {

@@ -237,4 +237,10 @@ extern "C" {
     pub fn g_object_ref(object: *mut c_void) -> *mut c_void;
     pub fn g_object_unref(object: *mut c_void);
     pub fn g_free(mem: *mut c_void);
+
+    // --- shim.c, for /info ---
+    /// libvips' nickname of a `VipsInterpretation` value; a static string.
+    pub fn imgshield_interpretation_nick(interpretation: c_int) -> *const c_char;
+    /// A string metadata field, borrowed from the image; NULL when absent or not a string.
+    pub fn imgshield_image_get_string(image: *mut VipsImage, name: *const c_char) -> *const c_char;
 }

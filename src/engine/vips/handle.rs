@@ -997,6 +997,69 @@ impl<'src> Image<'src> {
     }
 }
 
+/// What `/info` reads (see `engine::info`): a placeholder-sized thumbnail, the interpretation's
+/// name and string metadata.
+impl<'src> Image<'src> {
+    /// Shrink-on-load thumbnail of the first page of `buffer` that fits within `max_side`×`max_side`,
+    /// keeping the aspect ratio and never enlarging, auto-oriented. Loader errors (and with
+    /// [`Strictness::Warning`] loader warnings) fail the pipeline, as in
+    /// [`Image::thumbnail_from_buffer`].
+    pub fn thumbnail_within(
+        buffer: &'src [u8],
+        max_side: u32,
+        strictness: Strictness,
+    ) -> Result<Image<'src>, VipsError> {
+        init()?;
+        let side = c_dim(max_side)?;
+        let options = match strictness {
+            Strictness::Warning => c"fail_on=warning",
+            Strictness::Error => c"fail_on=error",
+        };
+        let export_srgb = Image::export_srgb(buffer)?;
+        produce("thumbnail failed", |out| {
+            // SAFETY: buffer outlives the image ('src); out is a valid out-pointer; the option string
+            // is static and NUL-terminated.
+            unsafe {
+                ffi::imgshield_thumbnail_buffer(
+                    buffer.as_ptr().cast(),
+                    buffer.len(),
+                    out,
+                    side,
+                    side,
+                    ffi::VIPS_SIZE_DOWN,
+                    export_srgb,
+                    options.as_ptr(),
+                )
+            }
+        })
+    }
+
+    /// libvips' name for how the pixels are to be read: `srgb`, `b-w`, `cmyk`, `rgb16`, `grey16`, ...
+    pub fn interpretation(&self) -> String {
+        // SAFETY: self is live; header getters do not decode. vips_enum_nick returns a static
+        // string (libvips' own "(null)" for a value it does not know), never NULL, but we check.
+        unsafe {
+            let nick =
+                ffi::imgshield_interpretation_nick(ffi::vips_image_get_interpretation(self.raw()));
+            if nick.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(nick).to_string_lossy().into_owned()
+            }
+        }
+    }
+
+    /// A string metadata field such as `heif-compression`, if the image has it.
+    pub fn string_field(&self, name: &CStr) -> Option<String> {
+        // SAFETY: self is live and name NUL-terminated; the result is borrowed from the image's
+        // metadata, which lives as long as self, and copied before returning.
+        unsafe {
+            let raw = ffi::imgshield_image_get_string(self.raw(), name.as_ptr());
+            (!raw.is_null()).then(|| CStr::from_ptr(raw).to_string_lossy().into_owned())
+        }
+    }
+}
+
 #[cfg(test)]
 mod overlay_tests {
     use super::*;
