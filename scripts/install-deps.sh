@@ -14,7 +14,7 @@ packages=(
   chromium        # the real browser of scripts/browser-test.sh (headless)
 )
 
-# --bench: also the load generator and timing tools used by scripts/load-test.sh.
+# --bench: also the load generator and timing tools used by scripts/traffic-bench.sh and scripts/load-test.sh.
 if [ "${1:-}" = "--bench" ]; then
   packages+=(wrk hyperfine linux-perf)
 fi
