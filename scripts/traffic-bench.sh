@@ -721,8 +721,8 @@ log "summary written to $report"
 
 if [ "$PERF" = 1 ]; then
     perf_dso() { # DATA LABEL
-        perf report -i "$1" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 >"$raw/perf-$2-dso.txt" || true
-        perf report -i "$1" --no-children --sort dso,sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | grep '%' | head -30 >"$raw/perf-$2-sym.txt" || true
+        perf report -i "$1" --no-children -g none --sort dso --stdio 2>/dev/null | grep '%' | head -12 >"$raw/perf-$2-dso.txt" || true
+        perf report -i "$1" --no-children -g none --sort dso,sym --stdio 2>/dev/null | grep '%' | head -30 >"$raw/perf-$2-sym.txt" || true
         log "perf ($2), top DSOs (symbols in $raw/perf-$2-sym.txt):"
         sed 's/^/    /' "$raw/perf-$2-dso.txt" >&2
     }
