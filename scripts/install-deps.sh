@@ -16,7 +16,7 @@ packages=(
   fonts-noto-cjk  # Chinese, Japanese and Korean glyphs for txt= and /text (fontconfig fallback)
 )
 
-# --bench: also the load generator and timing tools used by scripts/load-test.sh.
+# --bench: also the load generator and timing tools used by scripts/traffic-bench.sh and scripts/load-test.sh.
 if [ "${1:-}" = "--bench" ]; then
   packages+=(wrk hyperfine linux-perf)
 fi

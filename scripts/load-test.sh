@@ -3,6 +3,11 @@
 #
 #   scripts/load-test.sh            # about 3 minutes plus the build; all output under bench-out/
 #
+# For the scenarios and targets of issue #6 (distinct sources against vipsthumbnail AND Pillow with
+# SSIM, srcset traffic, hits against nginx, on a progressive 5-20 MP corpus) use
+# scripts/traffic-bench.sh. This script stays for what that one does not vary: worker counts and
+# malloc arenas under 32 concurrent 24-MP misses.
+#
 # What it does, in one run:
 #   0. `cargo build --release`, then a corpus of COUNT photo-like JPEGs of MP megapixels
 #      (scripts/make-corpus.sh; default 16 x 24 MP in bench-out/corpus, reused if present).
