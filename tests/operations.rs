@@ -109,6 +109,10 @@ async fn bench(extra: &[&str]) -> Bench {
     write("framed.png", &encode(&framed, ImageFormat::Png));
     write("anim.gif", &animated_gif());
     write("photo.jpg", &common::photo_jpeg(600, 400));
+    let white = RgbaImage::from_pixel(200, 100, Rgba([255, 255, 255, 255]));
+    write("white.png", &encode(&white, ImageFormat::Png));
+    let mark = RgbaImage::from_pixel(40, 20, Rgba([255, 0, 255, 255]));
+    write("mark.png", &encode(&mark, ImageFormat::Png));
     let server = Server::start(dir.path(), extra).await;
     Bench { _dir: dir, server }
 }
@@ -560,4 +564,76 @@ async fn colour_managed_sources_come_out_in_srgb() {
     // Kept metadata keeps a (now sRGB) profile; either way the numbers are sRGB.
     let kept = b.ok("src=p3.png&w=32&fm=png&meta=keep").await.body;
     assert!(kept.windows(4).any(|w| w == b"iCCP"));
+}
+
+/// The share of pixels in the rectangle that differ from white by more than `threshold`.
+fn ink(image: &RgbaImage, x0: u32, y0: u32, x1: u32, y1: u32) -> f64 {
+    let mut inked = 0u32;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            if !near(image.get_pixel(x, y), [255, 255, 255], 60) {
+                inked += 1;
+            }
+        }
+    }
+    f64::from(inked) / f64::from((x1 - x0) * (y1 - y0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watermarks_are_placed_sized_and_faded() {
+    let b = bench(&["--allow-engine-param"]).await;
+    const MAGENTA: [u8; 3] = [255, 0, 255];
+    // white.png is 200x100, mark.png a 40x20 magenta block.
+    let out = b
+        .rgba("src=white.png&wm=mark.png&wmpos=bottom-right&wmmargin=10&fm=png")
+        .await;
+    assert_eq!(out.dimensions(), (200, 100));
+    assert_colour(&out, 170, 80, MAGENTA, "inside the mark");
+    assert_colour(&out, 145, 80, [255, 255, 255], "left of the mark");
+    assert_colour(&out, 195, 95, [255, 255, 255], "in the margin");
+    let top_left = b
+        .rgba("src=white.png&wm=mark.png&wmpos=top-left&fm=png")
+        .await;
+    assert_colour(&top_left, 2, 2, MAGENTA, "top-left, no margin");
+    let faded = b
+        .rgba("src=white.png&wm=mark.png&wmpos=center&wmopacity=0.5&fm=png")
+        .await;
+    assert_colour(&faded, 100, 50, [255, 128, 255], "half opacity");
+    // wmscale: half the output width, keeping the mark's aspect ratio.
+    let scaled = b
+        .rgba("src=white.png&wm=mark.png&wmscale=0.5&wmpos=bottom-right&fm=png")
+        .await;
+    assert_colour(&scaled, 105, 55, MAGENTA, "scaled mark's top-left corner");
+    assert_colour(&scaled, 95, 45, [255, 255, 255], "outside the scaled mark");
+    // A missing watermark file is answered like a missing source: the client named it.
+    let reply = b.server.get("/resize?src=white.png&wm=nope.png").await;
+    assert!(reply.status.is_client_error(), "{}", reply.status);
+    // The Rust engine names what it cannot do.
+    let reply = b
+        .server
+        .get("/resize?src=white.png&wm=mark.png&engine=rust")
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED);
+    assert!(reply.text().contains("wm"), "{}", reply.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_is_drawn_onto_resized_images_and_every_frame() {
+    let b = bench(&[]).await;
+    let out = b
+        .rgba("src=white.png&txt=%E4%BD%A0%E5%A5%BD&txtsize=40&txtcolor=ff0000&txtpos=top-left&txtmargin=4&fm=png")
+        .await;
+    assert_eq!(out.dimensions(), (200, 100));
+    assert!(ink(&out, 0, 0, 100, 50) > 0.05, "ink top-left");
+    assert_eq!(ink(&out, 120, 60, 200, 100), 0.0, "no ink bottom-right");
+    let red = out
+        .pixels()
+        .filter(|p| !near(p, [255, 255, 255], 60))
+        .all(|p| p.0[0] > p.0[1].saturating_add(60));
+    assert!(red, "the ink is red");
+    let frames = gif_frames(&b.ok("src=anim.gif&w=60&txt=Hi&txtsize=12").await.body);
+    assert_eq!(frames.len(), 3, "text keeps the animation");
+    let reply = b.server.get("/resize?src=white.png&txtsize=20").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.text().contains("'txtsize'"), "{}", reply.text());
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::{EngineError, OutputFormat, SourceFormat, SourceInfo};
+use crate::params::text::TextSpec;
 use crate::params::{
     Effects, Encoding, Fit, Flip, FormatChoice, Gravity, Interesting, Milli, Params, Position,
     Rotation,
@@ -99,6 +100,8 @@ pub struct Plan {
     /// Canvas colour for `pad`, and what alpha is flattened onto for formats without alpha.
     pub background: Rgba,
     pub overlay: Option<Overlay>,
+    /// Text drawn over the result, after the watermark.
+    pub text: Option<TextSpec>,
     pub format: OutputFormat,
     pub quality: u8,
     pub encoding: Encoding,
@@ -129,6 +132,7 @@ impl Plan {
                 Rgba::WHITE
             },
             overlay: None,
+            text: None,
             format,
             quality: format.default_quality(),
             encoding: Encoding::default(),
@@ -185,6 +189,7 @@ impl Plan {
             (self.effects.sharpen.is_some(), "sharpen"),
             (self.effects.gray, "gray"),
             (self.overlay.is_some(), "wm"),
+            (self.text.is_some(), "txt"),
             (self.encoding.progressive, "prog"),
             (self.encoding.palette, "palette"),
             (self.encoding.lossless, "lossless"),
@@ -539,6 +544,7 @@ impl Plan {
                 Rgba::WHITE
             }),
             overlay: None,
+            text: params.text.clone(),
             format,
             quality: params.quality.unwrap_or_else(|| format.default_quality()),
             encoding: params.encoding,

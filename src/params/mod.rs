@@ -152,6 +152,8 @@ pub struct Params {
     /// `meta=keep`: keep EXIF/XMP/IPTC (the orientation tag still goes: it has been applied).
     pub keep_metadata: bool,
     pub watermark: Option<Watermark>,
+    /// Text drawn over the result (`txt` and its styling parameters).
+    pub text: Option<text::TextSpec>,
     /// `None`: the server decides (libvips, or the `--rust-percent` sample).
     pub engine: Option<EngineChoice>,
 }
@@ -244,6 +246,7 @@ impl Params {
                 Some(_) => return Err(ParamError::invalid("meta", "expected strip or keep")),
             },
             watermark: None,
+            text: None,
             engine: match q.take("engine").as_deref() {
                 None => None,
                 Some("vips") => Some(EngineChoice::Vips),
@@ -252,7 +255,14 @@ impl Params {
             },
         };
         let params = parse_scaled(params, &mut q, limits.max_dimension)?;
-        let params = parse_watermark(params, &mut q)?;
+        let mut params = parse_watermark(params, &mut q)?;
+        let mut text_values = text::TextValues::default();
+        for name in text::TextValues::NAMES {
+            if let Some(value) = q.take(name) {
+                text_values.accept(name, &value)?;
+            }
+        }
+        params.text = text::TextSpec::parse(&text_values, limits)?;
         if let Some(name) = q.leftover() {
             return Err(ParamError::invalid(name, "not valid on this endpoint"));
         }
@@ -304,7 +314,7 @@ impl Params {
         // it (the watermark's source is second to last, for the same reason). A named engine is kept
         // apart from a sampled one: only a sampled request may fall back.
         format!(
-            "w={}&h={}&fit={}&pos={}&enlarge={}&crop={}&trim={}&pad={},{},{},{}&bg={}&rot={}&flip={}&{}&fm={}&q={}&prog={}&palette={}&lossless={}&anim={}&meta={}&engine={}&{}&src={}",
+            "w={}&h={}&fit={}&pos={}&enlarge={}&crop={}&trim={}&pad={},{},{},{}&bg={}&rot={}&flip={}&{}&fm={}&q={}&prog={}&palette={}&lossless={}&anim={}&meta={}&engine={}&text={}&{}&src={}",
             opt(self.width),
             opt(self.height),
             self.fit.as_str(),
@@ -328,6 +338,7 @@ impl Params {
             u8::from(self.animated),
             if self.keep_metadata { "keep" } else { "strip" },
             self.engine.map_or("", EngineChoice::as_str),
+            self.text.as_ref().map(text::TextSpec::canonical).unwrap_or_default(),
             self.watermark.as_ref().map(Watermark::canonical).unwrap_or_default(),
             self.src.identity(),
         )

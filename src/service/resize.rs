@@ -303,6 +303,10 @@ impl App {
                 if let (Some(wm), Some(bytes)) = (&params.watermark, watermark) {
                     plan = plan.with_watermark(wm, bytes);
                 }
+                // The text's real wrap width is the output's: check what it will cost now.
+                if let Some(text) = &plan.text {
+                    text.check_size(text.wrap_width(plan.output_size().width))?;
+                }
                 let made = engines.transform(&selection, &source, &plan)?;
                 let transform_time = started.elapsed();
                 let fell_back = made.fell_back;

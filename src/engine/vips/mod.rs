@@ -267,9 +267,6 @@ impl Engine for VipsEngine {
         if !self.can_encode(plan.format) {
             return Err(EngineError::UnsupportedFormat(plan.format.as_str()));
         }
-        if plan.overlay.is_some() {
-            return Err(EngineError::NotImplemented("wm".into()));
-        }
         let clock = Clock::start(plan.time_limit);
         // Held for the whole pipeline: an image made from it borrows its pixels. Animations are
         // never kept: the cache holds single decodes.
@@ -284,7 +281,15 @@ impl Engine for VipsEngine {
         };
         clock.check()?;
         let image = steps::to_srgb(image)?;
-        let image = steps::per_frame(image, plan, &clock, steps::shape)?;
+        let watermark = plan
+            .overlay
+            .as_ref()
+            .map(|overlay| steps::load_watermark(overlay, self.strictness))
+            .transpose()?;
+        let image = steps::per_frame(image, plan, &clock, |frame, plan, clock| {
+            let frame = steps::shape(frame, plan, clock)?;
+            steps::overlay(frame, plan, watermark.as_ref())
+        })?;
         let image = steps::flatten(image, plan)?;
         let image = steps::metadata(image, plan)?;
         let (width, height) = (image.width(), image.page_height());

@@ -3,7 +3,7 @@
 //! bleed from one frame into the next, a crop must cut every frame the same way.
 
 use super::{internal, save_format, undecodable, Image, Intermediate, ThumbnailSize};
-use crate::engine::{Clock, Crop, EngineError, OutputFormat, Plan, Rect, Strictness};
+use crate::engine::{Clock, Crop, EngineError, OutputFormat, Overlay, Plan, Rect, Strictness};
 use crate::params::Rotation;
 
 /// Shrink-on-load to the plan's exact resize box (thumbnail auto-orients as it loads); every frame
@@ -198,6 +198,60 @@ fn pad<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
     image
         .embed(x, y, canvas.width, canvas.height, &background)
         .map_err(internal)
+}
+
+/// The watermark, sized as the plan says: `wmscale` of the output width, else its own size, and
+/// never beyond the room the margins leave. Auto-oriented and in sRGB like any source.
+pub fn load_watermark(overlay: &Overlay, strictness: Strictness) -> Result<Image<'_>, EngineError> {
+    let header = Image::header_from_buffer(&overlay.source).map_err(undecodable)?;
+    let (w, h) = if (5..=8).contains(&header.orientation()) {
+        (header.height(), header.width())
+    } else {
+        (header.width(), header.height())
+    };
+    let (w, h) = (f64::from(w.max(1)), f64::from(h.max(1)));
+    let room = overlay.max_size;
+    let wanted = overlay
+        .width
+        .map_or(1.0_f64.min(f64::from(room.width) / w), |target| {
+            f64::from(target) / w
+        });
+    let scale = wanted.min(f64::from(room.height) / h);
+    let size = |side: f64| ((side * scale).round() as u32).max(1);
+    let image = Image::thumbnail_from_buffer(
+        &overlay.source,
+        size(w),
+        size(h),
+        ThumbnailSize::Force,
+        strictness,
+    )
+    .map_err(undecodable)?;
+    to_srgb(image)
+}
+
+/// The watermark, then the text, over the shaped frame.
+pub fn overlay<'s>(
+    image: Image<'s>,
+    plan: &Plan,
+    watermark: Option<&Image<'s>>,
+) -> Result<Image<'s>, EngineError> {
+    let image = match (&plan.overlay, watermark) {
+        (Some(overlay), Some(mark)) => {
+            let (x, y) = overlay.position.place(
+                (image.width(), image.height()),
+                (mark.width(), mark.height()),
+                overlay.margin,
+            );
+            image
+                .composite_over(mark, x, y, overlay.opacity.get())
+                .map_err(internal)?
+        }
+        _ => image,
+    };
+    match &plan.text {
+        Some(spec) => super::draw_text(image, spec).map_err(internal),
+        None => Ok(image),
+    }
 }
 
 /// Formats without alpha get the image composited onto the background colour.
