@@ -168,6 +168,18 @@ pub struct Config {
     #[arg(long = "preset", env = "IMGSHIELD_PRESETS", value_delimiter = ';')]
     pub presets: Vec<String>,
 
+    /// JPEG quality when a request gives no `q`.
+    #[arg(long, env = "IMGSHIELD_QUALITY_JPEG", default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality_jpeg: u8,
+
+    /// WebP quality when a request gives no `q`.
+    #[arg(long, env = "IMGSHIELD_QUALITY_WEBP", default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality_webp: u8,
+
+    /// AVIF quality when a request gives no `q` (AVIF at 60 looks like JPEG at 80, far smaller).
+    #[arg(long, env = "IMGSHIELD_QUALITY_AVIF", default_value_t = 60, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality_avif: u8,
+
     /// Accept only presets: a request may give `src`, `p` and `sig`, nothing else.
     #[arg(long, env = "IMGSHIELD_PRESETS_ONLY")]
     pub presets_only: bool,

@@ -139,7 +139,7 @@ impl Metrics {
         let derivative_cache_lookups = Family::<CacheLabels, Counter>::default();
         registry.register(
             "derivative_cache_lookups",
-            "JPEG decodes looked up for a transform: hit (resized from a kept decode), miss (decoded, then kept) or bypass (not a plain sRGB JPEG: thumbnail as usual)",
+            "JPEG decodes looked up for a transform: hit (resized from a kept decode), derived (a coarser level box-shrunk from a finer kept one), miss (decoded, then kept), first (a source's first request: nothing kept) or bypass (not a plain sRGB JPEG, or a full-size target: thumbnail as usual)",
             derivative_cache_lookups.clone(),
         );
         let derivative_cache_weighted_bytes = Gauge::default();

@@ -28,6 +28,10 @@ int imgshield_copy_memory(VipsImage *in, VipsImage **out) {
     return *out ? 0 : -1;
 }
 
+int imgshield_shrink(VipsImage *in, VipsImage **out, double hshrink, double vshrink) {
+    return vips_shrink(in, out, hshrink, vshrink, NULL);
+}
+
 int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma) {
     return vips_gaussblur(in, out, sigma, NULL);
 }

@@ -23,6 +23,10 @@ int imgshield_smartcrop(VipsImage *in, VipsImage **out, int width, int height, i
  * which sequential loaders refuse ("out of order read"). */
 int imgshield_copy_memory(VipsImage *in, VipsImage **out);
 
+/* Box shrink by integer factors (vips_shrink): each output pixel is the mean of a block, as a
+ * JPEG's DCT-domain downscale nearly is. */
+int imgshield_shrink(VipsImage *in, VipsImage **out, double hshrink, double vshrink);
+
 int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma);
 
 /* Unsharp mask on the luminance with the given sigma (libvips' sharpen, default strengths). */

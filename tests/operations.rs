@@ -320,6 +320,11 @@ async fn blur_sharpen_and_gray_change_the_pixels() {
         "blur lowers detail"
     );
     assert!(detail(&sharpened) > detail(&plain), "sharpen raises detail");
+    // A greyscale image's canvas is the background's luma, not one of its channels.
+    let canvas = b
+        .rgba("src=halves.png&w=100&h=100&fit=contain&bg=00ff00&gray=1&fm=png")
+        .await;
+    assert_colour(&canvas, 50, 2, [182, 182, 182], "green canvas in grey");
     let gray = b.rgba("src=quad.png&w=50&gray=1&fm=png").await;
     for pixel in gray.pixels() {
         let [r, g, bl, _] = pixel.0;
@@ -419,6 +424,19 @@ async fn metadata_is_stripped_unless_kept() {
         ),
         "the orientation tag no longer says 6"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_qualities_are_configurable_and_explicit_defaults_share_an_entry() {
+    let b = bench(&[]).await;
+    let low = bench(&["--quality-jpeg", "30"]).await;
+    let default = b.ok("src=photo.jpg&w=300").await.body.len();
+    let lowered = low.ok("src=photo.jpg&w=300").await.body.len();
+    assert!(lowered < default * 3 / 4, "{lowered} vs {default} bytes");
+    // q=80 on a fixed JPEG is the default: the same cache entry as no q.
+    b.ok("src=photo.jpg&w=300&fm=jpeg").await;
+    let again = b.ok("src=photo.jpg&w=300&fm=jpeg&q=80").await;
+    assert_eq!(again.header("x-cache"), Some("HIT"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

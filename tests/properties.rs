@@ -185,7 +185,17 @@ impl Spec {
 
     /// What the parse must keep; `q` means nothing for lossless PNG.
     fn meaning(&self) -> Meaning {
-        let q = if self.fm == Some("png") { None } else { self.q };
+        // PNG takes no quality; a fixed format's default quality is the same as none.
+        let default = match self.fm {
+            Some("jpeg") | Some("jpg") | Some("webp") => Some(80),
+            Some("avif") => Some(60),
+            _ => None,
+        };
+        let q = if self.fm == Some("png") || (default.is_some() && self.q == default) {
+            None
+        } else {
+            self.q
+        };
         (
             self.src.0.clone(),
             self.w,

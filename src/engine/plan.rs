@@ -546,7 +546,9 @@ impl Plan {
             overlay: None,
             text: params.text.clone(),
             format,
-            quality: params.quality.unwrap_or_else(|| format.default_quality()),
+            quality: params
+                .quality
+                .unwrap_or_else(|| params.default_quality.of(format)),
             encoding: params.encoding,
             animated,
             strip_metadata: !params.keep_metadata,

@@ -34,6 +34,39 @@ pub struct ParamLimits {
     pub presets: Presets,
     /// Refuse every operation parameter that does not come from a preset (`--presets-only`).
     pub presets_only: bool,
+    /// The quality used when `q` is absent (`--quality-jpeg`, `--quality-webp`, `--quality-avif`).
+    pub qualities: Qualities,
+}
+
+/// Default quality per lossy output format. Server configuration, so not in the cache key: the
+/// in-memory cache lives and dies with the process that has these values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Qualities {
+    pub jpeg: u8,
+    pub webp: u8,
+    pub avif: u8,
+}
+
+impl Default for Qualities {
+    fn default() -> Self {
+        Qualities {
+            jpeg: OutputFormat::Jpeg.default_quality(),
+            webp: OutputFormat::Webp.default_quality(),
+            avif: OutputFormat::Avif.default_quality(),
+        }
+    }
+}
+
+impl Qualities {
+    /// The default for `format` (lossless formats: 100, unused).
+    pub fn of(self, format: OutputFormat) -> u8 {
+        match format {
+            OutputFormat::Jpeg => self.jpeg,
+            OutputFormat::Webp => self.webp,
+            OutputFormat::Avif => self.avif,
+            OutputFormat::Png | OutputFormat::Gif => format.default_quality(),
+        }
+    }
 }
 
 impl Default for ParamLimits {
@@ -42,6 +75,7 @@ impl Default for ParamLimits {
             max_dimension: 8192,
             presets: Presets::default(),
             presets_only: false,
+            qualities: Qualities::default(),
         }
     }
 }
@@ -144,8 +178,10 @@ pub struct Params {
     pub flip: Flip,
     pub effects: Effects,
     pub format: FormatChoice,
-    /// `None`: the output format's default quality.
+    /// `None`: the output format's default quality (`default_quality`).
     pub quality: Option<u8>,
+    /// The server's default qualities, from its configuration (not part of the canonical form).
+    pub default_quality: Qualities,
     pub encoding: Encoding,
     /// Keep every frame of an animated source when the output format can hold them (`anim=0`: first frame).
     pub animated: bool,
@@ -234,6 +270,7 @@ impl Params {
             effects: parse_effects(&mut q)?,
             format: parse_format(&mut q)?,
             quality: q.integer("q", 1..=100)?.map(|q| q as u8),
+            default_quality: limits.qualities,
             encoding: Encoding {
                 progressive: q.flag("prog", false)?,
                 palette: q.flag("palette", false)?,
@@ -290,6 +327,19 @@ impl Params {
         }
         if self.encoding.lossless {
             self.quality = None;
+        }
+        if self.position
+            == (Position::Focal {
+                x: Milli(500),
+                y: Milli(500),
+            })
+        {
+            self.position = Position::Gravity(Gravity::Center);
+        }
+        if let (Some(format), Some(q)) = (format, self.quality) {
+            if q == self.default_quality.of(format) {
+                self.quality = None;
+            }
         }
         // Without both sides nothing is cropped or padded, so the position cannot matter.
         if self.width.is_none()

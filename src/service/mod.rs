@@ -22,7 +22,7 @@ use crate::metrics::{
     status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
 };
 use crate::origin::{AllowList, Breakers, Origin, OriginConfig, SourceCache};
-use crate::params::{FormatChoice, InfoParams, ParamLimits, Params, Presets, Source};
+use crate::params::{FormatChoice, InfoParams, ParamLimits, Params, Presets, Qualities, Source};
 use crate::signature::Signer;
 use crate::workers::Workers;
 
@@ -405,6 +405,11 @@ fn param_limits(config: &Config) -> Result<ParamLimits, String> {
         max_dimension: config.max_dimension,
         presets,
         presets_only: config.presets_only,
+        qualities: Qualities {
+            jpeg: config.quality_jpeg,
+            webp: config.quality_webp,
+            avif: config.quality_avif,
+        },
     };
     for name in limits.presets.names() {
         Params::parse(&format!("src=preset-check.jpg&p={name}"), &limits)

@@ -301,6 +301,8 @@ impl App {
                     Plan::resolve_trimmed(&params, &info, trimmed, format, max_output_pixels)?
                         .with_time_limit(time_limit);
                 if let (Some(wm), Some(bytes)) = (&params.watermark, watermark) {
+                    // The same limits as the source: a watermark is decoded too.
+                    check_source_limits(&primary.probe(&bytes)?, max_src_pixels, max_frames)?;
                     plan = plan.with_watermark(wm, bytes);
                 }
                 // The text's real wrap width is the output's: check what it will cost now.

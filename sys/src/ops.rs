@@ -32,6 +32,12 @@ extern "C" {
         interesting: c_int,
     ) -> c_int;
     pub fn imgshield_copy_memory(input: *mut VipsImage, out: *mut *mut VipsImage) -> c_int;
+    pub fn imgshield_shrink(
+        input: *mut VipsImage,
+        out: *mut *mut VipsImage,
+        hshrink: c_double,
+        vshrink: c_double,
+    ) -> c_int;
     pub fn imgshield_gaussblur(
         input: *mut VipsImage,
         out: *mut *mut VipsImage,

@@ -14,6 +14,16 @@
 //! the ordinary path and keep nothing: holding a full decode in memory costs more to make than it
 //! saves (measured on 12 MP: +40% for that request, docs/BENCHMARKS.md).
 //!
+//! **What is kept, and when.** A source's first request keeps nothing: it takes the ordinary
+//! thumbnail path (streaming, the cheapest way to make one size) and only notes the source and the
+//! shrink it needed. Most sources are asked for once, and for them a kept decode would cost time and
+//! memory for nothing (measured: 0.92x the cold path per CPU-second and +50 MiB, docs/BENCHMARKS.md).
+//! From its second request on, a source is decoded at the finer of the two shrinks and kept; a
+//! later target needing a coarser level than any kept one gets it **derived** from the nearest finer
+//! kept level by a box shrink (block means, what DCT-domain scaling nearly computes) instead of a new
+//! decode: a few milliseconds instead of tens. Derived levels obey the same rule above and are kept
+//! like decoded ones.
+//!
 //! Only plain JPEGs take this path: 8-bit sRGB or greyscale, no ICC profile, one page (anything
 //! else goes through thumbnail's own colour handling, unchanged). Intermediates are auto-oriented,
 //! keyed by blake3 of the source bytes and the shrink, weighed by their bytes
@@ -53,10 +63,17 @@ pub fn jpeg_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32)
         .unwrap_or(1)
 }
 
+/// How many sources the first-sight notes remember, and for how long: enough for the widths of one
+/// page's images to meet, small enough to cost nothing (36 bytes an entry).
+const SEEN_CAPACITY: u64 = 100_000;
+const SEEN_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Cheap to clone: clones share one cache.
 #[derive(Clone)]
 pub struct Derivatives {
     cache: moka::sync::Cache<([u8; 32], u32), Arc<Intermediate>>,
+    /// Sources asked for once, with the finest shrink asked for.
+    seen: moka::sync::Cache<[u8; 32], u32>,
     max_pixels: u64,
     lookups: Family<CacheLabels, Counter>,
 }
@@ -78,8 +95,13 @@ impl Derivatives {
                 u32::try_from(value.pixels.len()).unwrap_or(u32::MAX)
             })
             .build();
+        let seen = moka::sync::Cache::builder()
+            .max_capacity(SEEN_CAPACITY)
+            .time_to_live(SEEN_FOR)
+            .build();
         Derivatives {
             cache,
+            seen,
             max_pixels,
             lookups,
         }
@@ -88,12 +110,34 @@ impl Derivatives {
     /// The smallest cached intermediate of `source` that the rule allows for a target needing
     /// shrink `needed`, with its shrink.
     pub fn find(&self, source: &[u8; 32], needed: u32) -> Option<(u32, Arc<Intermediate>)> {
-        let found = [8, 4, 2, 1]
+        [8, 4, 2, 1]
             .into_iter()
             .filter(|&s| s <= needed && s * MAX_LEVELS_ABOVE >= needed)
-            .find_map(|s| self.cache.get(&(*source, s)).map(|i| (s, i)));
-        self.count(if found.is_some() { "hit" } else { "miss" });
-        found
+            .find_map(|s| self.cache.get(&(*source, s)).map(|i| (s, i)))
+    }
+
+    /// The coarsest kept level finer than `needed` (any distance): what a derived level is made from.
+    pub fn finer(&self, source: &[u8; 32], needed: u32) -> Option<(u32, Arc<Intermediate>)> {
+        [4, 2, 1]
+            .into_iter()
+            .filter(|&s| s < needed)
+            .find_map(|s| self.cache.get(&(*source, s)).map(|i| (s, i)))
+    }
+
+    /// Notes a request for `source` needing shrink `needed`. `None` the first time (keep nothing);
+    /// afterwards the shrink to decode at: the finest asked for so far.
+    pub fn admit(&self, source: &[u8; 32], needed: u32) -> Option<u32> {
+        match self.seen.get(source) {
+            Some(before) => {
+                let finest = before.min(needed);
+                self.seen.insert(*source, finest);
+                Some(finest)
+            }
+            None => {
+                self.seen.insert(*source, needed);
+                None
+            }
+        }
     }
 
     /// Keeps `intermediate` unless it is larger than the cache is meant for.
@@ -104,6 +148,13 @@ impl Derivatives {
         }
     }
 
+    /// Counts how a lookup ended: `hit` (a kept level), `derived` (made from a finer kept level),
+    /// `miss` (decoded now and kept), `first` (first sight: nothing kept) or `bypass` (a source or
+    /// target this path does not take).
+    pub fn record(&self, result: &'static str) {
+        self.count(result);
+    }
+
     /// A source that cannot take this path (not a plain JPEG).
     pub fn bypass(&self) {
         self.count("bypass");
@@ -111,6 +162,7 @@ impl Derivatives {
 
     /// Forgets every kept decode.
     pub fn clear(&self) {
+        self.seen.invalidate_all();
         self.cache.invalidate_all();
         self.cache.run_pending_tasks();
     }
@@ -165,6 +217,30 @@ mod tests {
         assert_eq!(d.find(&key, 4).map(|(s, _)| s), Some(4));
         assert_eq!(d.find(&key, 2).map(|(s, _)| s), Some(2));
         assert!(d.find(&[8; 32], 8).is_none(), "another source");
+    }
+
+    #[test]
+    fn a_source_is_kept_from_its_second_sight_at_the_finest_shrink_asked() {
+        let d = Derivatives::new(1 << 30, 1 << 30, Family::default());
+        assert_eq!(d.admit(&[3; 32], 4), None, "first sight keeps nothing");
+        assert_eq!(d.admit(&[3; 32], 8), Some(4), "the finer of the two");
+        assert_eq!(d.admit(&[3; 32], 2), Some(2));
+        assert_eq!(d.admit(&[4; 32], 2), None, "another source");
+    }
+
+    #[test]
+    fn coarser_levels_are_derived_from_the_nearest_finer_one() {
+        let d = Derivatives::new(1 << 30, 1 << 30, Family::default());
+        let key = [5; 32];
+        assert!(d.finer(&key, 8).is_none());
+        d.store(key, 1, intermediate(400, 300));
+        d.store(key, 2, intermediate(200, 150));
+        assert_eq!(d.finer(&key, 8).map(|(s, _)| s), Some(2));
+        assert_eq!(d.finer(&key, 2).map(|(s, _)| s), Some(1));
+        assert!(
+            d.finer(&key, 1).is_none(),
+            "nothing is finer than full size"
+        );
     }
 
     #[test]

@@ -441,6 +441,16 @@ impl<'src> Image<'src> {
         })
     }
 
+    /// Box shrink by `factor` on both axes (block means), the way a JPEG decoder's DCT scaling
+    /// shrinks; the output has the integer part of each side divided by `factor`.
+    pub fn box_shrink(&self, factor: u32) -> Result<Image<'src>, VipsError> {
+        let f = f64::from(factor.max(1));
+        produce("shrink failed", |out| {
+            // SAFETY: self is live; out is a valid out-pointer.
+            unsafe { ffi::imgshield_shrink(self.raw(), out, f, f) }
+        })
+    }
+
     pub fn gaussblur(&self, sigma: f64) -> Result<Image<'src>, VipsError> {
         produce("blur failed", |out| {
             // SAFETY: self is live; out is a valid out-pointer.

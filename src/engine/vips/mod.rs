@@ -119,9 +119,20 @@ impl VipsEngine {
         }
         let key = *blake3::hash(source).as_bytes();
         if let Some((_, cached)) = derivatives.find(&key, needed) {
+            derivatives.record("hit");
             return Ok(Some(cached));
         }
-        let shrunk = Image::jpeg_shrunk(source, needed, self.strictness).map_err(undecodable)?;
+        if let Some((finer, from)) = derivatives.finer(&key, needed) {
+            let derived = Arc::new(derive(&from, needed / finer)?);
+            derivatives.store(key, needed, derived.clone());
+            derivatives.record("derived");
+            return Ok(Some(derived));
+        }
+        let Some(decode_at) = derivatives.admit(&key, needed) else {
+            derivatives.record("first");
+            return Ok(None);
+        };
+        let shrunk = Image::jpeg_shrunk(source, decode_at, self.strictness).map_err(undecodable)?;
         if let Some(remaining) = clock.remaining() {
             shrunk.set_time_limit(remaining);
         }
@@ -134,9 +145,30 @@ impl VipsEngine {
             bands: shrunk.bands(),
             pixels,
         });
-        derivatives.store(key, needed, decoded.clone());
-        Ok(Some(decoded))
+        derivatives.store(key, decode_at, decoded.clone());
+        derivatives.record("miss");
+        if derivatives.find(&key, needed).is_some() || decode_at == needed {
+            return Ok(Some(decoded));
+        }
+        // Decoded finer than this target may be served from (for a later, larger one): derive.
+        let derived = Arc::new(derive(&decoded, needed / decode_at)?);
+        derivatives.store(key, needed, derived.clone());
+        Ok(Some(derived))
     }
+}
+
+/// A coarser level made from a finer kept one by a box shrink of `factor` (a power of two).
+fn derive(from: &Intermediate, factor: u32) -> Result<Intermediate, EngineError> {
+    let image = Image::from_pixels_borrowed(&from.pixels, from.width, from.height, from.bands)
+        .and_then(|image| image.box_shrink(factor))
+        .map_err(internal)?;
+    let pixels = image.decode_to_memory().map_err(internal)?;
+    Ok(Intermediate {
+        width: image.width(),
+        height: image.height(),
+        bands: image.bands(),
+        pixels,
+    })
 }
 
 fn save_format(
@@ -545,8 +577,9 @@ mod tests {
         let cold = engine();
         let (warm, lookups) = with_derivatives();
         let src = crate::samples::photo_jpeg(3000, 2000, 5, 90).expect("jpeg");
-        // Shrink 1 (not kept), shrink 2 (decoded and kept), shrink 2 and 4 (from it), shrink 8
-        // (two levels away: decoded and kept), shrink 8 again (from that).
+        // Shrink 1 (not kept), shrink 2 (first sight: not kept), shrink 2 (decoded and kept),
+        // shrink 4 (from it), shrink 8 (two levels away: derived from it by a box shrink and kept),
+        // shrink 8 again (from that).
         for (w, h) in [
             (1000, 667),
             (700, 467),
@@ -573,11 +606,13 @@ mod tests {
         }
         assert_eq!(
             (
+                count(&lookups, "first"),
                 count(&lookups, "miss"),
                 count(&lookups, "hit"),
+                count(&lookups, "derived"),
                 count(&lookups, "bypass")
             ),
-            (2, 3, 1)
+            (1, 1, 2, 1, 1)
         );
     }
 
@@ -599,8 +634,11 @@ mod tests {
             },
             OutputFormat::Jpeg,
         );
+        // First sight, then a decode at 1/8 (375x250), kept.
         warm.transform(&src, &small).expect("small");
-        // The 1/8 decode (375x250) cannot make 700x467: a new decode, at shrink 2.
+        warm.transform(&src, &small).expect("small");
+        assert_eq!((count(&lookups, "first"), count(&lookups, "miss")), (1, 1));
+        // The 1/8 decode cannot make 700x467: a new decode, at shrink 2.
         let out = warm.transform(&src, &large).expect("large");
         assert_eq!((out.width, out.height), (700, 467));
         assert_eq!((count(&lookups, "miss"), count(&lookups, "hit")), (2, 0));
@@ -624,8 +662,8 @@ mod tests {
         src.extend_from_slice(&u16::try_from(app1.len() + 2).expect("short").to_be_bytes());
         src.extend(app1);
         src.extend_from_slice(&stored[2..]);
-        // Shrink 2 (decoded, kept), then shrink 4 (from it).
-        for (w, h) in [(200, 400), (100, 200)] {
+        // First sight, a decode at shrink 2 (kept), then shrink 8 derived from it.
+        for (w, h) in [(200, 400), (200, 400), (50, 100)] {
             let p = plan(
                 Size {
                     width: w,
@@ -638,7 +676,10 @@ mod tests {
             let score = crate::quality::ssim(&luma(&a.bytes), &luma(&b.bytes)).expect("size");
             assert!(score >= 0.99, "{w}x{h}: SSIM {score:.4}");
         }
-        assert_eq!(count(&lookups, "hit"), 1);
+        assert_eq!(
+            (count(&lookups, "miss"), count(&lookups, "derived")),
+            (1, 1)
+        );
         let png = encoded(64, 64, 4, OutputFormat::Png);
         let p = plan(
             Size {

@@ -182,9 +182,10 @@ fn pad<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
     } else {
         image
     };
+    let grey = luma(plan.background);
     let background: Vec<f64> = match (image.bands(), image.has_alpha()) {
-        (1, _) => vec![r],
-        (2, true) => vec![r, a],
+        (1, _) => vec![grey],
+        (2, true) => vec![grey, a],
         (3, _) => vec![r, g, b],
         _ => vec![r, g, b, a],
     };
@@ -260,8 +261,19 @@ pub fn flatten<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineErr
         return Ok(image);
     }
     let [r, g, b, _] = plan.background.0.map(f64::from);
-    let background: &[f64] = if image.bands() <= 2 { &[r] } else { &[r, g, b] };
+    let grey = [luma(plan.background)];
+    let background: &[f64] = if image.bands() <= 2 {
+        &grey
+    } else {
+        &[r, g, b]
+    };
     image.flatten(background).map_err(internal)
+}
+
+/// The grey a colour becomes on a one-band (greyscale) image: Rec. 709 luma, as `gray=1` makes it.
+fn luma(colour: crate::engine::Rgba) -> f64 {
+    let [r, g, b, _] = colour.0.map(f64::from);
+    (0.2126 * r + 0.7152 * g + 0.0722 * b).round()
 }
 
 /// Metadata goes before the save: libvips 8.14's webpsave ignores `strip` and would leak EXIF
