@@ -351,47 +351,93 @@ impl Params {
         self
     }
 
-    /// Defaults applied, fixed order, unambiguous: the form that goes into the cache key.
+    /// Defaults applied, fixed order, unambiguous: the form that goes into the cache key. A field at
+    /// its default is left out (the same meaning, fewer bytes to format and hash on the hit path).
     pub fn canonical(&self) -> String {
-        fn opt(v: Option<impl ToString>) -> String {
-            v.map(|v| v.to_string()).unwrap_or_default()
+        use std::fmt::Write;
+        let mut out = String::with_capacity(64);
+        // Writing to a String cannot fail.
+        let mut put = |name: &str, value: &dyn std::fmt::Display| {
+            let _ = write!(out, "{name}={value}&");
+        };
+        if let Some(w) = self.width {
+            put("w", &w);
         }
-        let crop = self
-            .crop
-            .map(|r| format!("{},{},{},{}", r.left, r.top, r.width, r.height));
-        let p = self.padding;
-        // `src` goes last: it is the only free-form field, so nothing after it can be confused with
-        // it (the watermark's source is second to last, for the same reason). A named engine is kept
-        // apart from a sampled one: only a sampled request may fall back.
-        format!(
-            "w={}&h={}&fit={}&pos={}&enlarge={}&crop={}&trim={}&pad={},{},{},{}&bg={}&rot={}&flip={}&{}&fm={}&q={}&prog={}&palette={}&lossless={}&anim={}&meta={}&engine={}&text={}&{}&src={}",
-            opt(self.width),
-            opt(self.height),
-            self.fit.as_str(),
-            self.position.canonical(),
-            u8::from(self.enlarge),
-            crop.unwrap_or_default(),
-            opt(self.trim),
-            p.top,
-            p.right,
-            p.bottom,
-            p.left,
-            background_str(self.background),
-            self.rotation.degrees(),
-            self.flip.as_str(),
-            self.effects.canonical(),
-            self.format.as_str(),
-            opt(self.quality),
-            u8::from(self.encoding.progressive),
-            u8::from(self.encoding.palette),
-            u8::from(self.encoding.lossless),
-            u8::from(self.animated),
-            if self.keep_metadata { "keep" } else { "strip" },
-            self.engine.map_or("", EngineChoice::as_str),
-            self.text.as_ref().map(text::TextSpec::canonical).unwrap_or_default(),
-            self.watermark.as_ref().map(Watermark::canonical).unwrap_or_default(),
-            self.src.identity(),
-        )
+        if let Some(h) = self.height {
+            put("h", &h);
+        }
+        if self.fit != Fit::Inside {
+            put("fit", &self.fit.as_str());
+        }
+        if self.position != Position::Gravity(Gravity::Center) {
+            put("pos", &self.position.canonical());
+        }
+        if self.enlarge {
+            put("enlarge", &1);
+        }
+        if let Some(r) = self.crop {
+            put(
+                "crop",
+                &format_args!("{},{},{},{}", r.left, r.top, r.width, r.height),
+            );
+        }
+        if let Some(t) = self.trim {
+            put("trim", &t);
+        }
+        if !self.padding.is_zero() {
+            let p = self.padding;
+            put(
+                "pad",
+                &format_args!("{},{},{},{}", p.top, p.right, p.bottom, p.left),
+            );
+        }
+        if self.background.is_some() {
+            put("bg", &background_str(self.background));
+        }
+        if self.rotation != Rotation::None {
+            put("rot", &self.rotation.degrees());
+        }
+        if self.flip != Flip::default() {
+            put("flip", &self.flip.as_str());
+        }
+        if self.effects != Effects::default() {
+            put("fx", &self.effects.canonical());
+        }
+        if self.format != FormatChoice::Source {
+            put("fm", &self.format.as_str());
+        }
+        if let Some(q) = self.quality {
+            put("q", &q);
+        }
+        if self.encoding.progressive {
+            put("prog", &1);
+        }
+        if self.encoding.palette {
+            put("palette", &1);
+        }
+        if self.encoding.lossless {
+            put("lossless", &1);
+        }
+        if !self.animated {
+            put("anim", &0);
+        }
+        if self.keep_metadata {
+            put("meta", &"keep");
+        }
+        // A named engine is kept apart from a sampled one: only a sampled request may fall back.
+        if let Some(engine) = self.engine {
+            put("engine", &engine.as_str());
+        }
+        if let Some(text) = &self.text {
+            put("txt", &text.canonical());
+        }
+        if let Some(wm) = &self.watermark {
+            put("wm", &wm.canonical());
+        }
+        // `src` goes last: it is the only free-form field left unescaped, so nothing after it can
+        // be confused with it (the watermark's source is length-prefixed for the same reason).
+        put("src", &self.src.identity());
+        out
     }
 }
 

@@ -200,14 +200,16 @@ pub struct Watermark {
 }
 
 impl Watermark {
+    /// The source goes last and length-prefixed, so no source URL can be mistaken for other fields.
     pub fn canonical(&self) -> String {
+        let src = self.src.identity();
         format!(
-            "wmpos={}&wmscale={}&wmopacity={}&wmmargin={}&wm={}",
+            "{},{},{},{},{}:{src}",
             self.position.as_str(),
             self.scale.map(|s| s.to_string()).unwrap_or_default(),
             self.opacity,
             self.margin,
-            self.src.identity(),
+            src.len(),
         )
     }
 }

@@ -57,6 +57,14 @@ pub const KNOWN: &[&str] = &[
 /// Parameters a request may give when only presets are allowed.
 const ALWAYS_ALLOWED: &[&str] = &["src", "p", "sig"];
 
+/// Sets `name` to `value`, replacing an earlier value.
+fn set(values: &mut Vec<(&'static str, String)>, name: &'static str, value: String) {
+    match values.iter_mut().find(|(n, _)| *n == name) {
+        Some(slot) => slot.1 = value,
+        None => values.push((name, value)),
+    }
+}
+
 /// Named parameter sets, validated once at start-up.
 #[derive(Clone, Debug, Default)]
 pub struct Presets(BTreeMap<String, Vec<(&'static str, String)>>);
@@ -99,9 +107,13 @@ impl Presets {
 }
 
 /// The request's parameters by name, each at most once.
+///
+/// NOTE(perf): a short list, not a map: a request names a handful of parameters and the parser asks
+/// for each of the ~45 known ones, so `take` is a scan of what is left (nothing, once the few given
+/// have been taken). Parsing is on the hit path.
 #[derive(Debug, Default)]
 pub struct Query {
-    values: BTreeMap<&'static str, String>,
+    values: Vec<(&'static str, String)>,
 }
 
 impl Query {
@@ -137,28 +149,30 @@ impl Query {
                 });
             }
         }
-        let mut values = BTreeMap::new();
-        if let Some((_, names)) = own.iter().find(|(n, _)| *n == "p") {
-            for name in names.split(',') {
-                let preset = presets.0.get(name).ok_or_else(|| ParamError::Invalid {
-                    name: "p",
-                    reason: format!("no preset named '{name}'"),
-                })?;
-                for (key, value) in preset {
-                    values.insert(*key, value.clone());
-                }
+        let Some((_, names)) = own.iter().find(|(n, _)| *n == "p") else {
+            return Ok(Query { values: own });
+        };
+        let mut values: Vec<(&'static str, String)> = Vec::new();
+        for name in names.split(',') {
+            let preset = presets.0.get(name).ok_or_else(|| ParamError::Invalid {
+                name: "p",
+                reason: format!("no preset named '{name}'"),
+            })?;
+            for (key, value) in preset {
+                set(&mut values, key, value.clone());
             }
         }
         for (name, value) in own {
             if name != "p" {
-                values.insert(name, value);
+                set(&mut values, name, value);
             }
         }
         Ok(Query { values })
     }
 
     pub fn take(&mut self, name: &'static str) -> Option<String> {
-        self.values.remove(name)
+        let i = self.values.iter().position(|(n, _)| *n == name)?;
+        Some(self.values.swap_remove(i).1)
     }
 
     /// `0`/`false` or `1`/`true`; absent is `default`.
@@ -215,6 +229,6 @@ impl Query {
 
     /// What no parser took: a programming error if a known name is left over.
     pub fn leftover(&self) -> Option<&'static str> {
-        self.values.keys().next().copied()
+        self.values.first().map(|(name, _)| *name)
     }
 }
