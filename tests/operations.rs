@@ -655,3 +655,38 @@ async fn text_is_drawn_onto_resized_images_and_every_frame() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.text().contains("'txtsize'"), "{}", reply.text());
 }
+
+/// TIFF and HEIF/AVIF sources load where libvips can read them (files made by the vips CLI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiff_and_heif_sources_are_read() {
+    let b = bench(&[]).await;
+    let dir = b._dir.path();
+    let made = |args: &[&str]| {
+        std::process::Command::new("vips")
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .expect("the vips CLI (libvips-tools) runs")
+            .success()
+    };
+    assert!(made(&["copy", "quad.png", "quad.tif"]));
+    let out = b.rgba("src=quad.tif&w=100&fm=png").await;
+    assert_eq!(out.dimensions(), (100, 100));
+    assert_colour(&out, 5, 5, RED, "TIFF top-left");
+    assert_colour(&out, 95, 95, YELLOW, "TIFF bottom-right");
+    // A TIFF has no web family of its own: JPEG, or PNG when it has alpha (this one has a band).
+    assert_eq!(b.ok("src=quad.tif&w=50").await.image().0, ImageFormat::Png);
+    if made(&[
+        "heifsave",
+        "quad.png",
+        "quad.avif",
+        "--compression",
+        "av1",
+        "--effort",
+        "0",
+    ]) {
+        let out = b.rgba("src=quad.avif&w=100&fm=png").await;
+        assert_eq!(out.dimensions(), (100, 100));
+        assert_colour(&out, 5, 5, RED, "AVIF top-left");
+    }
+}
