@@ -1,12 +1,5 @@
 /* See ops.h. */
 #include "ops.h"
-#include "shim.h"
-
-int imgshield_thumbnail_buffer_pages(const void *buf, size_t len, VipsImage **out, int width,
-                                     int height, int export_srgb, const char *option_string) {
-    return imgshield_thumbnail_buffer(buf, len, out, width, height, VIPS_SIZE_FORCE, export_srgb,
-                                      option_string);
-}
 
 int imgshield_rot(VipsImage *in, VipsImage **out, int angle) {
     VipsAngle a = angle == 90 ? VIPS_ANGLE_D90 : angle == 180 ? VIPS_ANGLE_D180 : VIPS_ANGLE_D270;

@@ -6,10 +6,6 @@
 
 #include <vips/vips.h>
 
-/* Loads every page/frame (n=-1) at a forced size per frame, auto-oriented. */
-int imgshield_thumbnail_buffer_pages(const void *buf, size_t len, VipsImage **out, int width,
-                                     int height, int export_srgb, const char *option_string);
-
 /* angle: 90, 180 or 270 (clockwise). */
 int imgshield_rot(VipsImage *in, VipsImage **out, int angle);
 

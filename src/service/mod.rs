@@ -397,6 +397,20 @@ fn log_request(method: &Method, route: Route, status: u16, note: &Note, elapsed:
     }
 }
 
+impl App {
+    /// The request's query string, once its signature (when the server requires one) checks out.
+    /// Every route that renders something goes through here first.
+    fn signed_query<'r, B>(&self, request: &'r Request<B>) -> Result<&'r str, Arc<Error>> {
+        let query = request.uri().query().unwrap_or("");
+        if let Some(signer) = &self.signer {
+            signer
+                .verify(request.uri().path(), query)
+                .map_err(|e| Arc::new(e.into()))?;
+        }
+        Ok(query)
+    }
+}
+
 /// The parameter rules from the configuration; presets are checked here, so a typo in one stops
 /// the server at start-up instead of failing every request that names it.
 fn param_limits(config: &Config) -> Result<ParamLimits, String> {

@@ -55,12 +55,7 @@ impl App {
         request: &Request<B>,
         note: &mut Note,
     ) -> Result<Response<Body>, Arc<Error>> {
-        let query = request.uri().query().unwrap_or("");
-        if let Some(signer) = &self.signer {
-            signer
-                .verify(request.uri().path(), query)
-                .map_err(|e| Arc::new(e.into()))?;
-        }
+        let query = self.signed_query(request)?;
         let params = Params::parse(query, &self.limits).map_err(|e| Arc::new(e.into()))?;
         if params.engine.is_some() && !self.allow_engine_param {
             return Err(Arc::new(Error::EngineParamNotAllowed));

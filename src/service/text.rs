@@ -23,12 +23,7 @@ impl App {
         request: &Request<B>,
         note: &mut Note,
     ) -> Result<Response<Body>, Arc<Error>> {
-        let query = request.uri().query().unwrap_or("");
-        if let Some(signer) = &self.signer {
-            signer
-                .verify(request.uri().path(), query)
-                .map_err(|e| Arc::new(e.into()))?;
-        }
+        let query = self.signed_query(request)?;
         let params = TextRequest::parse(query, &self.limits).map_err(|e| Arc::new(e.into()))?;
         let primary = self.engines.primary();
         let (format, accept) = match params.format {

@@ -1,6 +1,6 @@
 //! Declarations for `ops.c`: the operations of the URL API beyond the core thumbnail.
 
-use std::os::raw::{c_char, c_double, c_int, c_void};
+use std::os::raw::{c_double, c_int, c_void};
 
 use crate::VipsImage;
 
@@ -9,15 +9,6 @@ pub const VIPS_INTERESTING_ENTROPY: c_int = 2;
 pub const VIPS_INTERESTING_ATTENTION: c_int = 3;
 
 extern "C" {
-    pub fn imgshield_thumbnail_buffer_pages(
-        buf: *const c_void,
-        len: usize,
-        out: *mut *mut VipsImage,
-        width: c_int,
-        height: c_int,
-        export_srgb: c_int,
-        option_string: *const c_char,
-    ) -> c_int;
     pub fn imgshield_rot(input: *mut VipsImage, out: *mut *mut VipsImage, angle: c_int) -> c_int;
     pub fn imgshield_flip(
         input: *mut VipsImage,

@@ -153,6 +153,8 @@ fn limit_malloc_arenas() {
 pub enum ThumbnailSize {
     /// Exactly width×height, ignoring the aspect ratio (our Plan has already decided the geometry).
     Force,
+    /// Within width×height, keeping the aspect ratio, never enlarging.
+    Down,
 }
 
 /// An owned reference to a `VipsImage` whose pixels may be read lazily from a buffer borrowed for `'src`.
@@ -226,14 +228,28 @@ impl<'src> Image<'src> {
         size: ThumbnailSize,
         strictness: Strictness,
     ) -> Result<Image<'src>, VipsError> {
-        init()?;
-        let (width, height) = (c_dim(width)?, c_dim(height)?);
         let size = match size {
             ThumbnailSize::Force => ffi::VIPS_SIZE_FORCE,
+            ThumbnailSize::Down => ffi::VIPS_SIZE_DOWN,
         };
-        let options = match strictness {
-            Strictness::Warning => c"fail_on=warning",
-            Strictness::Error => c"fail_on=error",
+        Image::thumbnail(buffer, (width, height), size, strictness, false)
+    }
+
+    /// The one call behind every thumbnail: the first frame, or every frame stacked top to bottom.
+    fn thumbnail(
+        buffer: &'src [u8],
+        (width, height): (u32, u32),
+        size: c_int,
+        strictness: Strictness,
+        all_frames: bool,
+    ) -> Result<Image<'src>, VipsError> {
+        init()?;
+        let (width, height) = (c_dim(width)?, c_dim(height)?);
+        let options = match (strictness, all_frames) {
+            (Strictness::Warning, false) => c"fail_on=warning",
+            (Strictness::Error, false) => c"fail_on=error",
+            (Strictness::Warning, true) => c"n=-1,fail_on=warning",
+            (Strictness::Error, true) => c"n=-1,fail_on=error",
         };
         let export_srgb = Image::export_srgb(buffer)?;
         produce("thumbnail failed", |out| {
@@ -363,28 +379,13 @@ impl<'src> Image<'src> {
         height: u32,
         strictness: Strictness,
     ) -> Result<Image<'src>, VipsError> {
-        init()?;
-        let (width, height) = (c_dim(width)?, c_dim(height)?);
-        let options = match strictness {
-            Strictness::Warning => c"n=-1,fail_on=warning",
-            Strictness::Error => c"n=-1,fail_on=error",
-        };
-        let export_srgb = Image::export_srgb(buffer)?;
-        produce("thumbnail failed", |out| {
-            // SAFETY: buffer outlives the image ('src); out is a valid out-pointer; the option string
-            // is static and NUL-terminated.
-            unsafe {
-                ffi::imgshield_thumbnail_buffer_pages(
-                    buffer.as_ptr().cast(),
-                    buffer.len(),
-                    out,
-                    width,
-                    height,
-                    export_srgb,
-                    options.as_ptr(),
-                )
-            }
-        })
+        Image::thumbnail(
+            buffer,
+            (width, height),
+            ffi::VIPS_SIZE_FORCE,
+            strictness,
+            true,
+        )
     }
 
     /// Whether thumbnail should convert `buffer` to sRGB through its embedded ICC profile: only
@@ -1019,29 +1020,13 @@ impl<'src> Image<'src> {
         max_side: u32,
         strictness: Strictness,
     ) -> Result<Image<'src>, VipsError> {
-        init()?;
-        let side = c_dim(max_side)?;
-        let options = match strictness {
-            Strictness::Warning => c"fail_on=warning",
-            Strictness::Error => c"fail_on=error",
-        };
-        let export_srgb = Image::export_srgb(buffer)?;
-        produce("thumbnail failed", |out| {
-            // SAFETY: buffer outlives the image ('src); out is a valid out-pointer; the option string
-            // is static and NUL-terminated.
-            unsafe {
-                ffi::imgshield_thumbnail_buffer(
-                    buffer.as_ptr().cast(),
-                    buffer.len(),
-                    out,
-                    side,
-                    side,
-                    ffi::VIPS_SIZE_DOWN,
-                    export_srgb,
-                    options.as_ptr(),
-                )
-            }
-        })
+        Image::thumbnail(
+            buffer,
+            (max_side, max_side),
+            ffi::VIPS_SIZE_DOWN,
+            strictness,
+            false,
+        )
     }
 
     /// libvips' name for how the pixels are to be read: `srgb`, `b-w`, `cmyk`, `rgb16`, `grey16`, ...
