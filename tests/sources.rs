@@ -164,7 +164,10 @@ async fn later_widths_of_a_jpeg_resize_from_a_kept_decode() {
         }
     };
     assert_eq!((lookups("miss").await, lookups("hit").await), (1.0, 1.0));
-    assert_eq!((lookups("first").await, lookups("derived").await), (1.0, 1.0));
+    assert_eq!(
+        (lookups("first").await, lookups("derived").await),
+        (1.0, 1.0)
+    );
     assert_eq!(lookups("bypass").await, 2.0);
     assert!(s.metric("imgshield_derivative_cache_weighted_bytes").await >= 600.0 * 400.0 * 3.0);
     // A PNG is not a JPEG decode to keep.
