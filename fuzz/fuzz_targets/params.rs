@@ -1,15 +1,25 @@
-//! Fuzzes the `/resize` query parser: any input must parse or be refused, never panic, and what is
-//! accepted must be within the limits and parse the same way twice.
+//! Fuzzes the query parsers of `/resize`, `/text` and `/info`: any input must parse or be refused,
+//! never panic, and what is accepted must be within the limits and parse the same way twice.
 #![no_main]
 
 use imgshield::engine::OutputFormat;
-use imgshield::params::{FormatChoice, ParamLimits, Params};
+use imgshield::params::text::TextRequest;
+use imgshield::params::{FormatChoice, InfoParams, ParamLimits, Params};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     // The server hands the parser a `&str`; lossy conversion lets every input reach it.
     let query = String::from_utf8_lossy(data);
     let limits = ParamLimits::default();
+    if let Ok(banner) = TextRequest::parse(&query, &limits) {
+        assert_eq!(
+            TextRequest::parse(&query, &limits).map(|b| b.canonical()),
+            Ok(banner.canonical())
+        );
+    }
+    if let Ok(info) = InfoParams::parse(&query) {
+        assert_eq!(InfoParams::parse(&query).as_ref().ok(), Some(&info));
+    }
     let Ok(params) = Params::parse(&query, &limits) else {
         return;
     };
