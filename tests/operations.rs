@@ -223,6 +223,17 @@ async fn cover_keeps_the_part_pos_names() {
         assert_colour(&out, 5, 25, expected, pos);
         assert_colour(&out, 45, 25, expected, pos);
     }
+    // The focal point is marked on the image before rot/flip: it follows the pixels.
+    let flipped = b
+        .rgba("src=halves.png&w=50&h=50&fit=cover&fx=0.05&flip=h")
+        .await;
+    assert_colour(&flipped, 5, 25, RED, "flipped, left edge");
+    assert_colour(&flipped, 45, 25, RED, "flipped, right edge");
+    let turned = b
+        .rgba("src=halves.png&w=50&h=50&fit=cover&fx=0.05&rot=90")
+        .await;
+    assert_colour(&turned, 25, 5, RED, "turned, top");
+    assert_colour(&turned, 25, 45, RED, "turned, bottom");
     let centre = b.rgba("src=halves.png&w=50&h=50&fit=cover").await;
     assert_colour(&centre, 5, 25, RED, "centre, left edge");
     assert_colour(&centre, 45, 25, BLUE, "centre, right edge");

@@ -444,7 +444,12 @@ impl Plan {
         };
 
         let crop = match (params.fit, target) {
-            (Fit::Cover, Some((w, h))) => cover_crop(scaled, w, h, params.position),
+            (Fit::Cover, Some((w, h))) => cover_crop(
+                scaled,
+                w,
+                h,
+                follow_turns(params.position, params.rotation, params.flip),
+            ),
             _ => None,
         };
         let fitted = crop.map_or(scaled, Crop::size);
@@ -603,6 +608,26 @@ impl Plan {
     }
 }
 
+/// A focal point is given on the image as it is before `rot` and `flip` (where a CMS marks it);
+/// the cover crop works after them, so the point turns and mirrors with the pixels.
+fn follow_turns(position: Position, rotation: Rotation, flip: Flip) -> Position {
+    let Position::Focal { x, y } = position else {
+        return position;
+    };
+    let one = Milli::ONE.0;
+    let invert = |m: Milli| Milli(one.saturating_sub(m.0));
+    // Clockwise quarter turns: (x, y) -> (1 - y, x).
+    let (x, y) = match rotation {
+        Rotation::None => (x, y),
+        Rotation::Quarter => (invert(y), x),
+        Rotation::Half => (invert(x), invert(y)),
+        Rotation::ThreeQuarters => (y, invert(x)),
+    };
+    let x = if flip.horizontal { invert(x) } else { x };
+    let y = if flip.vertical { invert(y) } else { y };
+    Position::Focal { x, y }
+}
+
 /// The `w`×`h` window `fit=cover` keeps of an image scaled to `size`, chosen by `position`. Without
 /// enlarge a small source cannot fill the box: it keeps what there is.
 fn cover_crop(size: Size, w: u32, h: u32, position: Position) -> Option<Crop> {
@@ -720,6 +745,36 @@ mod tests {
             }))
         );
         assert_eq!(p.output_size(), size(300, 300));
+    }
+
+    #[test]
+    fn a_focal_point_turns_and_mirrors_with_the_pixels() {
+        let at = |x, y| Position::Focal {
+            x: Milli(x),
+            y: Milli(y),
+        };
+        let none = Flip::default();
+        let h = Flip {
+            horizontal: true,
+            vertical: false,
+        };
+        assert_eq!(
+            follow_turns(at(100, 200), Rotation::None, none),
+            at(100, 200)
+        );
+        assert_eq!(
+            follow_turns(at(100, 200), Rotation::Quarter, none),
+            at(800, 100)
+        );
+        assert_eq!(
+            follow_turns(at(100, 200), Rotation::Half, none),
+            at(900, 800)
+        );
+        assert_eq!(
+            follow_turns(at(100, 200), Rotation::ThreeQuarters, none),
+            at(200, 900)
+        );
+        assert_eq!(follow_turns(at(100, 200), Rotation::None, h), at(900, 200));
     }
 
     #[test]
