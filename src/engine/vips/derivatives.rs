@@ -64,8 +64,9 @@ pub fn jpeg_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32)
 }
 
 /// How many sources the first-sight notes remember, and for how long: enough for the widths of one
-/// page's images to meet, small enough to cost nothing (36 bytes an entry).
-const SEEN_CAPACITY: u64 = 100_000;
+/// page's images to meet (they arrive within seconds), small enough to stay a few MiB with moka's
+/// per-entry overhead (~100-200 bytes) on traffic of distinct sources.
+const SEEN_CAPACITY: u64 = 20_000;
 const SEEN_FOR: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Cheap to clone: clones share one cache.
