@@ -134,7 +134,8 @@ impl App {
             )
         });
         let mut engine = VipsEngine::with_strictness(config.fail_on.into())
-            .map_err(|e| format!("libvips: {e}"))?;
+            .map_err(|e| format!("libvips: {e}"))?
+            .with_draft(config.jpeg_shrink == crate::config::JpegShrink::Draft);
         if let Some(derivatives) = &derivatives {
             engine = engine.with_derivatives(derivatives.clone());
         }

@@ -63,6 +63,17 @@ pub fn jpeg_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32)
         .unwrap_or(1)
 }
 
+/// The draft rule (Pillow's `draft()`): the largest s in {8, 4, 2} whose decode is still at least
+/// as large as the target on the side that needs more; otherwise 1.
+pub fn draft_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32)) -> u32 {
+    let factor = (f64::from(width) / f64::from(target_w.max(1)))
+        .min(f64::from(height) / f64::from(target_h.max(1)));
+    [8, 4, 2]
+        .into_iter()
+        .find(|&s| factor >= f64::from(s))
+        .unwrap_or(1)
+}
+
 /// How many sources the first-sight notes remember, and for how long: enough for the widths of one
 /// page's images to meet (they arrive within seconds), small enough to stay a few MiB with moka's
 /// per-entry overhead (~100-200 bytes) on traffic of distinct sources.
@@ -191,6 +202,15 @@ mod tests {
         assert_eq!(jpeg_shrink((6000, 4000), (3000, 2000)), 1);
         // The side that needs more decides (a cover crop keeps the full height).
         assert_eq!(jpeg_shrink((6000, 4000), (300, 2000)), 1);
+    }
+
+    #[test]
+    fn the_draft_rule_keeps_the_target_size_only() {
+        assert_eq!(draft_shrink((6000, 4000), (750, 500)), 8);
+        assert_eq!(draft_shrink((6000, 4000), (751, 501)), 4);
+        assert_eq!(draft_shrink((4000, 3000), (640, 480)), 4);
+        assert_eq!(jpeg_shrink((4000, 3000), (640, 480)), 2);
+        assert_eq!(draft_shrink((6000, 4000), (3001, 2001)), 1);
     }
 
     fn intermediate(width: u32, height: u32) -> Arc<Intermediate> {

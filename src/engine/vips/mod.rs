@@ -9,7 +9,7 @@ mod handle;
 mod steps;
 mod text;
 
-pub use derivatives::{jpeg_shrink, Derivatives, Intermediate};
+pub use derivatives::{draft_shrink, jpeg_shrink, Derivatives, Intermediate};
 pub use handle::{init, Image, SaveFormat, VipsError};
 pub use text::{draw_text, render_banner, BannerError, BannerLimits};
 
@@ -40,6 +40,8 @@ pub struct VipsEngine {
     encodable: [bool; OutputFormat::ALL.len()],
     strictness: Strictness,
     derivatives: Option<Derivatives>,
+    /// Load JPEGs at the coarsest DCT scale still as large as the target (see [`draft_shrink`]).
+    draft: bool,
 }
 
 impl VipsEngine {
@@ -69,6 +71,7 @@ impl VipsEngine {
             encodable,
             strictness,
             derivatives: None,
+            draft: false,
         })
     }
 
@@ -78,37 +81,54 @@ impl VipsEngine {
         self
     }
 
+    /// Loads plain JPEGs at the coarsest DCT scale still as large as the target ([`draft_shrink`])
+    /// instead of thumbnail's twice-the-target rule.
+    pub fn with_draft(mut self, draft: bool) -> VipsEngine {
+        self.draft = draft;
+        self
+    }
+
     pub fn derivatives(&self) -> Option<&Derivatives> {
         self.derivatives.as_ref()
     }
 
-    /// A decode of `source` that the plan may resize from, when the derivative cache is on and the
-    /// source is a plain JPEG (see `derivatives`): cached, or decoded now and kept.
-    fn intermediate(
-        &self,
-        source: &[u8],
-        plan: &Plan,
-        clock: &Clock,
-    ) -> Result<Option<Arc<Intermediate>>, EngineError> {
-        let Some(derivatives) = &self.derivatives else {
-            return Ok(None);
-        };
+    /// The upright size of `source` when it is a plain JPEG: 8-bit sRGB or greyscale, no ICC
+    /// profile, one page. Only those take the derivative cache and the draft load (anything else
+    /// goes through thumbnail's own colour handling).
+    fn plain_jpeg(source: &[u8]) -> Result<Option<(u32, u32)>, EngineError> {
         let header = Image::header_from_buffer(source).map_err(undecodable)?;
-        let plain_jpeg = header
+        let plain = header
             .loader()
             .is_some_and(|loader| loader.starts_with("jpegload"))
             && !header.needs_srgb_conversion()
             && !header.has_icc_profile()
             && matches!(header.bands(), 1 | 3)
             && header.pages() <= 1;
-        if !plain_jpeg {
+        Ok(plain.then(|| {
+            if (5..=8).contains(&header.orientation()) {
+                (header.height(), header.width())
+            } else {
+                (header.width(), header.height())
+            }
+        }))
+    }
+
+    /// A decode of `source` that the plan may resize from, when the derivative cache is on and the
+    /// source is a plain JPEG of upright size `jpeg` (see `derivatives`): cached, or decoded now and
+    /// kept.
+    fn intermediate(
+        &self,
+        source: &[u8],
+        jpeg: Option<(u32, u32)>,
+        plan: &Plan,
+        clock: &Clock,
+    ) -> Result<Option<Arc<Intermediate>>, EngineError> {
+        let Some(derivatives) = &self.derivatives else {
+            return Ok(None);
+        };
+        let Some((width, height)) = jpeg else {
             derivatives.bypass();
             return Ok(None);
-        }
-        let (width, height) = if (5..=8).contains(&header.orientation()) {
-            (header.height(), header.width())
-        } else {
-            (header.width(), header.height())
         };
         let needed = jpeg_shrink((width, height), (plan.resize.width, plan.resize.height));
         if needed == 1 {
@@ -302,14 +322,23 @@ impl Engine for VipsEngine {
         let clock = Clock::start(plan.time_limit);
         // Held for the whole pipeline: an image made from it borrows its pixels. Animations are
         // never kept: the cache holds single decodes.
+        let jpeg = if plan.animated {
+            None
+        } else {
+            VipsEngine::plain_jpeg(source)?
+        };
         let intermediate = if plan.animated {
             None
         } else {
-            self.intermediate(source, plan, &clock)?
+            self.intermediate(source, jpeg, plan, &clock)?
         };
-        let image = match &intermediate {
-            Some(decoded) => steps::load_decoded(decoded, plan)?,
-            None => steps::load(source, plan, self.strictness)?,
+        let draft = jpeg.map(|size| draft_shrink(size, (plan.resize.width, plan.resize.height)));
+        let image = match (&intermediate, draft) {
+            (Some(decoded), _) => steps::load_decoded(decoded, plan)?,
+            (None, Some(shrink)) if self.draft && shrink > 1 => {
+                steps::load_draft(source, shrink, plan, self.strictness)?
+            }
+            (None, _) => steps::load(source, plan, self.strictness)?,
         };
         clock.check()?;
         let image = steps::to_srgb(image)?;
@@ -690,6 +719,42 @@ mod tests {
         );
         warm.transform(&png, &p).expect("png");
         assert_eq!(count(&lookups, "bypass"), 1);
+    }
+
+    #[test]
+    fn the_draft_load_matches_thumbnail_within_tolerance() {
+        let thumbnail = engine();
+        let draft = engine().with_draft(true);
+        let photo = crate::samples::photo_jpeg(3000, 2000, 8, 90).expect("jpeg");
+        // Stored 1600x800, EXIF 6: upright 800x1600 (the draft load must auto-orient too).
+        let stored = crate::samples::photo_jpeg(1600, 800, 9, 90).expect("jpeg");
+        let mut turned = stored[..2].to_vec();
+        let mut app1 = b"Exif\0\0MM\0*\0\0\0\x08\0\x01".to_vec();
+        app1.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]);
+        turned.extend_from_slice(&[0xFF, 0xE1]);
+        turned.extend_from_slice(&u16::try_from(app1.len() + 2).expect("short").to_be_bytes());
+        turned.extend(app1);
+        turned.extend_from_slice(&stored[2..]);
+        for (src, (w, h)) in [
+            (&photo, (640, 427)),
+            (&photo, (300, 200)),
+            (&photo, (1000, 667)),
+            (&photo, (200, 500)),
+            (&turned, (200, 400)),
+        ] {
+            let p = plan(
+                Size {
+                    width: w,
+                    height: h,
+                },
+                OutputFormat::Jpeg,
+            );
+            let a = draft.transform(src, &p).expect("draft");
+            let b = thumbnail.transform(src, &p).expect("thumbnail");
+            assert_eq!((a.width, a.height), (w, h));
+            let score = crate::quality::ssim(&luma(&a.bytes), &luma(&b.bytes)).expect("size");
+            assert!(score >= 0.98, "{w}x{h}: SSIM {score:.4} against thumbnail");
+        }
     }
 
     #[test]

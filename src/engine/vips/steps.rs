@@ -22,6 +22,19 @@ pub fn load<'s>(
     .map_err(undecodable)
 }
 
+/// A JPEG decoded at 1/`shrink` in the DCT domain and reduced (Lanczos3) to the plan's size, lazily:
+/// streamed like thumbnail, from a coarser decode than thumbnail's rule picks.
+pub fn load_draft<'s>(
+    source: &'s [u8],
+    shrink: u32,
+    plan: &Plan,
+    strictness: Strictness,
+) -> Result<Image<'s>, EngineError> {
+    Image::jpeg_shrunk(source, shrink, strictness)
+        .and_then(|image| image.resize_to(plan.resize.width, plan.resize.height))
+        .map_err(undecodable)
+}
+
 /// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load.
 pub fn load_decoded<'s>(decoded: &'s Intermediate, plan: &Plan) -> Result<Image<'s>, EngineError> {
     Image::from_pixels_borrowed(
