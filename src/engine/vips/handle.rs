@@ -342,8 +342,10 @@ impl<'src> Image<'src> {
         unsafe { ffi::vips_image_get_typeof(self.raw(), c"icc-profile-data".as_ptr()) != 0 }
     }
 
-    /// Lanczos3 reduction of this (decoded) image to exactly width×height, in one pass: the step
-    /// thumbnail takes after shrink-on-load. Never enlarges.
+    /// Lanczos3 reduction of this image to exactly width×height: the step thumbnail takes after
+    /// shrink-on-load. Never enlarges. As in `vips_resize`, a factor above 2 is first taken down by
+    /// an integer block average, since `vips_reduce` is meant for small factors (its docs: "not
+    /// well for shrink factors greater than three") and its kernel grows with the factor.
     pub fn resize_to(&self, width: u32, height: u32) -> Result<Image<'src>, VipsError> {
         if (width, height) == (self.width(), self.height()) {
             return Ok(self.clone());
@@ -351,11 +353,25 @@ impl<'src> Image<'src> {
         if width > self.width() || height > self.height() {
             return Err(VipsError("resize_to only reduces".into()));
         }
-        let hshrink = f64::from(self.width()) / f64::from(width.max(1));
-        let vshrink = f64::from(self.height()) / f64::from(height.max(1));
+        let factor = |from: u32, to: u32| f64::from(from) / f64::from(to.max(1));
+        let block = |shrink: f64| (shrink / 2.0).floor().max(1.0);
+        let (hblock, vblock) = (
+            block(factor(self.width(), width)),
+            block(factor(self.height(), height)),
+        );
+        let base = if hblock > 1.0 || vblock > 1.0 {
+            produce("shrink failed", |out| {
+                // SAFETY: self is live; out is a valid out-pointer.
+                unsafe { ffi::imgshield_shrink(self.raw(), out, hblock, vblock) }
+            })?
+        } else {
+            self.clone()
+        };
+        let hshrink = factor(base.width(), width);
+        let vshrink = factor(base.height(), height);
         let resized = produce("resize failed", |out| {
-            // SAFETY: self is live; out is a valid out-pointer.
-            unsafe { ffi::imgshield_reduce(self.raw(), out, hshrink, vshrink) }
+            // SAFETY: base is live; out is a valid out-pointer.
+            unsafe { ffi::imgshield_reduce(base.raw(), out, hshrink, vshrink) }
         })?;
         if (resized.width(), resized.height()) == (width, height) {
             Ok(resized)
