@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::vips::{Image, VipsError};
+use super::vips::{source_format, Image, VipsError};
 use super::{Clock, EngineError, SourceFormat, SourceInfo, Strictness};
 use crate::placeholder::{blurhash, dominant_color, Components, Pixels};
 
@@ -116,20 +116,6 @@ pub fn placeholders(
 
 fn undecodable(err: VipsError) -> EngineError {
     EngineError::Undecodable(err.0)
-}
-
-fn source_format(loader: Option<&str>) -> SourceFormat {
-    let known = [
-        ("jpegload", SourceFormat::Jpeg),
-        ("pngload", SourceFormat::Png),
-        ("webpload", SourceFormat::Webp),
-        ("gifload", SourceFormat::Gif),
-        ("heifload", SourceFormat::Heif),
-        ("tiffload", SourceFormat::Tiff),
-    ];
-    loader
-        .and_then(|loader| known.iter().find(|(prefix, _)| loader.starts_with(prefix)))
-        .map_or(SourceFormat::Other, |(_, format)| *format)
 }
 
 /// The format's usual name; the HEIF loader reads both HEIC and AVIF, told apart by the codec.

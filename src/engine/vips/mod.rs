@@ -223,7 +223,8 @@ fn save_format(
     }
 }
 
-fn source_format(loader: Option<&str>) -> SourceFormat {
+/// The container a libvips loader name stands for (`jpegload_buffer` -> JPEG, ...).
+pub(crate) fn source_format(loader: Option<&str>) -> SourceFormat {
     let Some(loader) = loader else {
         return SourceFormat::Other;
     };
