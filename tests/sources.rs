@@ -146,9 +146,10 @@ async fn an_origin_failure_is_not_cached_as_a_source() {
 async fn later_widths_of_a_jpeg_resize_from_a_kept_decode() {
     let f = Fixtures::new();
     let s = Server::start(f.path(), &[]).await;
-    // photo.jpg is 1200x800. w=1200 and 600 need a full decode (not kept); w=300 is the source's
-    // first sight (nothing kept); w=200 decodes at 1/2 and keeps it; w=100 (shrink 4, one level
-    // away) resizes from it; w=50 (shrink 8) gets its level derived from it by a box shrink.
+    // photo.jpg is 1200x800; by the draft rule (the default) w=1200 needs a full decode (not
+    // kept); w=600 decodes at 1/2 and keeps it, from the first request; w=300 (shrink 4) gets its
+    // level derived from that by a box shrink and kept; w=200 (shrink 4) resizes from it; w=100
+    // (shrink 8) is derived from 1/4 and w=50 resizes from that.
     for w in [1200, 600, 300, 200, 100, 50] {
         let reply = s.get(&format!("/resize?src=photo.jpg&w={w}")).await;
         let height = (f64::from(w) * 2.0 / 3.0).round() as u32;
@@ -163,17 +164,17 @@ async fn later_widths_of_a_jpeg_resize_from_a_kept_decode() {
             .await
         }
     };
-    assert_eq!((lookups("miss").await, lookups("hit").await), (1.0, 1.0));
+    assert_eq!((lookups("miss").await, lookups("hit").await), (1.0, 2.0));
     assert_eq!(
         (lookups("first").await, lookups("derived").await),
-        (1.0, 1.0)
+        (0.0, 2.0)
     );
-    assert_eq!(lookups("bypass").await, 2.0);
+    assert_eq!(lookups("bypass").await, 1.0);
     assert!(s.metric("imgshield_derivative_cache_weighted_bytes").await >= 600.0 * 400.0 * 3.0);
     // A PNG is not a JPEG decode to keep.
     let png = s.get("/resize?src=alpha.png&w=100").await;
     assert_eq!(png.status, StatusCode::OK);
-    assert_eq!(lookups("bypass").await, 3.0);
+    assert_eq!(lookups("bypass").await, 2.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,27 +2,38 @@
 //! one photo do not decode it again. Decoding (Huffman and IDCT) is ~90% of a large JPEG's
 //! thumbnail cost and barely depends on the output size; resizing from pixels in memory is cheap.
 //!
-//! **When an intermediate may be used.** libvips' thumbnail shrinks a JPEG while decoding by the
-//! largest s in {8, 4, 2, 1} that still leaves at least twice the target size (factor >= 2s), then
-//! resizes with Lanczos3. A cached intermediate decoded at shrink s' serves a new target whose own
-//! rule gives s only if s/2 <= s' <= s: the intermediate then has at least as many pixels as the
-//! cold path would decode (so the final resize starts from at least as much detail), and at most
-//! one level more (from further up, a Lanczos resize of the finer decode stops looking like the
-//! cold path's block-shrunk one: SSIM 0.983 at a factor of 25). Tested: SSIM >= 0.99 against a cold
-//! transform. Of the usable ones, the smallest (largest s') is taken: the least resize work. A miss
-//! decodes at exactly the shrink the request needs. Targets needing a full-size decode (s = 1) take
-//! the ordinary path and keep nothing: holding a full decode in memory costs more to make than it
-//! saves (measured on 12 MP: +40% for that request, docs/BENCHMARKS.md).
+//! **When an intermediate may be used.** A cold transform shrinks a JPEG while decoding by a DCT
+//! factor s in {8, 4, 2, 1}, then resizes with Lanczos3. Two rules pick s: the draft rule (the
+//! default, [`draft_shrink`]: the coarsest decode still as large as the target) and libvips'
+//! thumbnail rule ([`jpeg_shrink`]: the coarsest that leaves twice the target, `--jpeg-shrink
+//! headroom`). The cache decides with the rule the cold path uses. A kept intermediate decoded at
+//! shrink s' serves a target whose rule gives s only if s/reach <= s' <= s: it then has at least as
+//! many pixels as the cold path would decode (so the final resize starts from at least as much
+//! detail), and is close enough to look like it. Under libvips' rule the reach is one level
+//! ([`HEADROOM_REACH`]); from further up, a Lanczos resize of the finer decode stops looking like
+//! the cold path's block-shrunk one (SSIM 0.983 at a factor of 25). Under the draft rule it is the
+//! level itself ([`DRAFT_REACH`]), because a draft decode is resized by less than 2 and a finer
+//! one already looks sharper. Tested: SSIM >= 0.99 against a cold transform under both rules. Of
+//! the usable ones, the smallest (largest s') is taken: the least resize work. Targets needing a
+//! full-size decode (s = 1) take the ordinary path and keep nothing: holding a full decode in
+//! memory costs more to make than it saves (measured on 12 MP: +40% for that request,
+//! docs/BENCHMARKS.md).
 //!
-//! **What is kept, and when.** A source's first request keeps nothing: it takes the ordinary
-//! thumbnail path (streaming, the cheapest way to make one size) and only notes the source and the
-//! shrink it needed. Most sources are asked for once, and for them a kept decode would cost time and
-//! memory for nothing (measured: 0.92x the cold path per CPU-second and +50 MiB, docs/BENCHMARKS.md).
-//! From its second request on, a source is decoded at the finer of the two shrinks and kept; a
-//! later target needing a coarser level than any kept one gets it **derived** from the nearest finer
-//! kept level by a box shrink (block means, what DCT-domain scaling nearly computes) instead of a new
-//! decode: a few milliseconds instead of tens. Derived levels obey the same rule above and are kept
-//! like decoded ones.
+//! **What is kept, and when.** A target needing a level that is not kept gets it **derived** from
+//! the nearest finer kept level by a box shrink (block means, what DCT-domain scaling nearly
+//! computes) instead of a new decode: a few milliseconds instead of tens. Derived levels obey the
+//! rule above and are kept like decoded ones. Otherwise the source is decoded at the finest shrink
+//! asked for so far and kept:
+//! - under the draft rule from its first request: the decode is at most about the target's size,
+//!   so materialising it costs little next to the streaming thumbnail (measured on distinct
+//!   sources: no slower, +9 MiB peak RSS; on srcset traffic 2.05x against 1.72x, docs/BENCHMARKS.md);
+//! - under libvips' rule from its second request only: its decodes are up to four times the
+//!   target's pixels, and keeping them for sources asked for once cost 0.92x the cold path per
+//!   CPU-second and +50 MiB (docs/BENCHMARKS.md). The first request takes the ordinary thumbnail
+//!   path and only notes the source and the shrink it needed.
+//!
+//! Bounded: the cache is weighed by bytes (`--derivative-cache-bytes`), and moka's admission keeps
+//! sources asked for once from evicting popular ones when it is full.
 //!
 //! Only plain JPEGs take this path: 8-bit sRGB or greyscale, no ICC profile, one page (anything
 //! else goes through thumbnail's own colour handling, unchanged). Intermediates are auto-oriented,
@@ -36,11 +47,16 @@ use prometheus_client::metrics::family::Family;
 
 use crate::metrics::CacheLabels;
 
-/// How many times larger (per side) than the cold path's decode an intermediate may be. One level:
-/// from two or more levels up, the Lanczos resize of a finer decode no longer looks like the cold
-/// path's block-shrunk one (SSIM 0.983 at 120x80 from a full 6-MP decode, against >= 0.99 from one
-/// level up).
-const MAX_LEVELS_ABOVE: u32 = 2;
+/// How many times larger (per side) than the cold path's decode an intermediate may be, under
+/// libvips' twice-the-target rule. One level: from two or more levels up, the Lanczos resize of a
+/// finer decode no longer looks like the cold path's block-shrunk one (SSIM 0.983 at 120x80 from a
+/// full 6-MP decode, against >= 0.99 from one level up).
+pub const HEADROOM_REACH: u32 = 2;
+
+/// The same under the draft rule: only the level itself. A draft decode is resized by less than 2,
+/// so a decode one level finer already looks sharper than the cold path's (SSIM 0.989 at 700x467
+/// from 1500x1000 instead of 750x500); the level is derived by a box shrink instead.
+pub const DRAFT_REACH: u32 = 1;
 
 /// Decoded pixels of one source at one DCT shrink.
 #[derive(Debug)]
@@ -120,11 +136,17 @@ impl Derivatives {
     }
 
     /// The smallest cached intermediate of `source` that the rule allows for a target needing
-    /// shrink `needed`, with its shrink.
-    pub fn find(&self, source: &[u8; 32], needed: u32) -> Option<(u32, Arc<Intermediate>)> {
+    /// shrink `needed`, with its shrink: at most `reach` times finer ([`HEADROOM_REACH`] or
+    /// [`DRAFT_REACH`]).
+    pub fn find(
+        &self,
+        source: &[u8; 32],
+        needed: u32,
+        reach: u32,
+    ) -> Option<(u32, Arc<Intermediate>)> {
         [8, 4, 2, 1]
             .into_iter()
-            .filter(|&s| s <= needed && s * MAX_LEVELS_ABOVE >= needed)
+            .filter(|&s| s <= needed && s * reach >= needed)
             .find_map(|s| self.cache.get(&(*source, s)).map(|i| (s, i)))
     }
 
@@ -136,9 +158,10 @@ impl Derivatives {
             .find_map(|s| self.cache.get(&(*source, s)).map(|i| (s, i)))
     }
 
-    /// Notes a request for `source` needing shrink `needed`. `None` the first time (keep nothing);
-    /// afterwards the shrink to decode at: the finest asked for so far.
-    pub fn admit(&self, source: &[u8; 32], needed: u32) -> Option<u32> {
+    /// Notes a request for `source` needing shrink `needed`, and says the shrink to decode at and
+    /// keep: the finest asked for so far. `None` (keep nothing) the first time, unless
+    /// `keep_first`.
+    pub fn admit(&self, source: &[u8; 32], needed: u32, keep_first: bool) -> Option<u32> {
         match self.seen.get(source) {
             Some(before) => {
                 let finest = before.min(needed);
@@ -147,7 +170,7 @@ impl Derivatives {
             }
             None => {
                 self.seen.insert(*source, needed);
-                None
+                keep_first.then_some(needed)
             }
         }
     }
@@ -226,27 +249,40 @@ mod tests {
     fn the_smallest_usable_intermediate_is_found() {
         let d = Derivatives::new(1 << 30, 1 << 30, Family::default());
         let key = [7; 32];
-        assert!(d.find(&key, 8).is_none());
+        assert!(d.find(&key, 8, HEADROOM_REACH).is_none());
         d.store(key, 2, intermediate(300, 200));
         // Needs shrink 1 (a large target): shrink 2 has too few pixels.
-        assert!(d.find(&key, 1).is_none());
-        assert_eq!(d.find(&key, 4).map(|(s, _)| s), Some(2));
+        assert!(d.find(&key, 1, HEADROOM_REACH).is_none());
+        assert_eq!(d.find(&key, 4, HEADROOM_REACH).map(|(s, _)| s), Some(2));
         // Two levels up is too far from what the cold path would decode.
-        assert!(d.find(&key, 8).is_none());
+        assert!(d.find(&key, 8, HEADROOM_REACH).is_none());
         d.store(key, 4, intermediate(150, 100));
-        assert_eq!(d.find(&key, 8).map(|(s, _)| s), Some(4));
-        assert_eq!(d.find(&key, 4).map(|(s, _)| s), Some(4));
-        assert_eq!(d.find(&key, 2).map(|(s, _)| s), Some(2));
-        assert!(d.find(&[8; 32], 8).is_none(), "another source");
+        assert_eq!(d.find(&key, 8, HEADROOM_REACH).map(|(s, _)| s), Some(4));
+        assert_eq!(d.find(&key, 4, HEADROOM_REACH).map(|(s, _)| s), Some(4));
+        assert_eq!(d.find(&key, 2, HEADROOM_REACH).map(|(s, _)| s), Some(2));
+        assert!(
+            d.find(&[8; 32], 8, HEADROOM_REACH).is_none(),
+            "another source"
+        );
     }
 
     #[test]
     fn a_source_is_kept_from_its_second_sight_at_the_finest_shrink_asked() {
         let d = Derivatives::new(1 << 30, 1 << 30, Family::default());
-        assert_eq!(d.admit(&[3; 32], 4), None, "first sight keeps nothing");
-        assert_eq!(d.admit(&[3; 32], 8), Some(4), "the finer of the two");
-        assert_eq!(d.admit(&[3; 32], 2), Some(2));
-        assert_eq!(d.admit(&[4; 32], 2), None, "another source");
+        assert_eq!(
+            d.admit(&[3; 32], 4, false),
+            None,
+            "first sight keeps nothing"
+        );
+        assert_eq!(d.admit(&[3; 32], 8, false), Some(4), "the finer of the two");
+        assert_eq!(d.admit(&[3; 32], 2, false), Some(2));
+        assert_eq!(d.admit(&[4; 32], 2, false), None, "another source");
+        assert_eq!(
+            d.admit(&[5; 32], 4, true),
+            Some(4),
+            "kept from the first sight"
+        );
+        assert_eq!(d.admit(&[5; 32], 8, true), Some(4));
     }
 
     #[test]
@@ -268,6 +304,6 @@ mod tests {
     fn oversized_intermediates_are_not_kept() {
         let d = Derivatives::new(1 << 30, 10_000, Family::default());
         d.store([1; 32], 1, intermediate(200, 100));
-        assert!(d.find(&[1; 32], 8).is_none());
+        assert!(d.find(&[1; 32], 8, HEADROOM_REACH).is_none());
     }
 }

@@ -88,6 +88,26 @@ impl VipsEngine {
         self
     }
 
+    /// The DCT shrink a plain JPEG is decoded at for a target: [`draft_shrink`] or libvips'
+    /// [`jpeg_shrink`]. The derivative cache decides with the same rule as the cold path, so a kept
+    /// level never has fewer pixels than the cold path would decode.
+    fn shrink_rule(&self) -> fn((u32, u32), (u32, u32)) -> u32 {
+        if self.draft {
+            draft_shrink
+        } else {
+            jpeg_shrink
+        }
+    }
+
+    /// How much finer than the cold path's decode a kept level may be under the rule in use.
+    fn reach(&self) -> u32 {
+        if self.draft {
+            derivatives::DRAFT_REACH
+        } else {
+            derivatives::HEADROOM_REACH
+        }
+    }
+
     pub fn derivatives(&self) -> Option<&Derivatives> {
         self.derivatives.as_ref()
     }
@@ -130,7 +150,7 @@ impl VipsEngine {
             derivatives.bypass();
             return Ok(None);
         };
-        let needed = jpeg_shrink((width, height), (plan.resize.width, plan.resize.height));
+        let needed = self.shrink_rule()((width, height), (plan.resize.width, plan.resize.height));
         if needed == 1 {
             // NOTE(perf): a full-size decode held in memory costs more to make (+40% on a 12-MP
             // JPEG) than resizing from it saves, and serves only the two largest levels.
@@ -138,7 +158,7 @@ impl VipsEngine {
             return Ok(None);
         }
         let key = *blake3::hash(source).as_bytes();
-        if let Some((_, cached)) = derivatives.find(&key, needed) {
+        if let Some((_, cached)) = derivatives.find(&key, needed, self.reach()) {
             derivatives.record("hit");
             return Ok(Some(cached));
         }
@@ -148,7 +168,9 @@ impl VipsEngine {
             derivatives.record("derived");
             return Ok(Some(derived));
         }
-        let Some(decode_at) = derivatives.admit(&key, needed) else {
+        // Under the draft rule a kept level is at most about the target's size, cheap enough to
+        // keep from the first request (measured: no slower on distinct sources, docs/BENCHMARKS.md).
+        let Some(decode_at) = derivatives.admit(&key, needed, self.draft) else {
             derivatives.record("first");
             return Ok(None);
         };
@@ -167,7 +189,7 @@ impl VipsEngine {
         });
         derivatives.store(key, decode_at, decoded.clone());
         derivatives.record("miss");
-        if derivatives.find(&key, needed).is_some() || decode_at == needed {
+        if derivatives.find(&key, needed, self.reach()).is_some() || decode_at == needed {
             return Ok(Some(decoded));
         }
         // Decoded finer than this target may be served from (for a later, larger one): derive.
@@ -602,14 +624,14 @@ mod tests {
             .get()
     }
 
-    #[test]
-    fn later_sizes_come_from_a_kept_decode_and_match_a_cold_transform() {
-        let cold = engine();
+    /// Six sizes of one 3000x2000 photo through the derivative cache, each compared with a cold
+    /// transform by the same shrink rule; returns the lookup counts (first, miss, hit, derived,
+    /// bypass).
+    fn kept_decodes_against_cold(draft: bool) -> (u64, u64, u64, u64, u64) {
+        let cold = engine().with_draft(draft);
         let (warm, lookups) = with_derivatives();
+        let warm = warm.with_draft(draft);
         let src = crate::samples::photo_jpeg(3000, 2000, 5, 90).expect("jpeg");
-        // Shrink 1 (not kept), shrink 2 (first sight: not kept), shrink 2 (decoded and kept),
-        // shrink 4 (from it), shrink 8 (two levels away: derived from it by a box shrink and kept),
-        // shrink 8 again (from that).
         for (w, h) in [
             (1000, 667),
             (700, 467),
@@ -631,19 +653,31 @@ mod tests {
             let score = crate::quality::ssim(&luma(&a.bytes), &luma(&b.bytes)).expect("size");
             assert!(
                 score >= 0.99,
-                "{w}x{h}: SSIM {score:.4} against a cold transform"
+                "draft {draft}, {w}x{h}: SSIM {score:.4} against a cold transform"
             );
         }
-        assert_eq!(
-            (
-                count(&lookups, "first"),
-                count(&lookups, "miss"),
-                count(&lookups, "hit"),
-                count(&lookups, "derived"),
-                count(&lookups, "bypass")
-            ),
-            (1, 1, 2, 1, 1)
-        );
+        (
+            count(&lookups, "first"),
+            count(&lookups, "miss"),
+            count(&lookups, "hit"),
+            count(&lookups, "derived"),
+            count(&lookups, "bypass"),
+        )
+    }
+
+    #[test]
+    fn later_sizes_come_from_a_kept_decode_and_match_a_cold_transform() {
+        // libvips' rule: shrink 1 (not kept), shrink 2 (first sight: not kept), shrink 2 (decoded
+        // and kept), shrink 4 (from it), shrink 8 (two levels away: derived from it by a box
+        // shrink and kept), shrink 8 again (from that).
+        assert_eq!(kept_decodes_against_cold(false), (1, 1, 2, 1, 1));
+    }
+
+    #[test]
+    fn with_draft_decoding_the_kept_levels_follow_the_draft_rule() {
+        // Kept from the first sight: shrinks 2 (decoded and kept), 4 (derived from it and kept), 4
+        // (kept), 8 (derived from 4 and kept), 8, 8 (kept).
+        assert_eq!(kept_decodes_against_cold(true), (0, 1, 3, 2, 0));
     }
 
     #[test]
