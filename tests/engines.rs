@@ -55,15 +55,22 @@ async fn the_engine_parameter_needs_permission() {
 async fn a_named_engine_says_what_it_cannot_do() {
     let f = Fixtures::new();
     let s = Server::start(f.path(), &["--allow-engine-param"]).await;
+    // Its WebP encoder is lossless-only: a lossy WebP is refused by name, a lossless one made.
     let reply = s
         .get("/resize?src=photo.jpg&w=300&engine=rust&fm=webp")
         .await;
     assert_eq!(
         (reply.status, reply.code().as_str()),
-        (StatusCode::BAD_REQUEST, "unsupported_format"),
+        (StatusCode::NOT_IMPLEMENTED, "not_implemented"),
         "{}",
         reply.text()
     );
+    assert!(reply.text().contains("lossy WebP"), "{}", reply.text());
+    let lossless = s
+        .get("/resize?src=photo.jpg&w=300&engine=rust&fm=webp&lossless=1")
+        .await;
+    assert_eq!(lossless.header("x-engine"), Some("rust"));
+    assert_eq!(lossless.image(), (ImageFormat::WebP, 300, 200));
     s.assert_healthy("/resize?src=photo.jpg&w=64").await;
 }
 

@@ -179,8 +179,6 @@ impl Plan {
     pub fn beyond_basics(&self) -> Option<&'static str> {
         let checks = [
             (self.region.is_some(), "crop/trim"),
-            (self.rotation != Rotation::None, "rot"),
-            (self.flip != Flip::default(), "flip"),
             (
                 matches!(self.crop, Some(Crop::Smart { .. })),
                 "pos=attention/entropy",
@@ -190,9 +188,7 @@ impl Plan {
             (self.effects.gray, "gray"),
             (self.overlay.is_some(), "wm"),
             (self.text.is_some(), "txt"),
-            (self.encoding.progressive, "prog"),
             (self.encoding.palette, "palette"),
-            (self.encoding.lossless, "lossless"),
             (self.animated, "animation"),
             (!self.strip_metadata, "meta=keep"),
         ];

@@ -1,29 +1,43 @@
-//! Encoding [`Pixels`] with pure-Rust encoders. JPEG and PNG only: the one pure-Rust WebP encoder
-//! (image-webp) is lossless-only, and a lossless file where a lossy one was asked for would be a
-//! silent difference of several times the size, so WebP and AVIF stay with libvips for now.
+//! Encoding [`Pixels`] with pure-Rust encoders: JPEG (baseline or progressive), PNG, and lossless
+//! WebP. The one pure-Rust WebP encoder (image-webp) is lossless-only, and a lossless file where a
+//! lossy one was asked for would be a silent difference of several times the size, so lossy WebP
+//! (the default for `fm=webp`) and AVIF stay with libvips: they fail as not implemented.
 
 use super::pixels::Pixels;
 use crate::engine::{EngineError, OutputFormat};
+use crate::params::Encoding;
 
 pub fn can_encode(format: OutputFormat) -> bool {
-    matches!(format, OutputFormat::Jpeg | OutputFormat::Png)
+    matches!(
+        format,
+        OutputFormat::Jpeg | OutputFormat::Png | OutputFormat::Webp
+    )
 }
 
 fn failed(what: &str, error: impl std::fmt::Display) -> EngineError {
     EngineError::Internal(format!("{what} encoder: {error}"))
 }
 
-pub fn encode(image: &Pixels, format: OutputFormat, quality: u8) -> Result<Vec<u8>, EngineError> {
+pub fn encode(
+    image: &Pixels,
+    format: OutputFormat,
+    quality: u8,
+    encoding: Encoding,
+) -> Result<Vec<u8>, EngineError> {
     match format {
-        OutputFormat::Jpeg => jpeg(image, quality),
+        OutputFormat::Jpeg => jpeg(image, quality, encoding.progressive),
         OutputFormat::Png => png(image),
+        OutputFormat::Webp if encoding.lossless => webp_lossless(image),
+        OutputFormat::Webp => Err(EngineError::NotImplemented(
+            "lossy WebP output (the pure-Rust encoder is lossless-only)".into(),
+        )),
         other => Err(EngineError::UnsupportedFormat(other.as_str())),
     }
 }
 
-/// Baseline JPEG, 4:2:0 below quality 90 and 4:4:4 from 90 (the encoder's default, and the same
-/// rule libvips follows), standard Huffman tables.
-fn jpeg(image: &Pixels, quality: u8) -> Result<Vec<u8>, EngineError> {
+/// 4:2:0 below quality 90 and 4:4:4 from 90 (the encoder's default, and the same rule libvips
+/// follows), standard Huffman tables; progressive with the encoder's default scans when asked.
+fn jpeg(image: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, EngineError> {
     let width = u16::try_from(image.width).map_err(|e| failed("JPEG", e))?;
     let height = u16::try_from(image.height).map_err(|e| failed("JPEG", e))?;
     let colour = match image.channels {
@@ -32,9 +46,25 @@ fn jpeg(image: &Pixels, quality: u8) -> Result<Vec<u8>, EngineError> {
         _ => return Err(failed("JPEG", "alpha reached the JPEG encoder")),
     };
     let mut out = Vec::with_capacity(image.data.len() / 8);
-    jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100))
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    encoder.set_progressive(progressive);
+    encoder
         .encode(&image.data, width, height, colour)
         .map_err(|e| failed("JPEG", e))?;
+    Ok(out)
+}
+
+/// VP8L, RGB or RGBA as the image has it.
+fn webp_lossless(image: &Pixels) -> Result<Vec<u8>, EngineError> {
+    let colour = if image.has_alpha() {
+        image_webp::ColorType::Rgba8
+    } else {
+        image_webp::ColorType::Rgb8
+    };
+    let mut out = Vec::with_capacity(image.data.len() / 2);
+    image_webp::WebPEncoder::new(&mut out)
+        .encode(&image.data, image.width, image.height, colour)
+        .map_err(|e| failed("WebP", e))?;
     Ok(out)
 }
 

@@ -7,16 +7,17 @@
 //!    frame of an animation.
 //! 2. `resize` to the plan's box in the stored orientation (fewer pixels to turn), then `orient`
 //!    by EXIF, so the result is upright and the tag is gone.
-//! 3. `crop`, `pad`, `flatten`, `encode` (JPEG, PNG).
+//! 3. `rot` and `flip`, `crop`, `pad`, `flatten`, `encode` (JPEG baseline or progressive, PNG,
+//!    lossless WebP).
 //!
 //! Known difference from libvips with the default `--fail-on warning`: a JPEG whose scan ends early
 //! at a marker is refused by libvips (libjpeg warns) but decoded here with the rest filled in, because
 //! jpeg-decoder reports no warnings. Truncated files fail in both.
 //!
 //! What it cannot do yet fails with [`EngineError::NotImplemented`] naming it (CMYK JPEGs, colour
-//! profiles other than sRGB, WebP/AVIF output), never with a silently different image. The time
-//! limit is checked between steps: pure-Rust decoders cannot be stopped inside a step, so the
-//! source pixel cap is what bounds a single step.
+//! profiles other than sRGB, lossy WebP and AVIF output), never with a silently different image.
+//! The time limit is checked between steps: pure-Rust decoders cannot be stopped inside a step, so
+//! the source pixel cap is what bounds a single step.
 
 mod decode;
 mod encode;
@@ -111,6 +112,7 @@ impl Engine for RustEngine {
         let image = steps::resize(decoded.pixels, stored_box)?;
         clock.check()?;
         let image = orient::apply(image, decoded.orientation);
+        let image = orient::turn(image, plan.rotation, plan.flip);
         let image = match plan.crop {
             Some(Crop::Fixed(rect)) => image.crop(rect),
             // `beyond_basics` has turned smart crops away.
@@ -125,7 +127,7 @@ impl Engine for RustEngine {
         } else {
             image.flatten(plan.background)
         };
-        let bytes = encode::encode(&image, plan.format, plan.quality)?;
+        let bytes = encode::encode(&image, plan.format, plan.quality, plan.encoding)?;
         clock.check()?;
         Ok(Encoded {
             bytes: Bytes::from(bytes),

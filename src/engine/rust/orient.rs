@@ -3,6 +3,7 @@
 //! and the tag can be dropped, as libvips' thumbnail does.
 
 use super::pixels::Pixels;
+use crate::params::{Flip, Rotation};
 
 /// The EXIF orientation tag (0x0112) in IFD0, 1..=8; `None` when absent, malformed or out of range.
 /// `exif` starts at the TIFF header (`II*\0` or `MM\0*`); an `Exif\0\0` prefix is skipped.
@@ -88,6 +89,23 @@ pub fn apply(image: Pixels, orientation: u16) -> Pixels {
     }
 }
 
+/// Returns `image` turned clockwise by `rotation`, then mirrored by `flip` (the plan's `rot` and
+/// `flip`, after auto-orientation): each is the EXIF orientation that does the same turn.
+pub fn turn(image: Pixels, rotation: Rotation, flip: Flip) -> Pixels {
+    let image = match rotation {
+        Rotation::None => image,
+        Rotation::Quarter => apply(image, 6),
+        Rotation::Half => apply(image, 3),
+        Rotation::ThreeQuarters => apply(image, 8),
+    };
+    match (flip.horizontal, flip.vertical) {
+        (false, false) => image,
+        (true, false) => apply(image, 2),
+        (false, true) => apply(image, 4),
+        (true, true) => apply(image, 3),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +183,40 @@ mod tests {
                 (out.width, out.data.as_slice()),
                 (width, expected),
                 "orientation {orientation}"
+            );
+        }
+    }
+
+    #[test]
+    fn rot_turns_clockwise_and_flip_mirrors_after_it() {
+        // 0 1 2 / 3 4 5 turned a quarter clockwise is 3 0 / 4 1 / 5 2.
+        let none = Flip::default();
+        let h = Flip {
+            horizontal: true,
+            vertical: false,
+        };
+        let v = Flip {
+            horizontal: false,
+            vertical: true,
+        };
+        let hv = Flip {
+            horizontal: true,
+            vertical: true,
+        };
+        let cases: [(Rotation, Flip, u32, &[u8]); 6] = [
+            (Rotation::Quarter, none, 2, &[3, 0, 4, 1, 5, 2]),
+            (Rotation::Half, none, 3, &[5, 4, 3, 2, 1, 0]),
+            (Rotation::ThreeQuarters, none, 2, &[2, 5, 1, 4, 0, 3]),
+            (Rotation::None, h, 3, &[2, 1, 0, 5, 4, 3]),
+            (Rotation::None, v, 3, &[3, 4, 5, 0, 1, 2]),
+            (Rotation::Quarter, hv, 2, &[2, 5, 1, 4, 0, 3]),
+        ];
+        for (rotation, flip, width, expected) in cases {
+            let out = turn(numbered(), rotation, flip);
+            assert_eq!(
+                (out.width, out.data.as_slice()),
+                (width, expected),
+                "{rotation:?} {flip:?}"
             );
         }
     }

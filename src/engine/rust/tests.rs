@@ -95,6 +95,33 @@ fn exif_orientation_is_applied() {
 }
 
 #[test]
+fn rot_flip_progressive_and_lossless_webp_match_libvips() {
+    let source = photo(800, 500);
+    for query in [
+        "src=p.jpg&w=200&rot=90",
+        "src=p.jpg&w=200&rot=180",
+        "src=p.jpg&w=200&rot=270&flip=h",
+        "src=p.jpg&w=200&flip=v",
+        "src=p.jpg&w=200&h=200&fit=cover&rot=90&flip=hv",
+    ] {
+        assert_similar(query, &source, 0.95);
+    }
+    let (a, b) = assert_similar("src=p.jpg&w=300&prog=1", &source, 0.95);
+    let progressive = |bytes: &[u8]| bytes.windows(2).any(|m| m == [0xFF, 0xC2]);
+    assert!(
+        progressive(&a.bytes) && progressive(&b.bytes),
+        "SOF2 in both"
+    );
+    let logo = crate::samples::logo_png(256).expect("logo");
+    let (a, _) = assert_similar("src=l.png&w=100&fm=webp&lossless=1", &logo, 0.98);
+    assert_eq!(a.bytes.get(12..16), Some(b"VP8L".as_slice()));
+    assert!(image::load_from_memory(&a.bytes)
+        .expect("webp")
+        .color()
+        .has_alpha());
+}
+
+#[test]
 fn png_alpha_survives_and_is_flattened_for_jpeg() {
     let logo = crate::samples::logo_png(256).expect("logo");
     let (a, _) = assert_similar("src=l.png&w=100", &logo, 0.95);
@@ -110,7 +137,7 @@ fn webp_and_gif_sources_decode() {
     let photo = photo(320, 240);
     let plan = plan_for(&vips, "src=p.jpg&w=320&fm=webp", &photo);
     let webp = vips.transform(&photo, &plan).expect("webp").bytes;
-    // WebP in, JPEG out (this engine cannot write WebP): same pixels as libvips'.
+    // WebP in, JPEG out: same pixels as libvips'.
     assert_similar("src=p.webp&w=160&fm=jpeg", &webp, 0.95);
 
     let gif = crate::samples::logo_png(64)
@@ -168,15 +195,20 @@ fn unknown_bytes_are_undecodable_to_probe_and_unsupported_to_transform() {
 #[test]
 fn what_it_cannot_do_is_named_not_guessed() {
     let rust = RustEngine::new();
-    assert!(!rust.can_encode(OutputFormat::Webp));
     assert!(!rust.can_encode(OutputFormat::Avif));
     let source = photo(64, 64);
     let mut plan = plan_for(&rust, "src=p.jpg&w=32", &source);
-    plan.format = OutputFormat::Webp;
+    plan.format = OutputFormat::Avif;
     assert_eq!(
         rust.transform(&source, &plan).map(|e| e.width),
-        Err(EngineError::UnsupportedFormat("webp"))
+        Err(EngineError::UnsupportedFormat("avif"))
     );
+    // WebP only lossless: a lossy one asked for is refused, not silently made lossless.
+    plan.format = OutputFormat::Webp;
+    assert!(matches!(
+        rust.transform(&source, &plan),
+        Err(EngineError::NotImplemented(what)) if what.contains("lossy WebP")
+    ));
     // A Display P3 profile would need colour management.
     let mut p3 = vec![0u8; 128];
     p3[16..20].copy_from_slice(b"RGB ");
