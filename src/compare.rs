@@ -89,8 +89,11 @@ pub struct Report {
 
 /// Runs the comparison; `Ok(report)` whether or not the thresholds held (see `Summary::failed`).
 pub fn run(args: &CompareArgs) -> Result<Report, String> {
-    let vips = VipsEngine::new().map_err(|e| format!("libvips: {e}"))?;
-    let rust = RustEngine::new();
+    // Both engines as the server runs them by default (`--jpeg-shrink draft`).
+    let vips = VipsEngine::new()
+        .map_err(|e| format!("libvips: {e}"))?
+        .with_draft(true);
+    let rust = RustEngine::new().with_draft(true);
     let images = images_in(&args.dir)?;
     if images.is_empty() {
         return Err(format!(

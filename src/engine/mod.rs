@@ -9,6 +9,7 @@ mod plan;
 mod riff;
 pub mod rust;
 pub mod select;
+pub mod shrink;
 pub mod trim;
 pub mod vips;
 

@@ -168,7 +168,10 @@ impl App {
         Ok(App {
             engines: Arc::new(Engines::new(
                 Arc::new(engine),
-                Arc::new(RustEngine::new()),
+                Arc::new(
+                    RustEngine::new()
+                        .with_draft(config.jpeg_shrink == crate::config::JpegShrink::Draft),
+                ),
                 config.rust_percent,
             )),
             allow_engine_param: config.allow_engine_param || !config.secrets.is_empty(),

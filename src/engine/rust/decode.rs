@@ -58,11 +58,18 @@ pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     }
 }
 
+/// A DCT shrink rule of `crate::engine::shrink`: (source size, target size) -> 8, 4, 2 or 1.
+pub type ShrinkRule = fn((u32, u32), (u32, u32)) -> u32;
+
 /// Decodes `bytes`. `shrink_to` (stored orientation) is the smallest size the caller still needs:
-/// a JPEG is shrunk in the DCT domain as far as that allows, others are decoded in full.
-pub fn decode(bytes: &[u8], shrink_to: (u32, u32)) -> Result<Decoded, EngineError> {
+/// a JPEG is shrunk in the DCT domain as far as `rule` allows, others are decoded in full.
+pub fn decode(
+    bytes: &[u8],
+    shrink_to: (u32, u32),
+    rule: ShrinkRule,
+) -> Result<Decoded, EngineError> {
     match sniff(bytes) {
-        Some(SourceFormat::Jpeg) => jpeg::decode(bytes, shrink_to),
+        Some(SourceFormat::Jpeg) => jpeg::decode(bytes, shrink_to, rule),
         Some(SourceFormat::Png) => png_codec::decode(bytes),
         Some(SourceFormat::Webp) => webp::decode(bytes),
         Some(SourceFormat::Gif) => gif_codec::decode(bytes),
@@ -101,18 +108,11 @@ mod jpeg {
         })
     }
 
-    /// The largest DCT shrink (8, 4, 2 or 1) that still leaves at least twice the size needed, so
-    /// the Lanczos resize that follows has room to work: libvips' shrink-on-load rule.
-    pub fn shrink_for(width: u32, height: u32, (need_w, need_h): (u32, u32)) -> u32 {
-        let factor = (f64::from(width) / f64::from(need_w.max(1)))
-            .min(f64::from(height) / f64::from(need_h.max(1)));
-        [8, 4, 2]
-            .into_iter()
-            .find(|&s| factor >= f64::from(2 * s))
-            .unwrap_or(1)
-    }
-
-    pub fn decode(bytes: &[u8], shrink_to: (u32, u32)) -> Result<Decoded, EngineError> {
+    pub fn decode(
+        bytes: &[u8],
+        shrink_to: (u32, u32),
+        rule: ShrinkRule,
+    ) -> Result<Decoded, EngineError> {
         let mut decoder = Decoder::new(bytes);
         decoder.read_info().map_err(read_error)?;
         let info = decoder
@@ -122,7 +122,7 @@ mod jpeg {
         let shrink = match info.pixel_format {
             // Lossless 16-bit JPEGs cannot be scaled by the decoder.
             PixelFormat::L16 => 1,
-            _ => shrink_for(width, height, shrink_to),
+            _ => rule((width, height), shrink_to),
         };
         let (mut out_w, mut out_h) = (width, height);
         if shrink > 1 {
@@ -392,7 +392,6 @@ mod gif_codec {
 
 #[cfg(test)]
 mod tests {
-    use super::jpeg::shrink_for;
     use super::*;
 
     #[test]
@@ -403,16 +402,5 @@ mod tests {
         assert_eq!(sniff(b"GIF89a"), Some(SourceFormat::Gif));
         assert_eq!(sniff(b"<svg"), None);
         assert_eq!(sniff(b""), None);
-    }
-
-    #[test]
-    fn dct_shrink_leaves_twice_the_size_needed() {
-        assert_eq!(shrink_for(6000, 4000, (300, 200)), 8); // factor 20
-        assert_eq!(shrink_for(6000, 4000, (1000, 667)), 2); // factor 6
-        assert_eq!(shrink_for(6000, 4000, (700, 467)), 4); // factor 8.57
-        assert_eq!(shrink_for(6000, 4000, (3000, 2000)), 1); // factor 2: 2 would leave 1x
-        assert_eq!(shrink_for(640, 480, (640, 480)), 1);
-        // The binding side is the one that needs more: a tall crop box keeps more pixels.
-        assert_eq!(shrink_for(6000, 4000, (300, 2000)), 1);
     }
 }

@@ -2,9 +2,9 @@
 //! resizing (fast_image_resize) and pure-Rust encoders. No C, no `unsafe` of ours.
 //!
 //! The pipeline mirrors the libvips one, step by step:
-//! 1. `decode`: JPEG shrinks by 2/4/8 in the DCT domain while decoding, keeping at least twice the
-//!    size the plan needs (libvips' shrink-on-load rule); other formats decode in full. The first
-//!    frame of an animation.
+//! 1. `decode`: JPEG shrinks by 2/4/8 in the DCT domain while decoding, by libvips' rule (at least
+//!    twice the size the plan needs) or the draft rule (at least that size), as the libvips engine
+//!    is configured; other formats decode in full. The first frame of an animation.
 //! 2. `resize` to the plan's box in the stored orientation (fewer pixels to turn), then `orient`
 //!    by EXIF, so the result is upright and the tag is gone.
 //! 3. `rot` and `flip`, `crop`, `pad`, `flatten`, `encode` (JPEG baseline or progressive, PNG,
@@ -28,6 +28,7 @@ use bytes::Bytes;
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
+use super::shrink::{draft_shrink, jpeg_shrink};
 use super::{Clock, Crop, Encoded, Engine, EngineError, OutputFormat, Plan, SourceInfo};
 use pixels::Pixels;
 
@@ -35,18 +36,37 @@ use pixels::Pixels;
 /// both engines' outputs with one decoder that is independent of libvips.
 pub fn decode_rgba(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), EngineError> {
     let header = decode::header(bytes)?;
-    let decoded = decode::decode(bytes, (header.width, header.height))?;
+    let decoded = decode::decode(bytes, (header.width, header.height), jpeg_shrink)?;
     let rgba = decoded.pixels.with_alpha();
     Ok((rgba.width, rgba.height, rgba.data))
 }
 
-/// The engine has no state: every transform builds its own decoder, resizer and encoder.
-#[derive(Debug, Default)]
-pub struct RustEngine;
+/// The engine keeps no state between transforms (each builds its own decoder, resizer and
+/// encoder), only the JPEG shrink rule it was made with.
+#[derive(Debug)]
+pub struct RustEngine {
+    shrink: decode::ShrinkRule,
+}
+
+impl Default for RustEngine {
+    fn default() -> Self {
+        RustEngine::new()
+    }
+}
 
 impl RustEngine {
+    /// Shrinks JPEGs by libvips' thumbnail rule ([`jpeg_shrink`]).
     pub fn new() -> RustEngine {
-        RustEngine
+        RustEngine {
+            shrink: jpeg_shrink,
+        }
+    }
+
+    /// Shrinks JPEGs by the draft rule ([`draft_shrink`]) when `draft`, as the libvips engine
+    /// does with `--jpeg-shrink draft`, so both decode at the same scale.
+    pub fn with_draft(mut self, draft: bool) -> RustEngine {
+        self.shrink = if draft { draft_shrink } else { jpeg_shrink };
+        self
     }
 }
 
@@ -106,7 +126,7 @@ impl Engine for RustEngine {
         } else {
             (plan.resize.width, plan.resize.height)
         };
-        let decoded = decode::decode(source, stored_box)?;
+        let decoded = decode::decode(source, stored_box, self.shrink)?;
         clock.check()?;
         steps::require_srgb(decoded.icc.as_deref())?;
         let image = steps::resize(decoded.pixels, stored_box)?;

@@ -3,9 +3,9 @@
 //! thumbnail cost and barely depends on the output size; resizing from pixels in memory is cheap.
 //!
 //! **When an intermediate may be used.** A cold transform shrinks a JPEG while decoding by a DCT
-//! factor s in {8, 4, 2, 1}, then resizes with Lanczos3. Two rules pick s: the draft rule (the
-//! default, [`draft_shrink`]: the coarsest decode still as large as the target) and libvips'
-//! thumbnail rule ([`jpeg_shrink`]: the coarsest that leaves twice the target, `--jpeg-shrink
+//! factor s in {8, 4, 2, 1}, then resizes with Lanczos3. Two rules pick s (`crate::engine::shrink`):
+//! the draft rule (the default: the coarsest decode still as large as the target) and libvips'
+//! thumbnail rule (the coarsest that leaves twice the target, `--jpeg-shrink
 //! headroom`). The cache decides with the rule the cold path uses. A kept intermediate decoded at
 //! shrink s' serves a target whose rule gives s only if s/reach <= s' <= s: it then has at least as
 //! many pixels as the cold path would decode (so the final resize starts from at least as much
@@ -65,29 +65,6 @@ pub struct Intermediate {
     pub height: u32,
     pub bands: u32,
     pub pixels: Vec<u8>,
-}
-
-/// The libvips thumbnail rule for JPEG shrink-on-load: the largest s in {8, 4, 2} with
-/// factor >= 2s, where the factor is how many times the source exceeds the target on the side that
-/// needs more; otherwise 1.
-pub fn jpeg_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32)) -> u32 {
-    let factor = (f64::from(width) / f64::from(target_w.max(1)))
-        .min(f64::from(height) / f64::from(target_h.max(1)));
-    [8, 4, 2]
-        .into_iter()
-        .find(|&s| factor >= f64::from(2 * s))
-        .unwrap_or(1)
-}
-
-/// The draft rule (Pillow's `draft()`): the largest s in {8, 4, 2} whose decode is still at least
-/// as large as the target on the side that needs more; otherwise 1.
-pub fn draft_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32)) -> u32 {
-    let factor = (f64::from(width) / f64::from(target_w.max(1)))
-        .min(f64::from(height) / f64::from(target_h.max(1)));
-    [8, 4, 2]
-        .into_iter()
-        .find(|&s| factor >= f64::from(s))
-        .unwrap_or(1)
 }
 
 /// How many sources the first-sight notes remember, and for how long: enough for the widths of one
@@ -215,26 +192,6 @@ impl Derivatives {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_shrink_rule_leaves_twice_the_target() {
-        assert_eq!(jpeg_shrink((6000, 4000), (300, 200)), 8);
-        assert_eq!(jpeg_shrink((6000, 4000), (700, 467)), 4);
-        assert_eq!(jpeg_shrink((6000, 4000), (1000, 667)), 2);
-        assert_eq!(jpeg_shrink((6000, 4000), (1920, 1280)), 1);
-        assert_eq!(jpeg_shrink((6000, 4000), (3000, 2000)), 1);
-        // The side that needs more decides (a cover crop keeps the full height).
-        assert_eq!(jpeg_shrink((6000, 4000), (300, 2000)), 1);
-    }
-
-    #[test]
-    fn the_draft_rule_keeps_the_target_size_only() {
-        assert_eq!(draft_shrink((6000, 4000), (750, 500)), 8);
-        assert_eq!(draft_shrink((6000, 4000), (751, 501)), 4);
-        assert_eq!(draft_shrink((4000, 3000), (640, 480)), 4);
-        assert_eq!(jpeg_shrink((4000, 3000), (640, 480)), 2);
-        assert_eq!(draft_shrink((6000, 4000), (3001, 2001)), 1);
-    }
 
     fn intermediate(width: u32, height: u32) -> Arc<Intermediate> {
         Arc::new(Intermediate {

@@ -9,7 +9,8 @@ mod handle;
 mod steps;
 mod text;
 
-pub use derivatives::{draft_shrink, jpeg_shrink, Derivatives, Intermediate};
+pub use crate::engine::shrink::{draft_shrink, jpeg_shrink};
+pub use derivatives::{Derivatives, Intermediate};
 pub use handle::{init, Image, SaveFormat, VipsError};
 pub use text::{draw_text, render_banner, BannerError, BannerLimits};
 
