@@ -178,14 +178,12 @@ impl Plan {
     /// engines can do. Names the first such operation.
     pub fn beyond_basics(&self) -> Option<&'static str> {
         let checks = [
-            (self.region.is_some(), "crop/trim"),
             (
                 matches!(self.crop, Some(Crop::Smart { .. })),
                 "pos=attention/entropy",
             ),
             (self.effects.blur.is_some(), "blur"),
             (self.effects.sharpen.is_some(), "sharpen"),
-            (self.effects.gray, "gray"),
             (self.overlay.is_some(), "wm"),
             (self.text.is_some(), "txt"),
             (self.encoding.palette, "palette"),

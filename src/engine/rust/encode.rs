@@ -41,6 +41,7 @@ fn jpeg(image: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, Engin
     let width = u16::try_from(image.width).map_err(|e| failed("JPEG", e))?;
     let height = u16::try_from(image.height).map_err(|e| failed("JPEG", e))?;
     let colour = match image.channels {
+        1 => jpeg_encoder::ColorType::Luma,
         3 => jpeg_encoder::ColorType::Rgb,
         // The pipeline flattens alpha before a JPEG; this is a bug guard, not a path.
         _ => return Err(failed("JPEG", "alpha reached the JPEG encoder")),
@@ -54,12 +55,13 @@ fn jpeg(image: &Pixels, quality: u8, progressive: bool) -> Result<Vec<u8>, Engin
     Ok(out)
 }
 
-/// VP8L, RGB or RGBA as the image has it.
+/// VP8L, in the image's own channels.
 fn webp_lossless(image: &Pixels) -> Result<Vec<u8>, EngineError> {
-    let colour = if image.has_alpha() {
-        image_webp::ColorType::Rgba8
-    } else {
-        image_webp::ColorType::Rgb8
+    let colour = match image.channels {
+        1 => image_webp::ColorType::L8,
+        2 => image_webp::ColorType::La8,
+        4 => image_webp::ColorType::Rgba8,
+        _ => image_webp::ColorType::Rgb8,
     };
     let mut out = Vec::with_capacity(image.data.len() / 2);
     image_webp::WebPEncoder::new(&mut out)
@@ -72,10 +74,11 @@ fn webp_lossless(image: &Pixels) -> Result<Vec<u8>, EngineError> {
 fn png(image: &Pixels) -> Result<Vec<u8>, EngineError> {
     let mut out = Vec::with_capacity(image.data.len() / 2);
     let mut encoder = png::Encoder::new(&mut out, image.width, image.height);
-    encoder.set_color(if image.has_alpha() {
-        png::ColorType::Rgba
-    } else {
-        png::ColorType::Rgb
+    encoder.set_color(match image.channels {
+        1 => png::ColorType::Grayscale,
+        2 => png::ColorType::GrayscaleAlpha,
+        4 => png::ColorType::Rgba,
+        _ => png::ColorType::Rgb,
     });
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Balanced);

@@ -7,8 +7,8 @@
 //!    is configured; other formats decode in full. The first frame of an animation.
 //! 2. `resize` to the plan's box in the stored orientation (fewer pixels to turn), then `orient`
 //!    by EXIF, so the result is upright and the tag is gone.
-//! 3. `rot` and `flip`, `crop`, `pad`, `flatten`, `encode` (JPEG baseline or progressive, PNG,
-//!    lossless WebP).
+//! 3. the region (`crop=`, `trim`), `rot` and `flip`, the cover `crop`, `gray`, `pad`, `flatten`,
+//!    `encode` (JPEG baseline or progressive, PNG, lossless WebP).
 //!
 //! Known difference from libvips with the default `--fail-on warning`: a JPEG whose scan ends early
 //! at a marker is refused by libvips (libjpeg warns) but decoded here with the rest filled in, because
@@ -132,11 +132,20 @@ impl Engine for RustEngine {
         let image = steps::resize(decoded.pixels, stored_box)?;
         clock.check()?;
         let image = orient::apply(image, decoded.orientation);
+        let image = match plan.region {
+            Some(rect) => image.crop(rect),
+            None => image,
+        };
         let image = orient::turn(image, plan.rotation, plan.flip);
         let image = match plan.crop {
             Some(Crop::Fixed(rect)) => image.crop(rect),
             // `beyond_basics` has turned smart crops away.
             Some(Crop::Smart { .. }) | None => image,
+        };
+        let image = if plan.effects.gray {
+            image.into_grey()
+        } else {
+            image
         };
         let image = match plan.pad {
             Some(placement) => image.pad(placement, plan.background),

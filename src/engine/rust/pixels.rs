@@ -1,5 +1,6 @@
-//! Decoded pixels in the one layout the pure-Rust pipeline works in: interleaved 8-bit RGB or RGBA,
-//! row-major, no padding. Decoders convert into it; the geometry steps (crop, pad, flatten) work on it.
+//! Decoded pixels in the one layout the pure-Rust pipeline works in: interleaved 8-bit RGB or RGBA
+//! (grey, or grey and alpha, after `gray`), row-major, no padding. Decoders convert into it; the
+//! geometry steps (crop, pad, flatten) work on it.
 
 use crate::engine::{Placement, Rect, Rgba};
 
@@ -7,14 +8,47 @@ use crate::engine::{Placement, Rect, Rgba};
 pub struct Pixels {
     pub width: u32,
     pub height: u32,
-    /// 3 (RGB) or 4 (RGBA); orientation also handles 1 and 2 for its tests.
+    /// 3 (RGB) or 4 (RGBA); 1 (grey) or 2 (grey and alpha) after `gray`.
     pub channels: u8,
     pub data: Vec<u8>,
 }
 
 impl Pixels {
     pub fn has_alpha(&self) -> bool {
-        self.channels == 4
+        matches!(self.channels, 2 | 4)
+    }
+
+    /// Greyscale as libvips' `colourspace(B_W)` makes it from sRGB: a luminance of the linear
+    /// light with libvips' own weights (0.2, 0.7, 0.1; measured: pure red, green and blue become
+    /// 124, 218 and 89), encoded back with the sRGB curve; alpha kept.
+    pub fn into_grey(self) -> Pixels {
+        if self.channels < 3 {
+            return self;
+        }
+        let linear: Vec<f32> = (0..=255u8)
+            .map(|v| srgb_to_linear(f32::from(v) / 255.0))
+            .collect();
+        let grey = |p: &[u8]| {
+            let y = 0.2 * linear[usize::from(p[0])]
+                + 0.7 * linear[usize::from(p[1])]
+                + 0.1 * linear[usize::from(p[2])];
+            (linear_to_srgb(y) * 255.0).round().clamp(0.0, 255.0) as u8
+        };
+        let c = usize::from(self.channels);
+        let data = if self.has_alpha() {
+            self.data
+                .chunks_exact(c)
+                .flat_map(|p| [grey(p), p[3]])
+                .collect()
+        } else {
+            self.data.chunks_exact(c).map(grey).collect()
+        };
+        Pixels {
+            width: self.width,
+            height: self.height,
+            channels: if self.has_alpha() { 2 } else { 1 },
+            data,
+        }
     }
 
     /// RGB from grey, grey+alpha to RGBA, anything else unchanged.
@@ -86,7 +120,11 @@ impl Pixels {
             self
         };
         let c = usize::from(image.channels);
-        let fill = &background.0[..c];
+        let fill = match c {
+            1 => vec![luma(background)],
+            2 => vec![luma(background), background.0[3]],
+            _ => background.0[..c].to_vec(),
+        };
         let (cw, ch) = (
             canvas.width.max(image.width),
             canvas.height.max(image.height),
@@ -113,28 +151,42 @@ impl Pixels {
     }
 
     pub fn with_alpha(self) -> Pixels {
-        if self.channels == 4 {
+        if self.has_alpha() {
             return self;
         }
+        let c = usize::from(self.channels);
         Pixels {
             width: self.width,
             height: self.height,
-            channels: 4,
+            channels: self.channels + 1,
             data: self
                 .data
-                .chunks_exact(3)
-                .flat_map(|p| [p[0], p[1], p[2], 255])
+                .chunks_exact(c)
+                .flat_map(|p| p.iter().copied().chain([255]))
                 .collect(),
         }
     }
 
-    /// Composites RGBA over an opaque `background`, giving RGB.
+    /// Composites RGBA (or grey and alpha) over an opaque `background`, giving RGB (or grey).
     pub fn flatten(self, background: Rgba) -> Pixels {
-        if self.channels != 4 {
+        if !self.has_alpha() {
             return self;
         }
         let [br, bg, bb, _] = background.0.map(u32::from);
         let over = |c: u8, b: u32, a: u32| ((u32::from(c) * a + b * (255 - a) + 127) / 255) as u8;
+        if self.channels == 2 {
+            let grey = u32::from(luma(background));
+            return Pixels {
+                width: self.width,
+                height: self.height,
+                channels: 1,
+                data: self
+                    .data
+                    .chunks_exact(2)
+                    .map(|p| over(p[0], grey, u32::from(p[1])))
+                    .collect(),
+            };
+        }
         Pixels {
             width: self.width,
             height: self.height,
@@ -148,6 +200,29 @@ impl Pixels {
                 })
                 .collect(),
         }
+    }
+}
+
+/// The grey a colour becomes on a greyscale canvas: Rec. 709 weights on the sRGB values, as the
+/// libvips engine fills one with (`steps::luma`).
+fn luma(colour: Rgba) -> u8 {
+    let [r, g, b, _] = colour.0.map(f64::from);
+    (0.2126 * r + 0.7152 * g + 0.0722 * b).round() as u8
+}
+
+fn srgb_to_linear(v: f32) -> f32 {
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+fn linear_to_srgb(v: f32) -> f32 {
+    if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
     }
 }
 

@@ -122,6 +122,44 @@ fn rot_flip_progressive_and_lossless_webp_match_libvips() {
 }
 
 #[test]
+fn crop_and_gray_match_libvips() {
+    let source = photo(800, 500);
+    for query in [
+        "src=p.jpg&crop=100,50,400,300&w=200",
+        "src=p.jpg&crop=100,50,400,300&w=200&rot=90",
+        "src=p.jpg&w=200&gray=1",
+        "src=p.jpg&w=200&h=200&fit=contain&gray=1&bg=ff0000",
+    ] {
+        assert_similar(query, &source, 0.95);
+    }
+    // Grey as libvips makes it: a luminance of the linear light, one channel. Pure blue is 89
+    // that way (Rec. 709 weights on the gamma values would give 18, on linear light 76).
+    let blue = crate::engine::vips::Image::from_pixels(&[0, 0, 255].repeat(64 * 64), 64, 64, 3)
+        .and_then(|image| {
+            image.save(crate::engine::vips::SaveFormat::Png {
+                compression: 6,
+                palette: false,
+                strip: true,
+            })
+        })
+        .expect("a blue PNG");
+    let (a, b) = both("src=b.png&w=32&gray=1", &blue);
+    for out in [&a, &b] {
+        let decoded = image::load_from_memory(&out.bytes).expect("png");
+        assert_eq!(decoded.color(), image::ColorType::L8);
+        let grey = decoded.to_luma8().get_pixel(16, 16).0[0];
+        assert!((i32::from(grey) - 89).abs() <= 2, "grey {grey}");
+    }
+    // With alpha: grey and alpha, both engines.
+    let logo = crate::samples::logo_png(128).expect("logo");
+    let (a, _) = assert_similar("src=l.png&w=64&gray=1", &logo, 0.95);
+    assert_eq!(
+        image::load_from_memory(&a.bytes).expect("png").color(),
+        image::ColorType::La8
+    );
+}
+
+#[test]
 fn png_alpha_survives_and_is_flattened_for_jpeg() {
     let logo = crate::samples::logo_png(256).expect("logo");
     let (a, _) = assert_similar("src=l.png&w=100", &logo, 0.95);
