@@ -5,8 +5,7 @@
 /// factor >= 2s, where the factor is how many times the source exceeds the target on the side that
 /// needs more; otherwise 1.
 pub fn jpeg_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32)) -> u32 {
-    let factor = (f64::from(width) / f64::from(target_w.max(1)))
-        .min(f64::from(height) / f64::from(target_h.max(1)));
+    let factor = reduction((width, height), (target_w, target_h));
     [8, 4, 2]
         .into_iter()
         .find(|&s| factor >= f64::from(2 * s))
@@ -16,12 +15,17 @@ pub fn jpeg_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32)
 /// The draft rule (Pillow's `draft()`): the largest s in {8, 4, 2} whose decode is still at least
 /// as large as the target on the side that needs more; otherwise 1.
 pub fn draft_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32)) -> u32 {
-    let factor = (f64::from(width) / f64::from(target_w.max(1)))
-        .min(f64::from(height) / f64::from(target_h.max(1)));
+    let factor = reduction((width, height), (target_w, target_h));
     [8, 4, 2]
         .into_iter()
         .find(|&s| factor >= f64::from(s))
         .unwrap_or(1)
+}
+
+/// How many times larger than the target the source is on the side that needs more.
+fn reduction((width, height): (u32, u32), (target_w, target_h): (u32, u32)) -> f64 {
+    (f64::from(width) / f64::from(target_w.max(1)))
+        .min(f64::from(height) / f64::from(target_h.max(1)))
 }
 
 #[cfg(test)]
