@@ -180,7 +180,8 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_QUALITY_AVIF", default_value_t = 60, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality_avif: u8,
 
-    /// Accept only presets: a request may give `src`, `p` and `sig`, nothing else.
+    /// Accept only presets: a `/resize` request may give `src`, `p` and `sig`, nothing else, and
+    /// `/text` (which has no presets) is refused.
     #[arg(long, env = "IMGSHIELD_PRESETS_ONLY")]
     pub presets_only: bool,
 

@@ -350,3 +350,12 @@ async fn with_a_secret_banners_must_be_signed() {
     let signed = s.get(&format!("/text?txt=hi&sig={sig}")).await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presets_only_server_renders_no_banners() {
+    let root = tempfile::tempdir().expect("root");
+    let s = Server::start(root.path(), &["--preset", "thumb=w=50", "--presets-only"]).await;
+    let reply = s.get("/text?txt=hi").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.text().contains("presets"), "{}", reply.text());
+}

@@ -477,6 +477,13 @@ impl TextRequest {
     /// Parses a raw (still percent-encoded) `/text` query string. Unknown and repeated parameters
     /// are refused like `/resize`'s; `txt` is required.
     pub fn parse(query: &str, limits: &ParamLimits) -> Result<TextRequest, ParamError> {
+        // Presets-only servers allow no free-form rendering, and a banner has no presets.
+        if limits.presets_only {
+            return Err(invalid(
+                "txt",
+                "only presets (p=) are allowed on this server, and /text has none",
+            ));
+        }
         let mut text = TextValues::default();
         let mut values: [Option<String>; BANNER_NAMES.len()] = Default::default();
         let mut unknown: Vec<String> = Vec::new();
