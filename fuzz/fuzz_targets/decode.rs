@@ -1,11 +1,13 @@
 //! Fuzzes decoding: the libvips engine's header probe on arbitrary bytes and, when the probe
-//! accepts them as a small image, a full transform to a small plan. Any input must succeed or fail
-//! with an error, never crash; a transform that succeeds must have the planned size and decode again.
+//! accepts them as a small image, a full transform to a small plan by both engines (the pure-Rust
+//! one has its own decoders). Any input must succeed or fail with an error, never crash; a
+//! transform that succeeds must have the planned size and decode again.
 #![no_main]
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use imgshield::engine::rust::RustEngine;
 use imgshield::engine::vips::VipsEngine;
 use imgshield::engine::{choose_format, AcceptClass, Engine, Plan};
 use imgshield::params::{ParamLimits, Params};
@@ -22,13 +24,15 @@ const MAX_OUTPUT_PIXELS: u64 = 256 * 256;
 const TIME_LIMIT: Duration = Duration::from_secs(5);
 
 /// Plans exercising each fit mode and output format (AVIF is left out: slow to encode).
-const QUERIES: [&str; 6] = [
+const QUERIES: [&str; 8] = [
     "src=f&w=64",
     "src=f&w=48&h=48&fit=cover",
     "src=f&w=48&h=32&fit=contain&fm=png",
     "src=f&h=40&w=40&fit=fill&fm=webp",
     "src=f&w=16&h=64&fit=outside&fm=jpeg&q=30",
     "src=f&w=200&enlarge=1",
+    "src=f&w=40&rot=90&flip=h&gray=1&fm=png",
+    "src=f&crop=1,1,20,20&w=16&fm=webp&lossless=1",
 ];
 
 static ENGINE: OnceLock<VipsEngine> = OnceLock::new();
@@ -54,15 +58,18 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let plan = plan.with_time_limit(TIME_LIMIT);
-    let Ok(out) = engine.transform(data, &plan) else {
-        return;
-    };
     let planned = plan.output_size();
-    assert_eq!(
-        (out.width, out.height),
-        (planned.width, planned.height),
-        "the engine must honour the plan"
-    );
-    let back = engine.probe(&out.bytes).expect("our own output decodes");
-    assert_eq!((back.width, back.height), (planned.width, planned.height));
+    let rust = RustEngine::new().with_draft(true);
+    for made in [engine.transform(data, &plan), rust.transform(data, &plan)] {
+        let Ok(out) = made else {
+            continue;
+        };
+        assert_eq!(
+            (out.width, out.height),
+            (planned.width, planned.height),
+            "the engine must honour the plan"
+        );
+        let back = engine.probe(&out.bytes).expect("our own output decodes");
+        assert_eq!((back.width, back.height), (planned.width, planned.height));
+    }
 });
