@@ -3,7 +3,7 @@
 #![no_main]
 
 use imgshield::engine::OutputFormat;
-use imgshield::params::text::TextRequest;
+use imgshield::params::banner::TextRequest;
 use imgshield::params::{FormatChoice, InfoParams, ParamLimits, Params};
 use libfuzzer_sys::fuzz_target;
 

@@ -5,6 +5,7 @@
 //! ([`Params::canonical`]) has defaults applied and a fixed order, and is what the cache key hashes, so
 //! `?w=300&src=a.jpg` and `?src=a.jpg&w=300&fit=inside` share one cache entry.
 
+pub mod banner;
 mod info;
 mod ops;
 mod query;

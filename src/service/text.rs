@@ -12,7 +12,7 @@ use super::resize::Lookup;
 use super::*;
 use crate::engine::vips::{render_banner, BannerError, BannerLimits};
 use crate::engine::{EngineError, OutputFormat};
-use crate::params::text::{BannerFormat, TextRequest};
+use crate::params::banner::{BannerFormat, TextRequest};
 
 /// `X-Engine` and the transform metric's label: banners are always made by libvips.
 const ENGINE: &str = "vips";

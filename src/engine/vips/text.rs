@@ -15,7 +15,8 @@ use bytes::Bytes;
 use super::handle::{Align, Image, VipsError};
 use super::save_format;
 use crate::engine::{Clock, Encoded, EngineError, OutputFormat, PlanError};
-use crate::params::text::{TextAlign, TextRequest, TextSpec, MAX_TEXT_PIXELS};
+use crate::params::banner::TextRequest;
+use crate::params::text::{TextAlign, TextSpec, MAX_TEXT_PIXELS};
 use crate::params::ParamError;
 
 /// The text block: the rendered text, on its `txtbg` box when there is one. Refuses, before
