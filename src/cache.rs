@@ -2,7 +2,7 @@
 //!
 //! **The key covers everything that changes the bytes**: the canonical params (defaults applied,
 //! fixed order, source identity included), the negotiated `Accept` class when `fm=auto`, the engine's
-//! name and version, and imgshield's own version (encoder settings and pipeline live in the code).
+//! name and version (with `+draft` under the draft JPEG shrink rule), and imgshield's own version (encoder settings and pipeline live in the code).
 //! Anything added later that alters output (config, presets, ...) must be added to [`CacheKey::new`].
 //! `/info` answers (JSON) live in the same cache under keys of their own ([`CacheKey::info`]).
 //!
@@ -218,6 +218,20 @@ mod tests {
         assert_eq!(info("src=a.jpg"), info("bhx=4&src=a.jpg&bhy=3"));
         assert_ne!(info("src=a.jpg"), info("src=a.jpg&bhx=5"));
         assert_ne!(info("src=a.jpg"), info("src=b.jpg"));
+    }
+
+    #[test]
+    fn the_jpeg_shrink_rule_is_part_of_the_key() {
+        let params = Params::parse("src=a.jpg&w=300", &ParamLimits::default()).expect("valid");
+        let key = |engine: &dyn Engine| CacheKey::new(&params, None, engine);
+        let (headroom, draft) = (RustEngine::new(), RustEngine::new().with_draft(true));
+        assert_ne!(key(&headroom), key(&draft));
+        assert_eq!(key(&draft), key(&RustEngine::new().with_draft(true)));
+        let vips = crate::engine::vips::VipsEngine::new().expect("libvips");
+        let before = vips.version().to_string();
+        let vips = vips.with_draft(true);
+        assert_eq!(vips.version(), format!("{before}+draft"));
+        assert_eq!(vips.with_draft(false).version(), before);
     }
 
     #[test]

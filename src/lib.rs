@@ -35,7 +35,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     let server = http::start(&config, &root).await?;
     let addr = server.local_addr();
-    tracing::info!(%addr, root = %root.display(), libvips = server.app().engine().version(), "imgshield listening");
+    tracing::info!(%addr, root = %root.display(), engine = server.app().engine().version(), "imgshield listening");
     println!(
         "imgshield {} listening on http://{addr}",
         env!("CARGO_PKG_VERSION")

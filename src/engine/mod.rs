@@ -188,7 +188,8 @@ pub enum EngineError {
 pub trait Engine: Send + Sync + 'static {
     /// A short stable name, used in metrics, logs and the cache key.
     fn name(&self) -> &'static str;
-    /// The engine's version (for libvips, the library's); part of the cache key.
+    /// The engine's version (for libvips, the library's) and any setting of it that changes its
+    /// output (`+draft` for the draft JPEG shrink rule); part of the cache key.
     fn version(&self) -> &str;
     /// Whether this build can write `format`, probed once at start-up.
     fn can_encode(&self, format: OutputFormat) -> bool;

@@ -46,6 +46,9 @@ pub fn decode_rgba(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), EngineError> {
 #[derive(Debug)]
 pub struct RustEngine {
     shrink: decode::ShrinkRule,
+    /// The crate's version, `+draft` with the draft shrink rule: output changes only with our code,
+    /// its pinned crates and that rule.
+    version: &'static str,
 }
 
 impl Default for RustEngine {
@@ -59,13 +62,20 @@ impl RustEngine {
     pub fn new() -> RustEngine {
         RustEngine {
             shrink: jpeg_shrink,
+            version: env!("CARGO_PKG_VERSION"),
         }
     }
 
     /// Shrinks JPEGs by the draft rule ([`draft_shrink`]) when `draft`, as the libvips engine
     /// does with `--jpeg-shrink draft`, so both decode at the same scale.
     pub fn with_draft(mut self, draft: bool) -> RustEngine {
-        self.shrink = if draft { draft_shrink } else { jpeg_shrink };
+        if draft {
+            self.shrink = draft_shrink;
+            self.version = concat!(env!("CARGO_PKG_VERSION"), "+draft");
+        } else {
+            self.shrink = jpeg_shrink;
+            self.version = env!("CARGO_PKG_VERSION");
+        }
         self
     }
 }
@@ -76,8 +86,7 @@ impl Engine for RustEngine {
     }
 
     fn version(&self) -> &str {
-        // Output changes only with our code and its pinned crates, so the crate version says it.
-        env!("CARGO_PKG_VERSION")
+        self.version
     }
 
     fn can_encode(&self, format: OutputFormat) -> bool {

@@ -85,6 +85,13 @@ impl VipsEngine {
     /// Loads plain JPEGs at the coarsest DCT scale still as large as the target ([`draft_shrink`])
     /// instead of thumbnail's twice-the-target rule.
     pub fn with_draft(mut self, draft: bool) -> VipsEngine {
+        // The rule changes the output, so it is part of the version the cache key hashes.
+        let library = self.version.trim_end_matches("+draft").to_string();
+        self.version = if draft {
+            format!("{library}+draft")
+        } else {
+            library
+        };
         self.draft = draft;
         self
     }
