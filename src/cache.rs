@@ -2,7 +2,8 @@
 //!
 //! **The key covers everything that changes the bytes**: the canonical params (defaults applied,
 //! fixed order, source identity included), the negotiated `Accept` class when `fm=auto`, the engine's
-//! name and version (with `+draft` under the draft JPEG shrink rule), and imgshield's own version (encoder settings and pipeline live in the code).
+//! name and version (with `+draft` under the draft JPEG shrink rule), and imgshield's own version
+//! (encoder settings and pipeline live in the code).
 //! Anything added later that alters output (config, presets, ...) must be added to [`CacheKey::new`].
 //! `/info` answers (JSON) live in the same cache under keys of their own ([`CacheKey::info`]).
 //!

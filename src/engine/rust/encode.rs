@@ -1,7 +1,8 @@
 //! Encoding [`Pixels`] with pure-Rust encoders: JPEG (baseline or progressive), PNG, and lossless
 //! WebP. The one pure-Rust WebP encoder (image-webp) is lossless-only, and a lossless file where a
 //! lossy one was asked for would be a silent difference of several times the size, so lossy WebP
-//! (the default for `fm=webp`) and AVIF stay with libvips: they fail as not implemented.
+//! (the default for `fm=webp`) fails as not implemented, and AVIF is not offered: both stay with
+//! libvips.
 
 use super::pixels::Pixels;
 use crate::engine::{EngineError, OutputFormat};
@@ -18,6 +19,16 @@ fn failed(what: &str, error: impl std::fmt::Display) -> EngineError {
     EngineError::Internal(format!("{what} encoder: {error}"))
 }
 
+/// Refuses, before any decoding, an encoding this engine cannot write: lossy WebP.
+pub fn check_encoding(format: OutputFormat, encoding: Encoding) -> Result<(), EngineError> {
+    if format == OutputFormat::Webp && !encoding.lossless {
+        return Err(EngineError::NotImplemented(
+            "lossy WebP output (the pure-Rust encoder is lossless-only)".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn encode(
     image: &Pixels,
     format: OutputFormat,
@@ -27,10 +38,10 @@ pub fn encode(
     match format {
         OutputFormat::Jpeg => jpeg(image, quality, encoding.progressive),
         OutputFormat::Png => png(image),
-        OutputFormat::Webp if encoding.lossless => webp_lossless(image),
-        OutputFormat::Webp => Err(EngineError::NotImplemented(
-            "lossy WebP output (the pure-Rust encoder is lossless-only)".into(),
-        )),
+        OutputFormat::Webp => {
+            check_encoding(format, encoding)?;
+            webp_lossless(image)
+        }
         other => Err(EngineError::UnsupportedFormat(other.as_str())),
     }
 }

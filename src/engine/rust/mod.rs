@@ -15,7 +15,8 @@
 //! jpeg-decoder reports no warnings. Truncated files fail in both.
 //!
 //! What it cannot do yet fails with [`EngineError::NotImplemented`] naming it (CMYK JPEGs, colour
-//! profiles other than sRGB, lossy WebP and AVIF output), never with a silently different image.
+//! profiles other than sRGB, lossy WebP output) or [`EngineError::UnsupportedFormat`] (AVIF and GIF
+//! output), never with a silently different image.
 //! The time limit is checked between steps: pure-Rust decoders cannot be stopped inside a step, so
 //! the source pixel cap is what bounds a single step.
 
@@ -116,6 +117,8 @@ impl Engine for RustEngine {
         if !self.can_encode(plan.format) {
             return Err(EngineError::UnsupportedFormat(plan.format.as_str()));
         }
+        // Refused before decoding, so a sampled request falls back to libvips without waste.
+        encode::check_encoding(plan.format, plan.encoding)?;
         // `transform` runs on sources the primary engine has already probed: bytes this engine
         // does not recognise are a format it cannot read (TIFF, HEIF), not a broken image.
         if decode::sniff(source).is_none() {

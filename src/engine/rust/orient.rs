@@ -203,8 +203,11 @@ mod tests {
             horizontal: true,
             vertical: true,
         };
-        let cases: [(Rotation, Flip, u32, &[u8]); 6] = [
+        // flip after rot: 3 0 / 4 1 / 5 2 mirrored is 0 3 / 1 4 / 2 5 (flipping first would give
+        // 5 2 / 4 1 / 3 0).
+        let cases: [(Rotation, Flip, u32, &[u8]); 7] = [
             (Rotation::Quarter, none, 2, &[3, 0, 4, 1, 5, 2]),
+            (Rotation::Quarter, h, 2, &[0, 3, 1, 4, 2, 5]),
             (Rotation::Half, none, 3, &[5, 4, 3, 2, 1, 0]),
             (Rotation::ThreeQuarters, none, 2, &[2, 5, 1, 4, 0, 3]),
             (Rotation::None, h, 3, &[2, 1, 0, 5, 4, 3]),

@@ -301,6 +301,48 @@ mod tests {
     }
 
     #[test]
+    fn grey_images_crop_pad_and_flatten_with_one_or_two_channels() {
+        // Pure red, green and blue become libvips' greys (0.2/0.7/0.1 of linear light).
+        let colours = Pixels {
+            width: 3,
+            height: 1,
+            channels: 3,
+            data: vec![255, 0, 0, 0, 255, 0, 0, 0, 255],
+        };
+        let grey = colours.into_grey();
+        assert_eq!(
+            (grey.channels, grey.data.as_slice()),
+            (1, [124, 218, 89].as_slice())
+        );
+        let cropped = grey.clone().crop(Rect {
+            left: 1,
+            top: 0,
+            width: 2,
+            height: 1,
+        });
+        assert_eq!(cropped.data, [218, 89]);
+        // A translucent canvas gives grey and alpha: the canvas is the background's luma at its
+        // alpha, the image opaque.
+        let placement = Placement {
+            canvas: Size {
+                width: 4,
+                height: 1,
+            },
+            left: 1,
+            top: 0,
+        };
+        let padded = grey.pad(placement, Rgba([255, 0, 0, 128]));
+        assert_eq!(padded.channels, 2);
+        assert_eq!(padded.data, [54, 128, 124, 255, 218, 255, 89, 255]);
+        // Flattened over white: the canvas half-way to white, the image unchanged.
+        let flat = padded.flatten(Rgba::WHITE);
+        assert_eq!(
+            (flat.channels, flat.data.as_slice()),
+            (1, [154, 124, 218, 89].as_slice())
+        );
+    }
+
+    #[test]
     fn opaque_alpha_is_dropped_and_real_alpha_kept() {
         let opaque = rgb(2, 2).with_alpha();
         assert_eq!(opaque.clone().drop_opaque_alpha(), rgb(2, 2));

@@ -24,11 +24,12 @@
 //! computes) instead of a new decode: a few milliseconds instead of tens. Derived levels obey the
 //! rule above and are kept like decoded ones. Otherwise the source is decoded at the finest shrink
 //! asked for so far and kept:
-//! - under the draft rule from its first request: the decode is at most about the target's size,
-//!   so materialising it costs little next to the streaming thumbnail (measured on distinct
-//!   sources: no slower, +9 MiB peak RSS; on srcset traffic 2.05x against 1.72x, docs/BENCHMARKS.md);
-//! - under libvips' rule from its second request only: its decodes are up to four times the
-//!   target's pixels, and keeping them for sources asked for once cost 0.92x the cold path per
+//! - under the draft rule from its first request: the decode is 1-2x the target per side (larger
+//!   only at shrink 8, the coarsest DCT scale), so materialising it costs little next to the
+//!   streaming thumbnail (measured on distinct sources: no slower, +9 MiB peak RSS; on srcset
+//!   traffic 2.05x against 1.72x, docs/BENCHMARKS.md);
+//! - under libvips' rule from its second request only: its decodes are 2-4x the target per side
+//!   (4-16x the pixels), and keeping them for sources asked for once cost 0.92x the cold path per
 //!   CPU-second and +50 MiB (docs/BENCHMARKS.md). The first request takes the ordinary thumbnail
 //!   path and only notes the source and the shrink it needed.
 //!
@@ -53,9 +54,10 @@ use crate::metrics::CacheLabels;
 /// full 6-MP decode, against >= 0.99 from one level up).
 pub const HEADROOM_REACH: u32 = 2;
 
-/// The same under the draft rule: only the level itself. A draft decode is resized by less than 2,
-/// so a decode one level finer already looks sharper than the cold path's (SSIM 0.989 at 700x467
-/// from 1500x1000 instead of 750x500); the level is derived by a box shrink instead.
+/// The same under the draft rule: only the level itself. A draft decode is resized by less than 2
+/// (below shrink 8), so a decode one level finer already looks sharper than the cold path's (SSIM
+/// 0.989 at 700x467 from 1500x1000 instead of 750x500); the level is derived by a box shrink
+/// instead.
 pub const DRAFT_REACH: u32 = 1;
 
 /// Decoded pixels of one source at one DCT shrink.

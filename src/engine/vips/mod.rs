@@ -176,8 +176,9 @@ impl VipsEngine {
             derivatives.record("derived");
             return Ok(Some(derived));
         }
-        // Under the draft rule a kept level is at most about the target's size, cheap enough to
-        // keep from the first request (measured: no slower on distinct sources, docs/BENCHMARKS.md).
+        // Under the draft rule a kept level is 1-2x the target per side (below shrink 8), cheap
+        // enough to keep from the first request (measured: no slower on distinct sources,
+        // docs/BENCHMARKS.md).
         let Some(decode_at) = derivatives.admit(&key, needed, self.draft) else {
             derivatives.record("first");
             return Ok(None);
@@ -197,7 +198,9 @@ impl VipsEngine {
         });
         derivatives.store(key, decode_at, decoded.clone());
         derivatives.record("miss");
-        if derivatives.find(&key, needed, self.reach()).is_some() || decode_at == needed {
+        // This decode itself must be within reach: another level a concurrent request kept does
+        // not make it usable.
+        if decode_at * self.reach() >= needed {
             return Ok(Some(decoded));
         }
         // Decoded finer than this target may be served from (for a later, larger one): derive.
