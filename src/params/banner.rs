@@ -146,6 +146,7 @@ impl TextRequest {
 
 #[cfg(test)]
 mod tests {
+    use super::super::text::name_of;
     use super::*;
 
     fn limits() -> ParamLimits {
@@ -154,14 +155,6 @@ mod tests {
 
     fn banner(query: &str) -> Result<TextRequest, ParamError> {
         TextRequest::parse(query, &limits())
-    }
-
-    fn name_of(err: ParamError) -> String {
-        match err {
-            ParamError::Invalid { name, .. } => name.to_string(),
-            ParamError::Repeated(name) => format!("repeated {name}"),
-            other => format!("{other:?}"),
-        }
     }
 
     #[test]

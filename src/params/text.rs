@@ -437,6 +437,16 @@ fn parse_font(value: &str) -> Result<String, ParamError> {
     Ok(words.join(" ").to_ascii_lowercase())
 }
 
+/// What a refusal names, for the tests here and in `banner`: the parameter, or `repeated NAME`.
+#[cfg(test)]
+pub(super) fn name_of(err: ParamError) -> String {
+    match err {
+        ParamError::Invalid { name, .. } => name.to_string(),
+        ParamError::Repeated(name) => format!("repeated {name}"),
+        other => format!("{other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,14 +461,6 @@ mod tests {
             assert!(values.accept(&name, &value)?, "{name} is a text parameter");
         }
         TextSpec::parse(&values, &limits())
-    }
-
-    fn name_of(err: ParamError) -> String {
-        match err {
-            ParamError::Invalid { name, .. } => name.to_string(),
-            ParamError::Repeated(name) => format!("repeated {name}"),
-            other => format!("{other:?}"),
-        }
     }
 
     #[test]
