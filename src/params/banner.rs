@@ -3,6 +3,7 @@
 
 use crate::engine::{OutputFormat, Rgba};
 
+use super::query::named_slots;
 use super::text::{invalid, parse_u32_in, TextSpec, TextValues};
 use super::{color_str, parse_color, ParamError, ParamLimits};
 
@@ -60,23 +61,8 @@ impl TextRequest {
             ));
         }
         let mut text = TextValues::default();
-        let mut values: [Option<String>; BANNER_NAMES.len()] = Default::default();
-        let mut unknown: Vec<String> = Vec::new();
-        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            if text.accept(&name, &value)? {
-                continue;
-            }
-            match BANNER_NAMES.iter().position(|known| *known == name) {
-                Some(i) if values[i].is_some() => return Err(ParamError::Repeated(name.into())),
-                Some(i) => values[i] = Some(value.into_owned()),
-                None if !unknown.iter().any(|u| *u == name) => unknown.push(name.into_owned()),
-                None => {}
-            }
-        }
-        if !unknown.is_empty() {
-            return Err(ParamError::Unknown(unknown));
-        }
-        let [w, h, bg, fm, q, _sig] = values;
+        let [w, h, bg, fm, q, _sig] =
+            named_slots(query, &BANNER_NAMES, |name, value| text.accept(name, value))?;
         if text.txt.is_none() {
             return Err(invalid("txt", "required: the text to render"));
         }

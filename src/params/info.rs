@@ -1,6 +1,7 @@
 //! The query of `GET /info`: `src` (the same rules as `/resize`) and the BlurHash component counts
 //! `bhx`, `bhy`. Pure, like the rest of `params`; the canonical form goes into the cache key.
 
+use super::query::named_slots;
 use super::{ParamError, Source};
 use crate::placeholder::Components;
 
@@ -18,20 +19,7 @@ const KNOWN: [&str; 4] = ["src", "bhx", "bhy", "sig"];
 impl InfoParams {
     /// Parses a raw (still percent-encoded) query string.
     pub fn parse(query: &str) -> Result<InfoParams, ParamError> {
-        let mut values: [Option<String>; KNOWN.len()] = Default::default();
-        let mut unknown: Vec<String> = Vec::new();
-        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            match KNOWN.iter().position(|known| *known == name) {
-                Some(i) if values[i].is_some() => return Err(ParamError::Repeated(name.into())),
-                Some(i) => values[i] = Some(value.into_owned()),
-                None if !unknown.iter().any(|u| *u == name) => unknown.push(name.into_owned()),
-                None => {}
-            }
-        }
-        if !unknown.is_empty() {
-            return Err(ParamError::Unknown(unknown));
-        }
-        let [src, bhx, bhy, _sig] = values;
+        let [src, bhx, bhy, _sig] = named_slots(query, &KNOWN, |_, _| Ok(false))?;
         let src = Source::parse(&src.ok_or(ParamError::MissingSrc)?)?;
         let x = components("bhx", bhx.as_deref(), Components::DEFAULT.x())?;
         let y = components("bhy", bhy.as_deref(), Components::DEFAULT.y())?;

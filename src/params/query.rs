@@ -58,6 +58,34 @@ pub const KNOWN: &[&str] = &[
 const ALWAYS_ALLOWED: &[&str] = &["src", "p", "sig"];
 
 /// Sets `name` to `value`, replacing an earlier value.
+/// Parses a query of single-valued parameters into one slot per name of `known`, in its order.
+/// `claim` sees every pair first and may take it (`Ok(true)`), as `/text` does with its `txt*`
+/// parameters. A repeated name is refused at once; unknown ones are refused together.
+pub fn named_slots<const N: usize>(
+    query: &str,
+    known: &[&str; N],
+    mut claim: impl FnMut(&str, &str) -> Result<bool, ParamError>,
+) -> Result<[Option<String>; N], ParamError> {
+    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
+    let mut unknown: Vec<String> = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if claim(&name, &value)? {
+            continue;
+        }
+        match known.iter().position(|k| *k == name) {
+            Some(i) if values[i].is_some() => return Err(ParamError::Repeated(name.into())),
+            Some(i) => values[i] = Some(value.into_owned()),
+            None if !unknown.iter().any(|u| *u == name) => unknown.push(name.into_owned()),
+            None => {}
+        }
+    }
+    if unknown.is_empty() {
+        Ok(values)
+    } else {
+        Err(ParamError::Unknown(unknown))
+    }
+}
+
 fn set(values: &mut Vec<(&'static str, String)>, name: &'static str, value: String) {
     match values.iter_mut().find(|(n, _)| *n == name) {
         Some(slot) => slot.1 = value,
