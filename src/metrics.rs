@@ -3,6 +3,8 @@
 //! Labels are bounded by construction: routes, status classes, cache results, engines, formats and
 //! error codes are all `&'static str` from closed sets, never request data.
 
+use std::time::Duration;
+
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -248,6 +250,13 @@ impl Metrics {
     }
 
     /// The OpenMetrics text exposition.
+    /// Records one transform's time under its engine and output format.
+    pub fn observe_transform(&self, engine: &'static str, format: &'static str, time: Duration) {
+        self.transform_duration
+            .get_or_create(&TransformLabels { engine, format })
+            .observe(time.as_secs_f64());
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
         // Writing into a String cannot fail.

@@ -88,12 +88,7 @@ impl App {
             })
             .await??;
         self.metrics
-            .transform_duration
-            .get_or_create(&TransformLabels {
-                engine: rendition.engine,
-                format: rendition.format,
-            })
-            .observe(transform_time.as_secs_f64());
+            .observe_transform(rendition.engine, rendition.format, transform_time);
         Ok(Arc::new(rendition))
     }
 }

@@ -18,9 +18,7 @@ use crate::engine::select::{Engines, Selection};
 use crate::engine::vips::{Derivatives, VipsEngine};
 use crate::engine::{choose_format_animated, AcceptClass, Engine, Plan, SourceInfo, Strictness};
 use crate::error::Error;
-use crate::metrics::{
-    status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels, TransformLabels,
-};
+use crate::metrics::{status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels};
 use crate::origin::{AllowList, Breakers, Origin, OriginConfig, SourceCache};
 use crate::params::{FormatChoice, InfoParams, ParamLimits, Params, Presets, Qualities, Source};
 use crate::signature::Signer;

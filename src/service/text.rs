@@ -128,12 +128,7 @@ impl App {
             })
             .await??;
         self.metrics
-            .transform_duration
-            .get_or_create(&TransformLabels {
-                engine: ENGINE,
-                format: format.as_str(),
-            })
-            .observe(transform_time.as_secs_f64());
+            .observe_transform(ENGINE, format.as_str(), transform_time);
         Ok(Arc::new(rendition))
     }
 }
