@@ -1,0 +1,262 @@
+//! Pins what a refactor must not change: the canonical form of every route's parameters, the cache
+//! keys made from them, and the ETags (hashes of the output bytes) of a set of real responses.
+//!
+//! A cache key that changes silently empties every cache in a rolling deploy, and a changed ETag
+//! makes every CDN and browser download again; both must only change on purpose, with this table.
+//! The ETags depend on the libvips, libjpeg and font packages of the machine (Debian's, installed by
+//! `scripts/install-deps.sh`): a different build of those may legitimately change them.
+
+mod common;
+
+use common::{Fixtures, Server};
+use http::StatusCode;
+use imgshield::cache::CacheKey;
+use imgshield::engine::rust::RustEngine;
+use imgshield::engine::AcceptClass;
+use imgshield::params::banner::TextRequest;
+use imgshield::params::{InfoParams, ParamLimits, Params};
+
+/// Compares every `(label, actual)` with its expected value and reports all differences at once,
+/// with the whole actual table, so a deliberate change can be reviewed and pasted in one go.
+fn check(expected: &[(&str, &str)], actual: &[(String, String)]) {
+    let mut wrong: Vec<String> = expected
+        .iter()
+        .zip(actual)
+        .filter(|((label, want), (got_label, got))| label != got_label || want != got)
+        .map(|((label, want), (_, got))| format!("{label}: expected {want:?}, got {got:?}"))
+        .collect();
+    if expected.len() != actual.len() {
+        wrong.push(format!(
+            "{} expected rows, {} actual",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    let table: String = actual
+        .iter()
+        .map(|(label, value)| format!("    ({label:?}, {value:?}),\n"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} pinned value(s) changed:\n{}\nthe actual table:\n{table}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+const RESIZE_QUERIES: [&str; 14] = [
+    "src=a.jpg",
+    "w=300&src=a.jpg&fit=inside&enlarge=0",
+    "src=https://cdn.example.com/p/42.jpg?v=3&w=400&h=400&fit=cover&pos=attention&fm=webp&q=70",
+    "src=a.jpg&w=300&h=200&fit=contain&bg=ff000080&pad=4&dpr=2",
+    "src=a.jpg&crop=10,20,300,200&trim=true&rot=90&flip=hv&fx=0.2&fy=0.7&w=100&h=100&fit=cover",
+    "src=a.jpg&w=300&blur=1.5&sharpen=true&gray=1&fm=png&q=50&palette=1",
+    "src=a.jpg&w=300&fm=jpeg&q=80&prog=1&meta=keep&anim=0",
+    "src=a.jpg&w=300&fm=webp&lossless=1&q=90",
+    "src=a.jpg&w=300&fm=auto&engine=rust",
+    "src=a.jpg&w=300&wm=logo.png&wmpos=top-left&wmscale=0.25&wmopacity=0.5&wmmargin=8",
+    "src=a.jpg&w=300&txt=Hello%20world&txtsize=24&txtcolor=ff0000&txtpos=bottom&txtalign=right",
+    "src=a.jpg&w=300&txt=%E6%97%A5%E6%9C%AC&txtfont=Noto%20Sans%20CJK%20JP&txtwidth=200&txtbg=00000080&txtmargin=4",
+    "src=a.jpg&h=250&pos=bottom-left&w=100&fit=contain",
+    "src=dir/b%20c.png&w=64&fm=gif",
+];
+
+const RESIZE_EXPECTED: &[(&str, &str)] = &[
+    ("src=a.jpg", "src=local:a.jpg& CacheKey(Hash(\"1e9c10ede32dfab20ce983f2dfb5ef0f3e6d5bd67ef9506f91d3f1775492599b\"))"),
+    ("w=300&src=a.jpg&fit=inside&enlarge=0", "w=300&src=local:a.jpg& CacheKey(Hash(\"68992cdee452fe51e6c750dafdb8b7f7b96b30858b2bc99f60eb0ae759eb520f\"))"),
+    ("src=https://cdn.example.com/p/42.jpg?v=3&w=400&h=400&fit=cover&pos=attention&fm=webp&q=70", "w=400&h=400&fit=cover&pos=attention&fm=webp&q=70&src=https://cdn.example.com/p/42.jpg?v=3& CacheKey(Hash(\"3f351fbcee8f76a050e6fab2fe6237ef41dbb97d619814e8d3efe035f7bdf913\"))"),
+    ("src=a.jpg&w=300&h=200&fit=contain&bg=ff000080&pad=4&dpr=2", "w=600&h=400&fit=contain&pad=8,8,8,8&bg=ff000080&src=local:a.jpg& CacheKey(Hash(\"59ad4efef1cc12ea130472855261d0597f62904a1499a9918bd76f22278fc358\"))"),
+    ("src=a.jpg&crop=10,20,300,200&trim=true&rot=90&flip=hv&fx=0.2&fy=0.7&w=100&h=100&fit=cover", "w=100&h=100&fit=cover&pos=focal:0.200,0.700&crop=10,20,300,200&trim=10&rot=90&flip=hv&src=local:a.jpg& CacheKey(Hash(\"ef18ef32cf9fea4779c793f10f92957c744127e41d992d8a787a48525c5416fd\"))"),
+    ("src=a.jpg&w=300&blur=1.5&sharpen=true&gray=1&fm=png&q=50&palette=1", "w=300&fx=blur=1.500&sharpen=1.000&gray=1&fm=png&palette=1&src=local:a.jpg& CacheKey(Hash(\"68c7388657b68830646399489675934f940894571757fecc264201b2eac4335a\"))"),
+    ("src=a.jpg&w=300&fm=jpeg&q=80&prog=1&meta=keep&anim=0", "w=300&fm=jpeg&prog=1&anim=0&meta=keep&src=local:a.jpg& CacheKey(Hash(\"4f264f07af48b974ceedad9955e1916381849f8c5564ab7d631897fb021dd4cd\"))"),
+    ("src=a.jpg&w=300&fm=webp&lossless=1&q=90", "w=300&fm=webp&lossless=1&src=local:a.jpg& CacheKey(Hash(\"c48e696012b6cf54434a907abebb31508ec7d34e0166f091e2c3bc51834823f0\"))"),
+    ("src=a.jpg&w=300&fm=auto&engine=rust", "w=300&fm=auto&engine=rust&src=local:a.jpg& CacheKey(Hash(\"1188ce7c903f76e4d6a346ca735e66807f5645a8a090ae840fc012275cff30dd\"))"),
+    ("src=a.jpg&w=300&wm=logo.png&wmpos=top-left&wmscale=0.25&wmopacity=0.5&wmmargin=8", "w=300&wm=top-left,0.250,0.500,8,14:local:logo.png&src=local:a.jpg& CacheKey(Hash(\"ea4a915aca75728e2d8133975e3ad939b88291dfb46a68be6a71b12e48a561d6\"))"),
+    ("src=a.jpg&w=300&txt=Hello%20world&txtsize=24&txtcolor=ff0000&txtpos=bottom&txtalign=right", "w=300&txt=txtsize=24&txtcolor=ff0000ff&txtpos=bottom&txtfont=sans-serif&txtwidth=&txtalign=right&txtmargin=16&txtbg=&txt=Hello+world&src=local:a.jpg& CacheKey(Hash(\"159d9fee880086dd81eb142221a0b43e796911faf087799d7502c8058357969e\"))"),
+    ("src=a.jpg&w=300&txt=%E6%97%A5%E6%9C%AC&txtfont=Noto%20Sans%20CJK%20JP&txtwidth=200&txtbg=00000080&txtmargin=4", "w=300&txt=txtsize=32&txtcolor=000000ff&txtpos=center&txtfont=noto+sans+cjk+jp&txtwidth=200&txtalign=center&txtmargin=4&txtbg=00000080&txt=%E6%97%A5%E6%9C%AC&src=local:a.jpg& CacheKey(Hash(\"2dc55661d6dca065ca5249819d885bf72521f691f103842fe390572583b02bea\"))"),
+    ("src=a.jpg&h=250&pos=bottom-left&w=100&fit=contain", "w=100&h=250&fit=contain&pos=bottom-left&src=local:a.jpg& CacheKey(Hash(\"de2267ebb23e156198eb822e7f8d276646fc821e11ce22adac1346bae9a21925\"))"),
+    ("src=dir/b%20c.png&w=64&fm=gif", "w=64&fm=gif&src=local:dir/b c.png& CacheKey(Hash(\"ec3e6174da6c4469c42a156b4261f82713611188f57b91a34e576255e673c9ec\"))"),
+];
+
+#[test]
+fn resize_canonical_forms_and_keys_are_pinned() {
+    let engine = RustEngine::new().with_draft(true);
+    let limits = ParamLimits::default();
+    let mut actual = Vec::new();
+    for query in RESIZE_QUERIES {
+        let params = Params::parse(query, &limits).expect("valid query");
+        let key = CacheKey::new(&params, Some(AcceptClass::Webp), &engine);
+        actual.push((query.to_string(), format!("{} {key:?}", params.canonical())));
+    }
+    check(RESIZE_EXPECTED, &actual);
+}
+
+const OTHER_QUERIES: [&str; 6] = [
+    "info:src=a.jpg",
+    "info:bhy=5&src=https://cdn.example.com/x.png&bhx=7",
+    "text:txt=Hello",
+    "text:txt=Sale%20-50%25&w=400&h=100&bg=ffcc00&fm=jpeg&q=70&txtsize=40&txtpos=left",
+    "text:txt=%E4%BD%A0%E5%A5%BD&fm=auto&txtcolor=fff&txtbg=000",
+    "text:txt=a&fm=png&q=90&txtalign=center&txtwidth=50",
+];
+
+const OTHER_EXPECTED: &[(&str, &str)] = &[
+    ("info:src=a.jpg", "bhx=4&bhy=3&src=local:a.jpg CacheKey(Hash(\"a9d84fcf424ad9bda761eb53f94982552fef74ea92d58b490bf425eb2b9e5603\"))"),
+    ("info:bhy=5&src=https://cdn.example.com/x.png&bhx=7", "bhx=7&bhy=5&src=https://cdn.example.com/x.png CacheKey(Hash(\"72ef3bf4573f05e9d931f12dcb4475774ddb89bc11440d00fd37631e0e7a21b6\"))"),
+    ("text:txt=Hello", "w=&h=&bg=ffffffff&fm=png&q=&txtsize=32&txtcolor=000000ff&txtpos=center&txtfont=sans-serif&txtwidth=&txtalign=center&txtmargin=16&txtbg=&txt=Hello CacheKey(Hash(\"67f41c357913ac3335df17ac3e698fab377fb3bbec7bc4b6179f88cfcdaa363a\"))"),
+    ("text:txt=Sale%20-50%25&w=400&h=100&bg=ffcc00&fm=jpeg&q=70&txtsize=40&txtpos=left", "w=400&h=100&bg=ffcc00ff&fm=jpeg&q=70&txtsize=40&txtcolor=000000ff&txtpos=left&txtfont=sans-serif&txtwidth=&txtalign=left&txtmargin=16&txtbg=&txt=Sale+-50%25 CacheKey(Hash(\"10d306ab1c61f9243a1deeeae0e67882058ee3ea254caa81339fa471ea2d7be4\"))"),
+    ("text:txt=%E4%BD%A0%E5%A5%BD&fm=auto&txtcolor=fff&txtbg=000", "w=&h=&bg=ffffffff&fm=auto&q=&txtsize=32&txtcolor=ffffffff&txtpos=center&txtfont=sans-serif&txtwidth=&txtalign=center&txtmargin=16&txtbg=000000ff&txt=%E4%BD%A0%E5%A5%BD CacheKey(Hash(\"392e07463cc0b35cc06168a51fd2ee8c974afa809f14317ff4d3ebf9cd01cd00\"))"),
+    ("text:txt=a&fm=png&q=90&txtalign=center&txtwidth=50", "w=&h=&bg=ffffffff&fm=png&q=&txtsize=32&txtcolor=000000ff&txtpos=center&txtfont=sans-serif&txtwidth=50&txtalign=center&txtmargin=16&txtbg=&txt=a CacheKey(Hash(\"c961bf30ba9c3e725ef1a87b007e779d97cb3d38514139d9feb54e87922b537b\"))"),
+];
+
+#[test]
+fn info_and_text_canonical_forms_and_keys_are_pinned() {
+    let engine = RustEngine::new().with_draft(true);
+    let limits = ParamLimits::default();
+    let mut actual = Vec::new();
+    for labelled in OTHER_QUERIES {
+        let (route, query) = labelled.split_once(':').expect("route:query");
+        let (canonical, key) = if route == "info" {
+            let params = InfoParams::parse(query).expect("valid /info query");
+            let key = CacheKey::info(&params, &engine);
+            (params.canonical(), key)
+        } else {
+            let params = TextRequest::parse(query, &limits).expect("valid /text query");
+            let key = CacheKey::for_route(
+                "text",
+                &params.canonical(),
+                Some(AcceptClass::Avif),
+                &engine,
+            );
+            (params.canonical(), key)
+        };
+        actual.push((labelled.to_string(), format!("{canonical} {key:?}")));
+    }
+    check(OTHER_EXPECTED, &actual);
+}
+
+/// `(path and query, Accept)` of real requests whose bytes must not change.
+const RESPONSES: [(&str, &str); 16] = [
+    ("/resize?src=photo.jpg&w=300", ""),
+    ("/resize?src=photo.jpg&w=400&h=400&fit=cover&fm=webp", ""),
+    (
+        "/resize?src=photo.jpg&w=300&h=300&fit=contain&fm=png&bg=ff0000",
+        "",
+    ),
+    (
+        "/resize?src=photo.jpg&crop=10,10,500,400&w=200&rot=90&flip=h",
+        "",
+    ),
+    ("/resize?src=photo.jpg&w=300&blur=2&sharpen=true&gray=1", ""),
+    (
+        "/resize?src=photo.jpg&w=300&wm=alpha.png&wmpos=top-left&wmopacity=0.5",
+        "",
+    ),
+    ("/resize?src=photo.jpg&w=300&txt=Hello&txtcolor=ff0000", ""),
+    ("/resize?src=photo.jpg&w=320&fm=auto", "image/webp,*/*"),
+    ("/resize?src=alpha.png&w=150", ""),
+    ("/resize?src=rotated.jpg&w=100", ""),
+    (
+        "/resize?src=photo.jpg&w=300&h=100&fit=cover&pos=attention",
+        "",
+    ),
+    ("/resize?src=tall.jpg&w=300&q=50&prog=1&trim=true", ""),
+    ("/resize?src=photo.jpg&w=300&engine=rust", ""),
+    ("/info?src=photo.jpg", ""),
+    ("/text?txt=Hello&w=400&h=100&fm=png", ""),
+    (
+        "/text?txt=%E6%97%A5%E6%9C%AC%E8%AA%9E&fm=jpeg&txtsize=40",
+        "",
+    ),
+];
+
+const RESPONSES_EXPECTED: &[(&str, &str)] = &[
+    (
+        "/resize?src=photo.jpg&w=300",
+        "image/jpeg vips \"2ab5c21bedc9fb39ac68c2f61b1416bc\"",
+    ),
+    (
+        "/resize?src=photo.jpg&w=400&h=400&fit=cover&fm=webp",
+        "image/webp vips \"7ded4b94aefeeb23cd7ba975cc133777\"",
+    ),
+    (
+        "/resize?src=photo.jpg&w=300&h=300&fit=contain&fm=png&bg=ff0000",
+        "image/png vips \"468749c86a5f9fceae95a64aaefd7a4d\"",
+    ),
+    (
+        "/resize?src=photo.jpg&crop=10,10,500,400&w=200&rot=90&flip=h",
+        "image/jpeg vips \"9dbc99b9829b9750f4e0cd0645f7c592\"",
+    ),
+    (
+        "/resize?src=photo.jpg&w=300&blur=2&sharpen=true&gray=1",
+        "image/jpeg vips \"f6f3efd60bee0022bc1c1fe77f55c268\"",
+    ),
+    (
+        "/resize?src=photo.jpg&w=300&wm=alpha.png&wmpos=top-left&wmopacity=0.5",
+        "image/jpeg vips \"535c3dd42b1ca3bdd7ae5c2f6bf61c7a\"",
+    ),
+    (
+        "/resize?src=photo.jpg&w=300&txt=Hello&txtcolor=ff0000",
+        "image/jpeg vips \"1bd6732c8656d372822934aba4f47783\"",
+    ),
+    (
+        "/resize?src=photo.jpg&w=320&fm=auto",
+        "image/webp vips \"8c8295ebbaef15e935842437a89b8873\"",
+    ),
+    (
+        "/resize?src=alpha.png&w=150",
+        "image/png vips \"a6b1f60e79c9a07d6aa4d93b0725043a\"",
+    ),
+    (
+        "/resize?src=rotated.jpg&w=100",
+        "image/jpeg vips \"f0ec00cd3f8c582b92bde4c1a907bf7a\"",
+    ),
+    (
+        "/resize?src=photo.jpg&w=300&h=100&fit=cover&pos=attention",
+        "image/jpeg vips \"88cb21837ebe8d4129b70fab5a54be78\"",
+    ),
+    (
+        "/resize?src=tall.jpg&w=300&q=50&prog=1&trim=true",
+        "image/jpeg vips \"c6c703b3204fcc9439084bf571afdb3f\"",
+    ),
+    (
+        "/resize?src=photo.jpg&w=300&engine=rust",
+        "image/jpeg rust \"7a2b3eb00e61f75ceffe812375a38ebb\"",
+    ),
+    (
+        "/info?src=photo.jpg",
+        "application/json vips \"2f17371132136b20426f7e5811703968\"",
+    ),
+    (
+        "/text?txt=Hello&w=400&h=100&fm=png",
+        "image/png vips \"5b0e669a2e62df169f62ac87adb00d0f\"",
+    ),
+    (
+        "/text?txt=%E6%97%A5%E6%9C%AC%E8%AA%9E&fm=jpeg&txtsize=40",
+        "image/jpeg vips \"974f7655e7ba8607a4916ce8f8f4e5f7\"",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_etags_are_pinned() {
+    let fixtures = Fixtures::new();
+    let server = Server::start(fixtures.path(), &["--allow-engine-param"]).await;
+    let mut actual = Vec::new();
+    for (url, accept) in RESPONSES {
+        let headers: Vec<(&str, &str)> = if accept.is_empty() {
+            Vec::new()
+        } else {
+            vec![("accept", accept)]
+        };
+        let reply = server.get_with(url, &headers).await;
+        assert_eq!(reply.status, StatusCode::OK, "{url}: {}", reply.text());
+        let value = format!(
+            "{} {} {}",
+            reply.header("content-type").unwrap_or("-"),
+            reply.header("x-engine").unwrap_or("-"),
+            reply.header("etag").unwrap_or("-"),
+        );
+        actual.push((url.to_string(), value));
+    }
+    check(RESPONSES_EXPECTED, &actual);
+}
