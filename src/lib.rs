@@ -21,6 +21,7 @@ pub mod samples;
 pub mod service;
 pub mod signature;
 pub mod telemetry;
+pub mod types;
 pub mod workers;
 
 use std::future::Future;

@@ -15,98 +15,14 @@ pub mod vips;
 
 pub use riff::drop_webp_metadata;
 
+pub use crate::types::{OutputFormat, Rect, Rgba, Size, SourceFormat};
 pub use plan::{
     choose_format, choose_format_animated, AcceptClass, Crop, Overlay, Placement, Plan, PlanError,
-    Rect, Rgba, Size,
 };
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-
-/// Formats we can write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OutputFormat {
-    Jpeg,
-    Png,
-    Webp,
-    Avif,
-    Gif,
-}
-
-impl OutputFormat {
-    pub const ALL: [OutputFormat; 5] = [
-        OutputFormat::Jpeg,
-        OutputFormat::Png,
-        OutputFormat::Webp,
-        OutputFormat::Avif,
-        OutputFormat::Gif,
-    ];
-
-    pub fn parse(name: &str) -> Option<OutputFormat> {
-        Some(match name {
-            "jpeg" | "jpg" => OutputFormat::Jpeg,
-            "png" => OutputFormat::Png,
-            "webp" => OutputFormat::Webp,
-            "avif" => OutputFormat::Avif,
-            "gif" => OutputFormat::Gif,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutputFormat::Jpeg => "jpeg",
-            OutputFormat::Png => "png",
-            OutputFormat::Webp => "webp",
-            OutputFormat::Avif => "avif",
-            OutputFormat::Gif => "gif",
-        }
-    }
-
-    pub fn mime(self) -> &'static str {
-        match self {
-            OutputFormat::Jpeg => "image/jpeg",
-            OutputFormat::Png => "image/png",
-            OutputFormat::Webp => "image/webp",
-            OutputFormat::Avif => "image/avif",
-            OutputFormat::Gif => "image/gif",
-        }
-    }
-
-    /// The largest width or height the format (or its encoder in libvips) can hold.
-    pub fn max_side(self) -> u32 {
-        match self {
-            OutputFormat::Jpeg => 65_500,
-            OutputFormat::Webp => 16_383,
-            // libheif refuses larger images by default.
-            OutputFormat::Avif => 16_384,
-            OutputFormat::Png => u32::MAX,
-            OutputFormat::Gif => 65_535,
-        }
-    }
-
-    /// Whether the format can hold an animation (and so keeps every frame of an animated source).
-    pub fn supports_animation(self) -> bool {
-        matches!(self, OutputFormat::Webp | OutputFormat::Gif)
-    }
-
-    pub fn supports_alpha(self) -> bool {
-        !matches!(self, OutputFormat::Jpeg)
-    }
-
-    /// The quality used when `q` is absent (documented in the README). PNG is lossless and ignores it.
-    pub fn default_quality(self) -> u8 {
-        match self {
-            OutputFormat::Jpeg => 80,
-            OutputFormat::Webp => 80,
-            // AVIF at 60 looks like JPEG at 80 at a fraction of the size.
-            OutputFormat::Avif => 60,
-            // Lossless formats: the quality is not used.
-            OutputFormat::Png | OutputFormat::Gif => 100,
-        }
-    }
-}
 
 /// How broken a source may be before decoding it is refused. Decoders report damage at two levels:
 /// errors (they cannot go on) and warnings (they went on, filling or guessing what was missing).
@@ -121,18 +37,6 @@ pub enum Strictness {
     /// Refuse only what the decoder cannot get through (truncation, corrupt headers); warnings are
     /// tolerated and whatever is missing is filled in.
     Error,
-}
-
-/// The container a source was decoded from, as far as the engine could tell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceFormat {
-    Jpeg,
-    Png,
-    Webp,
-    Gif,
-    Heif,
-    Tiff,
-    Other,
 }
 
 /// What an engine learned from a source's header, before decoding any pixels.

@@ -4,35 +4,12 @@
 
 use std::time::Duration;
 
-use super::{EngineError, OutputFormat, SourceFormat, SourceInfo};
-use crate::params::text::TextSpec;
-use crate::params::{
-    Effects, Encoding, Fit, Flip, FormatChoice, Gravity, Interesting, Milli, Params, Position,
-    Rotation,
+use super::{EngineError, SourceInfo};
+use crate::params::{Fit, FormatChoice, Params, Position};
+use crate::types::{
+    Effects, Encoding, Flip, Gravity, Interesting, Milli, OutputFormat, Rect, Rgba, Rotation, Size,
+    SourceFormat, TextSpec,
 };
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Size {
-    pub width: u32,
-    pub height: u32,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rect {
-    pub left: u32,
-    pub top: u32,
-    pub width: u32,
-    pub height: u32,
-}
-
-/// A colour with alpha, 0..=255 per channel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rgba(pub [u8; 4]);
-
-impl Rgba {
-    pub const WHITE: Rgba = Rgba([255, 255, 255, 255]);
-    pub const TRANSPARENT: Rgba = Rgba([0, 0, 0, 0]);
-}
 
 /// How `fit=cover` cuts the overflow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

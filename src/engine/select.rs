@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::{Encoded, Engine, EngineError, Plan};
-use crate::params::EngineChoice;
+use crate::types::EngineChoice;
 
 pub struct Engines {
     primary: Arc<dyn Engine>,

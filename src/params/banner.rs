@@ -1,11 +1,12 @@
 //! The whole `GET /text` query -> a [`TextRequest`]: the `txt*` parameters ([`TextSpec`]) and the
 //! banner's own canvas size, background, format and quality. Pure, like the rest of `params`.
 
-use crate::engine::{OutputFormat, Rgba};
+use crate::types::{OutputFormat, Rgba};
 
 use super::query::named_slots;
 use super::text::{invalid, parse_u32_in, TextSpec, TextValues};
-use super::{color_str, parse_color, ParamError, ParamLimits};
+use super::{ParamError, ParamLimits};
+use crate::types::{color_str, parse_color};
 
 /// `/text`'s canvas colour when `bg` is absent.
 pub const DEFAULT_BANNER_BACKGROUND: Rgba = Rgba::WHITE;

@@ -11,20 +11,21 @@ mod ops;
 mod query;
 mod source;
 pub mod text;
-mod values;
 
 pub use info::InfoParams;
-pub use ops::{
-    Effects, Encoding, Flip, Interesting, Milli, Padding, Position, Region, Rotation, Watermark,
-};
+pub use ops::{Padding, Position, Region, Watermark};
 pub use query::{Presets, KNOWN};
 pub use source::{LocalPath, Source};
-pub use values::{color_str, parse_color, Gravity};
+
+pub use crate::types::{
+    color_str, parse_color, Effects, Encoding, EngineChoice, Flip, Gravity, Interesting, Milli,
+    Rotation,
+};
 
 use ops::background_str;
 use query::Query;
 
-use crate::engine::{OutputFormat, Rgba};
+use crate::types::{OutputFormat, Rgba};
 
 /// What the client may ask for; set from the configuration.
 #[derive(Clone, Debug)]
@@ -136,22 +137,6 @@ impl FormatChoice {
             FormatChoice::Source => "source",
             FormatChoice::Auto => "auto",
             FormatChoice::Fixed(format) => format.as_str(),
-        }
-    }
-}
-
-/// The `engine` parameter: which engine makes the image (honoured only where the server allows it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EngineChoice {
-    Vips,
-    Rust,
-}
-
-impl EngineChoice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EngineChoice::Vips => "vips",
-            EngineChoice::Rust => "rust",
         }
     }
 }

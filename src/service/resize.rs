@@ -302,7 +302,8 @@ impl App {
                 }
                 // The text's real wrap width is the output's: check what it will cost now.
                 if let Some(text) = &plan.text {
-                    text.check_size(text.wrap_width(plan.output_size().width))?;
+                    text.check_size(text.wrap_width(plan.output_size().width))
+                        .map_err(crate::params::ParamError::from)?;
                 }
                 let made = engines.transform(&selection, &source, &plan)?;
                 let transform_time = started.elapsed();

@@ -6,7 +6,7 @@
 
 use super::pixels::Pixels;
 use crate::engine::{EngineError, OutputFormat};
-use crate::params::Encoding;
+use crate::types::Encoding;
 
 pub fn can_encode(format: OutputFormat) -> bool {
     matches!(

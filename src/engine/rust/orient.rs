@@ -3,7 +3,7 @@
 //! and the tag can be dropped, as libvips' thumbnail does.
 
 use super::pixels::Pixels;
-use crate::params::{Flip, Rotation};
+use crate::types::{Flip, Rotation};
 
 /// The EXIF orientation tag (0x0112) in IFD0, 1..=8; `None` when absent, malformed or out of range.
 /// `exif` starts at the TIFF header (`II*\0` or `MM\0*`); an `Exif\0\0` prefix is skipped.

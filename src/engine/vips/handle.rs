@@ -436,12 +436,12 @@ impl<'src> Image<'src> {
         &self,
         width: u32,
         height: u32,
-        interesting: crate::params::Interesting,
+        interesting: crate::types::Interesting,
     ) -> Result<Image<'src>, VipsError> {
         let (w, h) = (c_dim(width)?, c_dim(height)?);
         let how = match interesting {
-            crate::params::Interesting::Attention => ffi::VIPS_INTERESTING_ATTENTION,
-            crate::params::Interesting::Entropy => ffi::VIPS_INTERESTING_ENTROPY,
+            crate::types::Interesting::Attention => ffi::VIPS_INTERESTING_ATTENTION,
+            crate::types::Interesting::Entropy => ffi::VIPS_INTERESTING_ENTROPY,
         };
         produce("smart crop failed", |out| {
             // SAFETY: self is live; out is a valid out-pointer; libvips checks the size.

@@ -227,7 +227,7 @@ fn derive(from: &Intermediate, factor: u32) -> Result<Intermediate, EngineError>
 fn save_format(
     format: OutputFormat,
     quality: u8,
-    encoding: crate::params::Encoding,
+    encoding: crate::types::Encoding,
     strip: bool,
 ) -> SaveFormat {
     match format {

@@ -4,7 +4,7 @@
 
 use super::{internal, save_format, undecodable, Image, Intermediate, ThumbnailSize};
 use crate::engine::{Clock, Crop, EngineError, OutputFormat, Overlay, Plan, Rect, Strictness};
-use crate::params::Rotation;
+use crate::types::Rotation;
 
 /// Shrink-on-load to the plan's exact resize box (thumbnail auto-orients as it loads); every frame
 /// of an animation when the plan keeps them.

@@ -16,8 +16,8 @@ use super::handle::{Align, Image, VipsError};
 use super::save_format;
 use crate::engine::{Clock, Encoded, EngineError, OutputFormat, PlanError};
 use crate::params::banner::TextRequest;
-use crate::params::text::{TextAlign, TextSpec, MAX_TEXT_PIXELS};
 use crate::params::ParamError;
+use crate::types::text::{TextAlign, TextSpec, MAX_TEXT_PIXELS};
 
 /// The text block: the rendered text, on its `txtbg` box when there is one. Refuses, before
 /// rendering, a text whose estimated size at `wrap_width` exceeds [`MAX_TEXT_PIXELS`].

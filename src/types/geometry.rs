@@ -1,7 +1,20 @@
-//! Value types shared by several parameters: compass gravity (`pos`, `wmpos`, `txtpos`) and colours
-//! (`bg`, `txtcolor`). Pure parsing, each with one canonical spelling for the cache key.
+//! Geometry: sizes, rectangles and compass gravity (where something sits inside a box).
 
-use crate::engine::Rgba;
+/// A width and a height in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A rectangle: its top-left corner and its size, in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rect {
+    pub left: u32,
+    pub top: u32,
+    pub width: u32,
+    pub height: u32,
+}
 
 /// Where something sits inside a box: the eight compass points and the centre.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,51 +106,9 @@ impl Gravity {
     }
 }
 
-/// Parses a hex colour: `rgb`, `rgba`, `rrggbb` or `rrggbbaa`, with or without a leading `#`
-/// (case-insensitive). Missing alpha is opaque.
-pub fn parse_color(value: &str) -> Option<Rgba> {
-    let hex = value.strip_prefix('#').unwrap_or(value);
-    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let nibble = |i: usize| u8::from_str_radix(hex.get(i..=i)?, 16).ok();
-    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
-    let [r, g, b, a] = match hex.len() {
-        3 | 4 => {
-            let short = |i: usize| nibble(i).map(|n| n * 17);
-            let a = if hex.len() == 4 { short(3)? } else { 255 };
-            [short(0)?, short(1)?, short(2)?, a]
-        }
-        6 | 8 => {
-            let a = if hex.len() == 8 { byte(6)? } else { 255 };
-            [byte(0)?, byte(2)?, byte(4)?, a]
-        }
-        _ => return None,
-    };
-    Some(Rgba([r, g, b, a]))
-}
-
-/// The canonical spelling of a colour: eight lowercase hex digits.
-pub fn color_str(color: Rgba) -> String {
-    let [r, g, b, a] = color.0;
-    format!("{r:02x}{g:02x}{b:02x}{a:02x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colours_parse_in_every_length() {
-        assert_eq!(parse_color("fff"), Some(Rgba([255, 255, 255, 255])));
-        assert_eq!(parse_color("#F00a"), Some(Rgba([255, 0, 0, 170])));
-        assert_eq!(parse_color("102030"), Some(Rgba([16, 32, 48, 255])));
-        assert_eq!(parse_color("10203040"), Some(Rgba([16, 32, 48, 64])));
-        for bad in ["", "#", "ff", "fffff", "ggg", "+1f", "１２３", "fffffffff"] {
-            assert_eq!(parse_color(bad), None, "{bad}");
-        }
-        assert_eq!(color_str(Rgba([1, 2, 255, 128])), "0102ff80");
-    }
 
     #[test]
     fn gravity_names_round_trip_and_place() {

@@ -1,0 +1,97 @@
+//! Image formats: what we can write ([`OutputFormat`]) and what a source was ([`SourceFormat`]).
+
+/// Formats we can write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Avif,
+    Gif,
+}
+
+impl OutputFormat {
+    pub const ALL: [OutputFormat; 5] = [
+        OutputFormat::Jpeg,
+        OutputFormat::Png,
+        OutputFormat::Webp,
+        OutputFormat::Avif,
+        OutputFormat::Gif,
+    ];
+
+    pub fn parse(name: &str) -> Option<OutputFormat> {
+        Some(match name {
+            "jpeg" | "jpg" => OutputFormat::Jpeg,
+            "png" => OutputFormat::Png,
+            "webp" => OutputFormat::Webp,
+            "avif" => OutputFormat::Avif,
+            "gif" => OutputFormat::Gif,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpeg",
+            OutputFormat::Png => "png",
+            OutputFormat::Webp => "webp",
+            OutputFormat::Avif => "avif",
+            OutputFormat::Gif => "gif",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "image/jpeg",
+            OutputFormat::Png => "image/png",
+            OutputFormat::Webp => "image/webp",
+            OutputFormat::Avif => "image/avif",
+            OutputFormat::Gif => "image/gif",
+        }
+    }
+
+    /// The largest width or height the format (or its encoder in libvips) can hold.
+    pub fn max_side(self) -> u32 {
+        match self {
+            OutputFormat::Jpeg => 65_500,
+            OutputFormat::Webp => 16_383,
+            // libheif refuses larger images by default.
+            OutputFormat::Avif => 16_384,
+            OutputFormat::Png => u32::MAX,
+            OutputFormat::Gif => 65_535,
+        }
+    }
+
+    /// Whether the format can hold an animation (and so keeps every frame of an animated source).
+    pub fn supports_animation(self) -> bool {
+        matches!(self, OutputFormat::Webp | OutputFormat::Gif)
+    }
+
+    pub fn supports_alpha(self) -> bool {
+        !matches!(self, OutputFormat::Jpeg)
+    }
+
+    /// The quality used when `q` is absent (documented in the README). PNG is lossless and ignores it.
+    pub fn default_quality(self) -> u8 {
+        match self {
+            OutputFormat::Jpeg => 80,
+            OutputFormat::Webp => 80,
+            // AVIF at 60 looks like JPEG at 80 at a fraction of the size.
+            OutputFormat::Avif => 60,
+            // Lossless formats: the quality is not used.
+            OutputFormat::Png | OutputFormat::Gif => 100,
+        }
+    }
+}
+
+/// The container a source was decoded from, as far as the engine could tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+    Heif,
+    Tiff,
+    Other,
+}
