@@ -17,23 +17,15 @@ SCRIPT_NAME=browser
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
 
-for tool in chromium python3 curl; do
-    command -v "$tool" >/dev/null || die "$tool is required (scripts/install-deps.sh installs it)"
-done
-bin=${IMGSHIELD_BIN:-target/debug/imgshield}
-[ -x "$bin" ] || cargo build --locked >&2 || die "cargo build failed"
+require_tools "scripts/install-deps.sh installs it" chromium python3 curl
+debug_bin
 
 work=$(mktemp -d)
 shots="bench-out/browser"
 mkdir -p "$shots"
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
+    stop_pids "${pids[@]}"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -43,14 +35,7 @@ port=$(free_port)
 XDG_CACHE_HOME="$work/cache" RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 pids+=("$!")
 server="http://127.0.0.1:$port"
-for _ in $(seq 1 300); do
-    curl -fs -o /dev/null --max-time 1 "$server/healthz" && break
-    sleep 0.1
-done
-curl -fs -o /dev/null --max-time 1 "$server/healthz" || die "the server did not start"
-metric() {
-    curl -s --max-time 5 "$server/metrics" | awk -v s="$1" 'index($1, s) == 1 { v += $2 } END { print v + 0 }'
-}
+wait_http "$server/healthz" 300 -f || die "the server did not start"
 
 passed=0
 failed=0
@@ -94,11 +79,8 @@ sed "s|IMGSHIELD|$server|g" tests/browser/page.html >"$work/site/index.html"
 site_port=$(free_port)
 python3 -m http.server "$site_port" --bind 127.0.0.1 --directory "$work/site" >/dev/null 2>&1 &
 pids+=("$!")
-for _ in $(seq 1 50); do
-    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$site_port/" && break
-    sleep 0.1
-done
-transforms_before=$(metric imgshield_transform_duration_seconds_count)
+wait_http "http://127.0.0.1:$site_port/" 50 -f || true
+transforms_before=$(metric "$server" imgshield_transform_duration_seconds_count)
 value=$(DPR=2 LOADS=1 timeout 90 python3 tests/browser/cdp.py "http://127.0.0.1:$site_port/" 3 \
     '(() => { const imgs = [...document.images];
        return { loaded: imgs.map(i => [i.id, i.complete, i.naturalWidth]),
@@ -109,14 +91,14 @@ log "     page shows $value"
 check "every image on the page loads" 'all(done and width > 0 for _, done, width in value["loaded"])'
 check "srcset picks the 2x width at device pixel ratio 2" 'value["dpr"].endswith("w=400")'
 check "<picture> picks WebP" 'value["picture"].endswith("fm=webp")'
-avif=$(metric 'imgshield_transform_duration_seconds_count{engine="vips",format="avif"}')
+avif=$(metric "$server" 'imgshield_transform_duration_seconds_count{engine="vips",format="avif"}')
 value=$avif
 check "fm=auto arrived as AVIF, which chromium accepts" 'value >= 1'
-transforms_after=$(metric imgshield_transform_duration_seconds_count)
+transforms_after=$(metric "$server" imgshield_transform_duration_seconds_count)
 value=$(DPR=2 LOADS=2 timeout 90 python3 tests/browser/cdp.py "http://127.0.0.1:$site_port/" 2 \
     '[...document.images].every(i => i.complete && i.naturalWidth > 0)' "$shots/page-reload.png")
 check "the page loads again" 'value is True'
-value=$(( $(metric imgshield_transform_duration_seconds_count) - transforms_after ))
+value=$(( $(metric "$server" imgshield_transform_duration_seconds_count) - transforms_after ))
 check "reloads are served from cache: no new transform" 'value == 0'
 value=$(( transforms_after - transforms_before ))
 check "the first load made its images (at least 4 transforms)" 'value >= 4'

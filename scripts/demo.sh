@@ -3,11 +3,11 @@
 # generated sample set; it prints URLs to try. Extra arguments are passed to imgshield.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SCRIPT_NAME=demo
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 scripts/install-deps.sh
-if ! command -v cargo >/dev/null; then
-  echo "cargo not found: install a Rust toolchain >= 1.87 (https://rustup.rs; Debian's own rustc is older)" >&2
-  exit 1
-fi
+require_cargo
 cargo build --release --locked
 exec target/release/imgshield "$@"

@@ -22,14 +22,8 @@ SCRIPT_NAME=edge
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
 
-for tool in nginx python3 curl vips; do
-    command -v "$tool" >/dev/null || die "$tool is required (scripts/install-deps.sh installs it)"
-done
-bin=${IMGSHIELD_BIN:-target/debug/imgshield}
-if [ ! -x "$bin" ]; then
-    cargo build --locked >&2 || die "cargo build failed"
-fi
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+require_tools "scripts/install-deps.sh installs it" nginx python3 curl vips
+debug_bin
 
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -38,24 +32,13 @@ cleanup() {
     if [ -f "$work/nginx.pid" ]; then
         kill -QUIT "$(cat "$work/nginx.pid")" 2>/dev/null || true
     fi
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
+    stop_pids "${pids[@]}"
     sleep 0.2
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-wait_http() { # URL -> waits up to 10 s for any HTTP answer
-    for _ in $(seq 1 100); do
-        curl -s -o /dev/null --max-time 1 "$1" && return 0
-        sleep 0.1
-    done
-    die "nothing answers at $1"
-}
+answers() { wait_http "$1" || die "nothing answers at $1"; } # URL: dies unless it gives any HTTP answer within 10 s
 
 # ---------------------------------------------------------------- the origin
 mkdir -p "$work/origin"
@@ -67,7 +50,7 @@ python3 -m http.server "$origin_port" --bind 127.0.0.1 --directory "$work/origin
     >"$work/origin.log" 2>&1 &
 origin_pid=$!
 pids+=("$origin_pid")
-wait_http "http://127.0.0.1:$origin_port/"
+answers "http://127.0.0.1:$origin_port/"
 origin="http://127.0.0.1:$origin_port"
 
 # ---------------------------------------------------------------- two replicas
@@ -86,7 +69,7 @@ for name in a b; do
     replica_ports+=("$port")
 done
 for port in "${replica_ports[@]}"; do
-    wait_http "http://127.0.0.1:$port/healthz"
+    answers "http://127.0.0.1:$port/healthz"
 done
 
 # ---------------------------------------------------------------- nginx, from the repo's config
@@ -102,11 +85,7 @@ worker_processes 1;
 events { worker_connections 256; }
 http {
     access_log $work/logs/access.log;
-    client_body_temp_path $work/tmp/body;
-    proxy_temp_path $work/tmp/proxy;
-    fastcgi_temp_path $work/tmp/fastcgi;
-    uwsgi_temp_path $work/tmp/uwsgi;
-    scgi_temp_path $work/tmp/scgi;
+$(nginx_temp_paths "$work/tmp")
     include $root/nginx/imgshield.conf;
 }
 EOF
@@ -114,7 +93,7 @@ EOF
 chmod -R a+rwX "$work/cache" "$work/tmp" "$work/logs"
 nginx -t -p "$work/" -c "$work/conf/nginx.conf" -q || die "nginx rejects the config"
 nginx -p "$work/" -c "$work/conf/nginx.conf"
-wait_http "http://127.0.0.1:$edge_port/healthz"
+answers "http://127.0.0.1:$edge_port/healthz"
 edge="http://127.0.0.1:$edge_port"
 
 # ---------------------------------------------------------------- checks

@@ -76,18 +76,9 @@ for w in $MISS_WORKERS $RSS_WORKERS; do int_in "a worker count" "$w" 1 64; done
 [[ "$MP" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "MP must be a number"
 
 "$root/scripts/install-deps.sh" --bench
-for tool in cargo vips vipsthumbnail wrk curl taskset awk timeout; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
-if [ "$PERF" = 1 ] && ! command -v perf >/dev/null; then
-    log "perf not found; PERF=1 ignored"
-    PERF=0
-fi
-ncpu=$(nproc)
-if [ "$SERVER_CPU" -ge "$ncpu" ] || [ "$CLIENT_CPU" -ge "$ncpu" ]; then
-    die "SERVER_CPU/CLIENT_CPU must be below nproc ($ncpu)"
-fi
-[ "$SERVER_CPU" != "$CLIENT_CPU" ] || log "warning: server and wrk share CPU $SERVER_CPU"
+require_tools "" cargo vips vipsthumbnail wrk curl taskset awk timeout
+check_perf
+check_cpus "server and wrk"
 
 mkdir -p "$OUT/raw"
 stamp=$(date +%Y%m%d-%H%M%S)
@@ -97,38 +88,13 @@ report="$OUT/load-test-$stamp.md"
 
 # ---------------------------------------------------------------- server management
 
-server_pid=""
-stop_server() {
-    [ -n "$server_pid" ] || return 0
-    if kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-}
-sampler_pid=""
-stop_sampler() {
-    [ -n "$sampler_pid" ] || return 0
-    kill "$sampler_pid" 2>/dev/null || true
-    wait "$sampler_pid" 2>/dev/null || true
-    sampler_pid=""
-}
-perf_pid=""
+server_pid="" sampler_pid="" perf_pid=""
 cleanup() {
-    stop_sampler
-    if [ -n "$perf_pid" ]; then
-        kill "$perf_pid" 2>/dev/null || true
-        wait "$perf_pid" 2>/dev/null || true
-    fi
-    stop_server
+    stop_var sampler_pid
+    stop_var perf_pid
+    stop_var server_pid
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap_cleanup
 
 server_url=""
 # start_server LABEL WORKERS [VAR=VALUE...]: a fresh server on SERVER_CPU; sets server_pid, server_url.
@@ -140,43 +106,27 @@ start_server() {
     env RUST_LOG=warn "$@" taskset -c "$SERVER_CPU" "$bin" \
         --root "$corpus_abs" --listen 127.0.0.1:0 --workers "$workers" >"$out" 2>"$err" &
     server_pid=$!
-    server_url=""
-    for _ in $(seq 1 100); do
-        kill -0 "$server_pid" 2>/dev/null || { cat "$err" >&2; die "the server ($label) exited at start-up"; }
-        server_url=$(grep -o -m1 'http://127\.0\.0\.1:[0-9]*' "$out" 2>/dev/null || true)
-        [ -n "$server_url" ] && break
-        sleep 0.1
-    done
-    [ -n "$server_url" ] || die "the server ($label) did not report its address within 10 s"
-    for _ in $(seq 1 50); do
-        curl -fs --max-time 2 "$server_url/healthz" >/dev/null && return 0
-        sleep 0.1
-    done
-    die "the server ($label) did not answer /healthz"
+    await_url "the server ($label)" "$server_pid" "$out" "$err"
+    server_url=$found
+    wait_http "$server_url/healthz" 50 -f || die "the server ($label) did not answer /healthz"
 }
 
-cpu_ticks() { # utime + stime of a process, in clock ticks (fields after the ") " of /proc/PID/stat)
-    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
-status_kib() { # PID FIELD -> kB value from /proc/PID/status
-    awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
-metric() { # SERIES-PREFIX -> sum of the values of the /metrics samples whose series starts with it
-    curl -fs --max-time 5 "$server_url/metrics" |
-        awk -v p="$1" 'index($1, p) == 1 { s += $2 } END { print s + 0 }'
-}
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 tck=$(getconf CLK_TCK)
 mib() { calc "%.0f" "$1 / 1024"; }
 
-# wrk output parsing: FILE -> value
-wrk_rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
-wrk_total() { awk '/ requests in / { print $1 }' "$1"; }
+# wrk output parsing (more in lib.sh): FILE -> value
 wrk_pct() { awk -v p="$2%" '$1 == p { print $2 }' "$1"; }
 wrk_max() { awk '$1 == "Latency" { print $4; exit }' "$1"; }
-wrk_non2xx() { awk '/Non-2xx or 3xx responses:/ { print $NF; f = 1 } END { if (!f) print 0 }' "$1"; }
-wrk_errors() { awk '/Socket errors:/ { sub(/^ *Socket errors: */, ""); print; f = 1 } END { if (!f) print "none" }' "$1"; }
+
+perf_stat() { # NAME SECS: with PERF=1, `perf stat` on the server for SECS in the background -> raw/perf-stat-NAME.txt
+    [ "$PERF" = 1 ] || return 0
+    timeout $(( $2 + 10 )) perf stat -p "$server_pid" -o "$raw/perf-stat-$1.txt" -- sleep "$2" >/dev/null 2>&1 &
+    perf_pid=$!
+}
+perf_done() { # waits for perf_stat's run, if any
+    [ -z "$perf_pid" ] || wait "$perf_pid" || true
+    perf_pid=""
+}
 
 over_budget() {
     if [ "$SECONDS" -ge "$BUDGET_SECS" ]; then
@@ -190,14 +140,9 @@ skipped=()
 
 # ---------------------------------------------------------------- 0. build and corpus
 
-if [ "$SKIP_BUILD" != 1 ]; then
-    log "cargo build --release"
-    timeout 900 cargo build --release >&2 || die "cargo build --release failed"
-fi
+build_release 900
 target_dir=${CARGO_TARGET_DIR:-target}
-bin="$target_dir/release/imgshield"
-[ -x "$bin" ] || die "$bin not found"
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+bin=$(abs_path "$bin")
 SECONDS=0 # the time budget covers the measurements, not the build
 
 log "corpus: $COUNT x ${MP} MP in $CORPUS"
@@ -294,23 +239,18 @@ for w in $MISS_WORKERS; do
     c0=$(cpu_ticks "$server_pid")
     t0=$(now)
     perf_pid=""
-    if [ "$PERF" = 1 ] && [ "$w" = 1 ]; then
-        timeout $(( MISS_SECS + 10 )) perf stat -p "$server_pid" -o "$raw/perf-stat-miss.txt" \
-            -- sleep "$MISS_SECS" >/dev/null 2>&1 &
-        perf_pid=$!
-    fi
+    [ "$w" != 1 ] || perf_stat miss "$MISS_SECS"
     timeout $(( MISS_SECS + 60 )) taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"${MISS_SECS}s" \
         --timeout 60s --latency -s "$lua" "$server_url" -- "${names[@]}" >"$raw/wrk-miss-w$w.txt" ||
         die "wrk failed (miss, workers=$w)"
     t1=$(now)
     c1=$(cpu_ticks "$server_pid")
-    [ -z "$perf_pid" ] || wait "$perf_pid" || true
-    perf_pid=""
+    perf_done
     f="$raw/wrk-miss-w$w.txt"
     rps=$(wrk_rps "$f")
-    misses=$(metric 'imgshield_cache_lookups_total{result="miss"}')
-    tsum=$(metric imgshield_transform_duration_seconds_sum)
-    tcount=$(metric imgshield_transform_duration_seconds_count)
+    misses=$(metric "$server_url" 'imgshield_cache_lookups_total{result="miss"}')
+    tsum=$(metric "$server_url" imgshield_transform_duration_seconds_sum)
+    tcount=$(metric "$server_url" imgshield_transform_duration_seconds_count)
     tmean=$(calc "%.1f" "($tcount > 0) ? 1000 * $tsum / $tcount : 0")
     cpu=$(calc "%.0f" "100 * ($c1 - $c0) / $tck / ($t1 - $t0)")
     ratio=$(calc "%.2f" "$rps / $baseline_net")
@@ -318,7 +258,7 @@ for w in $MISS_WORKERS; do
     hits=$(lua_hits "$f")
     miss_rows+=("| imgshield --workers $w (wrk -c$conns) | $rps | **${ratio}x** | ${ratio_raw}x | $(wrk_pct "$f" 50) / $(wrk_pct "$f" 99) | $tmean | $cpu% | $(wrk_total "$f") req, $misses misses, $hits hits, $(wrk_non2xx "$f") non-2xx, errors: $(wrk_errors "$f") |")
     log "a. workers=$w: $rps images/s (${ratio}x vipsthumbnail without start-up, ${ratio_raw}x with), mean transform ${tmean} ms, server CPU ${cpu}%"
-    stop_server
+    stop_var server_pid
 done
 
 post_ips=""
@@ -342,17 +282,12 @@ if ! over_budget "hit runs"; then
         c0=$(cpu_ticks "$server_pid")
         t0=$(now)
         perf_pid=""
-        if [ "$PERF" = 1 ] && [ "$c" = 64 ]; then
-            timeout $(( HIT_SECS + 10 )) perf stat -p "$server_pid" -o "$raw/perf-stat-hit.txt" \
-                -- sleep "$HIT_SECS" >/dev/null 2>&1 &
-            perf_pid=$!
-        fi
+        [ "$c" != 64 ] || perf_stat hit "$HIT_SECS"
         timeout $(( HIT_SECS + 30 )) taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"${HIT_SECS}s" --latency \
             "$server_url$hit_path" >"$raw/wrk-hit-c$c.txt" || die "wrk failed (hit, c=$c)"
         t1=$(now)
         c1=$(cpu_ticks "$server_pid")
-        [ -z "$perf_pid" ] || wait "$perf_pid" || true
-        perf_pid=""
+        perf_done
         f="$raw/wrk-hit-c$c.txt"
         rps=$(wrk_rps "$f")
         cpu=$(calc "%.0f" "100 * ($c1 - $c0) / $tck / ($t1 - $t0)")
@@ -360,7 +295,7 @@ if ! over_budget "hit runs"; then
         hit_rows+=("| $c | $(printf "%.0f" "$rps") | $(wrk_pct "$f" 50) | $(wrk_pct "$f" 99) | $(wrk_max "$f") | $cpu% | $per_core | $(wrk_non2xx "$f") non-2xx, errors: $(wrk_errors "$f") |")
         log "b. c=$c: $rps req/s, p50 $(wrk_pct "$f" 50), p99 $(wrk_pct "$f" 99), server CPU ${cpu}%"
     done
-    stop_server
+    stop_var server_pid
 fi
 
 # ---------------------------------------------------------------- c. peak RSS under 32 concurrent misses
@@ -381,15 +316,16 @@ rss_run() { # SLUG LABEL WORKERS [VAR=VALUE...]
             sleep 0.25
         done
     ) >"$samples" &
+    # shellcheck disable=SC2034 # read through stop_var, in cleanup
     sampler_pid=$!
     timeout $(( RSS_SECS + 90 )) taskset -c "$CLIENT_CPU" wrk -t1 -c32 -d"${RSS_SECS}s" --timeout 60s \
         --latency -s "$lua" "$server_url" -- "${names[@]}" >"$f" || die "wrk failed (RSS, $label)"
-    stop_sampler
+    stop_var sampler_pid
     peak=$(status_kib "$server_pid" VmHWM)
     p90=$(sort -n "$samples" | awk '{ v[NR] = $1 } END { if (NR) print v[int(NR * 0.9 + 0.5)]; else print 0 }')
     rss_rows+=("| $label | $workers | $(mib "$idle") | **$(mib "$peak")** | $(mib "$p90") | $(wrk_total "$f") req, $(wrk_non2xx "$f") non-2xx, max latency $(wrk_max "$f"), errors: $(wrk_errors "$f") |")
     log "c. $label: peak RSS $(mib "$peak") MiB (idle $(mib "$idle") MiB)"
-    stop_server
+    stop_var server_pid
 }
 for w in $RSS_WORKERS; do
     rss_run "w$w" "--workers $w" "$w"

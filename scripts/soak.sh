@@ -106,9 +106,7 @@ int_in RSS_TOLERANCE "$RSS_TOLERANCE" 0 1000
 int_in FD_SLACK "$FD_SLACK" 0 100000
 [[ "$MP" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "MP must be a number"
 
-for tool in cargo vips wrk curl python3 awk timeout; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
+require_tools "" cargo vips wrk curl python3 awk timeout
 
 # Pinning: server on SERVER_CPU, wrk and the origin on CLIENT_CPU, when there are two CPUs to use.
 ncpu=$(nproc 2>/dev/null || echo 1)
@@ -133,45 +131,18 @@ report="$OUT/soak-$stamp.md"
 
 # ---------------------------------------------------------------- process management
 
-server_pid=""
-origin_pid=""
-sampler_pid=""
-stop_pid() { # PID: TERM, up to 5 s, then KILL
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-wrk_pid=""
+server_pid="" origin_pid="" sampler_pid="" wrk_pid=""
 cleanup() {
-    stop_pid "$wrk_pid"
-    wrk_pid=""
-    stop_pid "$sampler_pid"
-    sampler_pid=""
-    stop_pid "$server_pid"
-    server_pid=""
-    stop_pid "$origin_pid"
-    origin_pid=""
+    stop_var wrk_pid
+    stop_var sampler_pid
+    stop_var server_pid
+    stop_var origin_pid
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap_cleanup
 
 # ---------------------------------------------------------------- 0. build and corpus
 
-if [ "$SKIP_BUILD" != 1 ]; then
-    log "cargo build --release"
-    timeout 900 cargo build --release >&2 || die "cargo build --release failed"
-fi
-target_dir=${CARGO_TARGET_DIR:-target}
-bin="$target_dir/release/imgshield"
-[ -x "$bin" ] || die "$bin not found (build it, or unset SKIP_BUILD)"
+build_release 900 "build it, or unset SKIP_BUILD"
 
 log "corpus: $COUNT x $MP MP in $CORPUS"
 mapfile -t images < <(timeout 600 "$root/scripts/make-corpus.sh" "$CORPUS" "$COUNT" "$MP")
@@ -220,14 +191,9 @@ EOF
 "${client_pin[@]}" timeout $((MAX_SECS + SETTLE_SECS + 600)) python3 "$raw/origin.py" "$origin_dir" \
     >"$raw/origin.stdout" 2>"$raw/origin.stderr" &
 origin_pid=$!
-origin_port=""
-for _ in $(seq 1 100); do
-    kill -0 "$origin_pid" 2>/dev/null || { cat "$raw/origin.stderr" >&2; die "the origin exited at start-up"; }
-    origin_port=$(head -n1 "$raw/origin.stdout" 2>/dev/null | tr -dc 0-9)
-    [ -n "$origin_port" ] && break
-    sleep 0.1
-done
-[ -n "$origin_port" ] || die "the origin did not report its port"
+await_output "the origin" "$origin_pid" "$raw/origin.stdout" "$raw/origin.stderr" '^[0-9]+' ||
+    die "the origin did not report its port"
+origin_port=$found
 origin="127.0.0.1:$origin_port"
 curl -fs --max-time 5 -o /dev/null "http://$origin/${remote_names[0]}" || die "the origin does not serve ${remote_names[0]}"
 log "origin on http://$origin (serving $origin_dir)"
@@ -241,31 +207,16 @@ server_cmd=("$bin" --root "$corpus_abs" --allow-host "$origin" --listen 127.0.0.
 # shellcheck disable=SC2086 # SERVER_ENV is split on purpose
 env RUST_LOG=warn $SERVER_ENV "${server_pin[@]}" "${server_cmd[@]}" >"$raw/server.stdout" 2>"$raw/server.stderr" &
 server_pid=$!
-url=""
-for _ in $(seq 1 100); do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$raw/server.stderr" >&2; die "the server exited at start-up"; }
-    url=$(head -n1 "$raw/server.stdout" 2>/dev/null | grep -o 'http://127\.0\.0\.1:[0-9]*' || true)
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-[ -n "$url" ] || die "the server did not report its address within 10 s"
-ok=0
-for _ in $(seq 1 50); do
-    curl -fs --max-time 2 -o /dev/null "$url/healthz" && { ok=1; break; }
-    sleep 0.1
-done
-[ "$ok" = 1 ] || die "the server did not answer /healthz"
+await_url "the server" "$server_pid" "$raw/server.stdout" "$raw/server.stderr"
+url=$found
+wait_http "$url/healthz" 50 -f || die "the server did not answer /healthz"
 log "server $url (pid $server_pid): ${server_cmd[*]}"
 
 # ---------------------------------------------------------------- helpers
 
-status_kib() { # FIELD -> kB value from the server's /proc/PID/status (empty if it is gone)
-    awk -v f="$1:" '$1 == f { print $2 }' "/proc/$server_pid/status" 2>/dev/null || true
-}
+server_kib() { status_kib "$server_pid" "$1" 2>/dev/null || true; } # FIELD -> kB value (empty if the server is gone)
 fd_count() { { ls "/proc/$server_pid/fd" 2>/dev/null || true; } | wc -l; }
 metrics() { curl -fs --max-time 5 "$url/metrics"; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 mib() { calc "%.1f" "$1 / 1024"; }
 
 # ---------------------------------------------------------------- 3. sampler
@@ -279,10 +230,10 @@ sampler() {
     while kill -0 "$server_pid" 2>/dev/null; do
         t=$(calc "%.1f" "$(now) - $t0")
         phase=$(cat "$phase_file" 2>/dev/null || echo "?")
-        rss=$(status_kib VmRSS)
-        hwm=$(status_kib VmHWM)
-        threads=$(status_kib Threads)
-        anon=$(status_kib RssAnon)
+        rss=$(server_kib VmRSS)
+        hwm=$(server_kib VmHWM)
+        threads=$(server_kib Threads)
+        anon=$(server_kib RssAnon)
         # fds before /metrics, so the sampler's own connection is not counted.
         fds=$(fd_count)
         m=$(metrics 2>/dev/null | awk '
@@ -297,10 +248,11 @@ sampler() {
         sleep "${next:-1}" || sleep 1
     done
 }
-start_rss=$(status_kib VmRSS)
+start_rss=$(server_kib VmRSS)
 start_fds=$(fd_count)
-start_threads=$(status_kib Threads)
+start_threads=$(server_kib Threads)
 sampler &
+# shellcheck disable=SC2034 # read through stop_var, in cleanup
 sampler_pid=$!
 sleep 3 # a few idle samples
 
@@ -465,7 +417,7 @@ end
 EOF
 
 idle_fds=$(fd_count)
-idle_rss=$(status_kib VmRSS)
+idle_rss=$(server_kib VmRSS)
 echo load >"$phase_file"
 log "load: $REQUESTS requests, wrk -t1 -c$CONNS, cap ${MAX_SECS}s"
 load_start=$(now)
@@ -526,16 +478,15 @@ else
     health_notes+=("the server is not running")
 fi
 metrics >"$raw/metrics-end.txt" 2>/dev/null || true
-hwm=$(status_kib VmHWM)
-final_rss=$(status_kib VmRSS)
-final_anon=$(status_kib RssAnon)
-final_file=$(status_kib RssFile)
+hwm=$(server_kib VmHWM)
+final_rss=$(server_kib VmRSS)
+final_anon=$(server_kib RssAnon)
+final_file=$(server_kib RssFile)
 final_fds=$(fd_count)
-final_threads=$(status_kib Threads)
+final_threads=$(server_kib Threads)
 server_alive=0
 alive && server_alive=1
-stop_pid "$sampler_pid"
-sampler_pid=""
+stop_var sampler_pid
 
 # ---------------------------------------------------------------- summary
 
@@ -645,7 +596,7 @@ dims=$(basename "${images[0]}" | sed -E 's/^photo-([0-9]+x[0-9]+)-.*/\1/')
     grep -E '^imgshield_(errors_total|cache_lookups_total|origin_errors_total|origin_circuit_trips_total|origin_circuits_open)[{ ]' "$raw/metrics-end.txt" || true
     echo '```'
     echo
-    echo "wrk latency (closed loop, 16 connections; dominated by misses and by 404/422s queued behind them, not a latency benchmark): $(awk '$1 == "Latency" && NF >= 4 { print "mean", $2, "stdev", $3, "max", $4; exit }' "$raw/wrk.txt"); $(awk '$1 == "50%" || $1 == "99%" { printf "p%s %s ", substr($1, 1, length($1) - 1), $2 }' "$raw/wrk.txt"); socket errors: $(awk '/Socket errors:/ { sub(/^ *Socket errors: */, ""); print; f = 1 } END { if (!f) print "none" }' "$raw/wrk.txt")"
+    echo "wrk latency (closed loop, 16 connections; dominated by misses and by 404/422s queued behind them, not a latency benchmark): $(awk '$1 == "Latency" && NF >= 4 { print "mean", $2, "stdev", $3, "max", $4; exit }' "$raw/wrk.txt"); $(awk '$1 == "50%" || $1 == "99%" { printf "p%s %s ", substr($1, 1, length($1) - 1), $2 }' "$raw/wrk.txt"); socket errors: $(wrk_errors "$raw/wrk.txt")"
     echo
     echo "### Verdict"
     echo

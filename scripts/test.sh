@@ -3,12 +3,12 @@
 # (unit, integration against a real server and origin on 127.0.0.1, the real binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SCRIPT_NAME="test"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 scripts/install-deps.sh
-if ! command -v cargo >/dev/null; then
-  echo "cargo not found: install a Rust toolchain >= 1.87 (https://rustup.rs; Debian's own rustc is older)" >&2
-  exit 1
-fi
+require_cargo
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

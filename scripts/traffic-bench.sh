@@ -135,18 +135,9 @@ read -ra hit_conns <<<"$HIT_CONNS"
 # ---------------------------------------------------------------- tools
 
 "$root/scripts/install-deps.sh" --bench
-for tool in cargo vips vipsheader vipsthumbnail nginx wrk curl taskset timeout python3; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
-ncpu=$(nproc)
-if [ "$SERVER_CPU" -ge "$ncpu" ] || [ "$CLIENT_CPU" -ge "$ncpu" ]; then
-    die "SERVER_CPU/CLIENT_CPU must be below nproc ($ncpu)"
-fi
-[ "$SERVER_CPU" != "$CLIENT_CPU" ] || log "warning: servers and load generators share CPU $SERVER_CPU"
-if [ "$PERF" = 1 ] && ! command -v perf >/dev/null; then
-    log "perf not found; PERF=1 ignored"
-    PERF=0
-fi
+require_tools "" cargo vips vipsheader vipsthumbnail nginx wrk curl taskset timeout python3
+check_cpus "servers and load generators"
+check_perf
 
 # Pillow (with its bundled libjpeg-turbo) and numpy from PyPI, in a venv reused across runs.
 py="$VENV/bin/python"
@@ -178,13 +169,8 @@ tb="$root/scripts/traffic_bench.py"
 
 # ---------------------------------------------------------------- build, corpus, work space
 
-if [ "$SKIP_BUILD" != 1 ]; then
-    log "cargo build --release"
-    timeout 1800 cargo build --release >&2 || die "cargo build --release failed"
-fi
-bin="${CARGO_TARGET_DIR:-target}/release/imgshield"
-[ -x "$bin" ] || die "$bin not found (build it, or drop SKIP_BUILD=1)"
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+build_release 1800 "build it, or drop SKIP_BUILD=1"
+bin=$(abs_path "$bin")
 
 files=()
 for spec in $CORPUS_SPEC; do
@@ -219,45 +205,25 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/traffic-bench.XXXXXX")
 chmod 755 "$work"
 
 srv_pid="" srv_label="" ngx_pid="" perf_pid=""
-stop_pid() { # PID SIGNAL: signal, wait up to 5 s, then SIGKILL
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill "-$2" "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop_pid "$perf_pid" INT
     stop_pid "$srv_pid" TERM
     stop_pid "$ngx_pid" QUIT
     rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap_cleanup
 
 # ---------------------------------------------------------------- helpers
 
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 jv() { # FILE KEY: a top-level field of a one-line JSON file
     python3 -c 'import json, sys; v = json.load(open(sys.argv[1]))[sys.argv[2]]; print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1" "$2"
 }
-status_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+vmhwm() { status_kib "$1" VmHWM 2>/dev/null || echo 0; } # PID -> its peak RSS in kB (0 if it is gone)
 tck=$(getconf CLK_TCK)
 pct_of() { # FILE P: nearest-rank percentile of the numbers in FILE (one per line)
     sort -g "$1" | awk -v p="$2" '{ v[NR] = $1 } END { if (!NR) { print 0; exit } r = int(p / 100 * NR); if (r < p / 100 * NR) r++; if (r < 1) r = 1; print v[r] }'
 }
 better() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(b == "" || a > b) }'; } # is A > B (or B unset)?
-metric() { # URL SERIES-PREFIX: sum of the /metrics samples whose series starts with it
-    curl -fs --max-time 5 "$1/metrics" | awk -v p="$2" 'index($1, p) == 1 { s += $2 } END { print s + 0 }'
-}
 over_time() { [ "$SECONDS" -ge "$MAX_SECS" ] && log "MAX_SECS ($MAX_SECS) reached: no further reps of $1" && return 0; return 1; }
 
 srv_url=""
@@ -270,21 +236,14 @@ start_imgshield() { # LABEL [FLAGS...]: a fresh server on SERVER_CPU, warmed wit
     env RUST_LOG=warn "${server_env[@]}" taskset -c "$SERVER_CPU" "$bin" --root "$corpus_abs" \
         --listen 127.0.0.1:0 "${server_args[@]}" "$@" >"$out" 2>"$err" &
     srv_pid=$!
-    srv_url=""
-    for _ in $(seq 1 100); do
-        kill -0 "$srv_pid" 2>/dev/null || { cat "$err" >&2; die "imgshield ($label) exited at start-up"; }
-        srv_url=$(grep -o -m1 'http://127\.0\.0\.1:[0-9]*' "$out" 2>/dev/null || true)
-        [ -n "$srv_url" ] && break
-        sleep 0.1
-    done
-    [ -n "$srv_url" ] || die "imgshield ($label) did not report its address within 10 s"
+    await_url "imgshield ($label)" "$srv_pid" "$out" "$err"
+    srv_url=$found
     curl -fs --max-time 30 -o /dev/null "$srv_url/resize?src=$(basename "$warm")&w=128" ||
         die "imgshield ($label) did not answer the warm-up request"
 }
 stop_imgshield() { # keeps a /metrics snapshot in raw/ (cache sizes, derivative-cache hits), then stops it
     curl -fs --max-time 5 -o "$raw/metrics-$srv_label.txt" "$srv_url/metrics" || true
-    stop_pid "$srv_pid" TERM
-    srv_pid=""
+    stop_var srv_pid
 }
 
 client() { # LABEL URLFILE CONNS [--save DIR]: the Python client on CLIENT_CPU -> $raw/LABEL.json
@@ -295,15 +254,12 @@ client() { # LABEL URLFILE CONNS [--save DIR]: the Python client on CLIENT_CPU -
         { cat "$raw/$label.json" >&2; die "the client failed ($label)"; }
 }
 
-# wrk output -> values
-wrk_rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
+# wrk output -> values (more in lib.sh)
 wrk_ms() { # FILE P: a latency percentile from --latency, in ms
     awk -v p="$2%" '$1 == p { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
         f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1
         printf "%.2f", v * f }' "$1"
 }
-wrk_non2xx() { awk '/Non-2xx or 3xx responses:/ { print $NF; f = 1 } END { if (!f) print 0 }' "$1"; }
-wrk_errors() { awk '/Socket errors:/ { sub(/^ *Socket errors: */, ""); print; f = 1 } END { if (!f) print "none" }' "$1"; }
 
 # ---------------------------------------------------------------- work lists
 
@@ -414,7 +370,7 @@ if wants floor; then
             client "floor-imgshield-$r-$p" "$floor_urls" "$FLOOR_CONNS" "${save[@]}"
             c1=$(srv_cpu "$srv_pid")
             cat "$raw/floor-imgshield-$r-$p.lat" >>"$lat"
-            hwm=$(status_kib "$srv_pid" VmHWM)
+            hwm=$(vmhwm "$srv_pid")
             [ "$hwm" -le "$hwm_max" ] || hwm_max=$hwm
             hits=$(metric "$srv_url" 'imgshield_cache_lookups_total{result="hit"}')
             [ "$hits" = 0 ] || log "warning: $hits result-cache hits in a floor pass (expected 0)"
@@ -456,7 +412,7 @@ srcset_shield() {
     c0=$(srv_cpu "$srv_pid")
     client "$label" "$srcset_urls" "$SRCSET_CONNS"
     c1=$(srv_cpu "$srv_pid")
-    hwm=$(status_kib "$srv_pid" VmHWM)
+    hwm=$(vmhwm "$srv_pid")
     dhits=$(metric "$srv_url" 'imgshield_derivative_cache_lookups_total{result="hit"}')
     stop_imgshield
     j="$raw/$label.json"
@@ -543,11 +499,7 @@ http {
     keepalive_requests 1000000;
     open_file_cache max=1000 inactive=60s;
     types { image/jpeg jpg; }
-    client_body_temp_path $work/nginx/tmp/body;
-    proxy_temp_path $work/nginx/tmp/proxy;
-    fastcgi_temp_path $work/nginx/tmp/fastcgi;
-    uwsgi_temp_path $work/nginx/tmp/uwsgi;
-    scgi_temp_path $work/nginx/tmp/scgi;
+$(nginx_temp_paths "$work/nginx/tmp")
     server {
         listen 127.0.0.1:$ngx_port;
         root $work/static;
@@ -587,7 +539,7 @@ NGINX
         rps=$(wrk_rps "$f")
         cpu=$(calc "%.3f" "$c1 - $c0")
         # wrk's rate is requests over its own duration; the CPU rate uses the requests wrk counted.
-        record "hits-$who-$c" "$rps" "$(calc "%.1f" "$(awk '/ requests in / { print $1 }' "$f") / $cpu")" \
+        record "hits-$who-$c" "$rps" "$(calc "%.1f" "$(wrk_total "$f") / $cpu")" \
             "$(calc "%.0f" "100 * $cpu / ($t1 - $t0)")" 0 "$(wrk_ms "$f" 50)" "$(wrk_ms "$f" 99)"
         hit_chk[$who$c]="$(wrk_non2xx "$f") non-2xx, socket errors: $(wrk_errors "$f")"
         log "3. $who c=$c rep $r: $rps req/s, p99 $(wrk_ms "$f" 99) ms, server CPU $(calc "%.0f" "100 * $cpu / ($t1 - $t0)")%"
@@ -602,12 +554,11 @@ NGINX
     misses_after=$(metric "$shield_url" 'imgshield_cache_lookups_total{result="miss"}')
     [ "$misses_after" = "$misses_warm" ] ||
         log "warning: $(( misses_after - misses_warm )) result-cache misses during the hit runs (expected 0)"
-    h_shield_rss=$(calc "%.0f" "$(status_kib "$shield_pid" VmHWM) / 1024")
-    h_ngx_rss=$(calc "%.0f" "$(status_kib "$ngx_worker" VmHWM) / 1024")
-    h_ngx_master_rss=$(calc "%.0f" "$(status_kib "$ngx_pid" VmHWM) / 1024")
+    h_shield_rss=$(calc "%.0f" "$(vmhwm "$shield_pid") / 1024")
+    h_ngx_rss=$(calc "%.0f" "$(vmhwm "$ngx_worker") / 1024")
+    h_ngx_master_rss=$(calc "%.0f" "$(vmhwm "$ngx_pid") / 1024")
     stop_imgshield
-    stop_pid "$ngx_pid" QUIT
-    ngx_pid=""
+    stop_var ngx_pid QUIT
 fi
 
 measure_secs=$SECONDS
@@ -732,8 +683,7 @@ if [ "$PERF" = 1 ]; then
         perf_pid=$!
         sleep 0.5
         client perf-floor "$floor_urls" "$FLOOR_CONNS"
-        stop_pid "$perf_pid" INT
-        perf_pid=""
+        stop_var perf_pid INT
         stop_imgshield
         perf_dso "$raw/perf-floor.data" floor
     fi
@@ -745,8 +695,7 @@ if [ "$PERF" = 1 ]; then
         sleep 0.5
         timeout $(( HIT_SECS + 30 )) taskset -c "$CLIENT_CPU" wrk -t1 -c64 -d"${HIT_SECS}s" -s "$lua" \
             "$srv_url" -- "${hit_paths[@]}" >"$raw/wrk-perf-hits.txt" || die "wrk failed (perf)"
-        stop_pid "$perf_pid" INT
-        perf_pid=""
+        stop_var perf_pid INT
         stop_imgshield
         perf_dso "$raw/perf-hits.data" hits
     fi
