@@ -19,9 +19,11 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 
 use imgshield::cache::CacheKey;
 use imgshield::engine::vips::{Derivatives, VipsEngine};
-use imgshield::engine::{choose_format, AcceptClass, Engine, Plan, SourceInfo};
+use imgshield::engine::{Engine, Plan, SourceInfo};
 use imgshield::params::{FormatChoice, ParamLimits, Params};
+use imgshield::render::{choose_format, resolve};
 use imgshield::samples;
+use imgshield::types::AcceptClass;
 
 /// 12 MP (4000x3000, 4:3) and 2 MP (1728x1152, 3:2) landscape photos.
 const LARGE: (u32, u32) = (4000, 3000);
@@ -72,7 +74,7 @@ fn produce(engine: &VipsEngine, params: &Params, source: &[u8]) -> usize {
         engine.can_encode(f)
     })
     .expect("choose a format");
-    let plan = Plan::resolve(params, &info, format, MAX_OUTPUT_PIXELS).expect("plan");
+    let plan = resolve(params, &info, format, MAX_OUTPUT_PIXELS).expect("plan");
     let encoded = engine.transform(source, &plan).expect("transform");
     encoded.bytes.len()
 }
@@ -82,7 +84,7 @@ fn plan_for(engine: &VipsEngine, params: &Params, source: &Source) -> Plan {
         engine.can_encode(f)
     })
     .expect("choose a format");
-    Plan::resolve(params, &source.info, format, MAX_OUTPUT_PIXELS).expect("plan")
+    resolve(params, &source.info, format, MAX_OUTPUT_PIXELS).expect("plan")
 }
 
 fn miss(c: &mut Criterion) {

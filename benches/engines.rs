@@ -15,10 +15,12 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 
 use imgshield::engine::rust::RustEngine;
 use imgshield::engine::vips::{Image, SaveFormat, VipsEngine};
-use imgshield::engine::{choose_format, AcceptClass, Engine, Plan};
+use imgshield::engine::{Engine, Plan};
 use imgshield::params::{ParamLimits, Params};
 use imgshield::quality::{ssim, Luma};
+use imgshield::render::{choose_format, resolve};
 use imgshield::samples;
+use imgshield::types::AcceptClass;
 
 struct Case {
     name: &'static str,
@@ -83,7 +85,7 @@ fn plan(engine: &dyn Engine, case: &Case) -> Plan {
         engine.can_encode(f)
     })
     .expect("a format");
-    Plan::resolve(&params, &info, format, 8192 * 8192).expect("plan")
+    resolve(&params, &info, format, 8192 * 8192).expect("plan")
 }
 
 /// Decodes an output with the independent `image` crate; the luma a viewer sees.

@@ -12,9 +12,11 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 
 use imgshield::engine::vips::VipsEngine;
-use imgshield::engine::{choose_format_animated, AcceptClass, Engine, Plan};
+use imgshield::engine::Engine;
 use imgshield::params::{ParamLimits, Params};
+use imgshield::render::{choose_format_animated, resolve_trimmed};
 use imgshield::samples;
+use imgshield::types::AcceptClass;
 
 const MAX_OUTPUT_PIXELS: u64 = 8192 * 8192;
 
@@ -62,8 +64,7 @@ fn produce(engine: &VipsEngine, params: &Params, source: &[u8]) -> usize {
     let trimmed = params
         .trim
         .and_then(|t| engine.trim_box(source, t).expect("trim"));
-    let plan =
-        Plan::resolve_trimmed(params, &info, trimmed, format, MAX_OUTPUT_PIXELS).expect("plan");
+    let plan = resolve_trimmed(params, &info, trimmed, format, MAX_OUTPUT_PIXELS).expect("plan");
     engine
         .transform(source, &plan)
         .expect("transform")

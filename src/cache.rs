@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::HeaderValue;
 
-use crate::engine::{AcceptClass, Encoded, Engine};
+use crate::engine::{Encoded, Engine};
 use crate::params::{InfoParams, Params};
+use crate::types::AcceptClass;
 
 /// blake3 of the canonical request description.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -21,9 +21,11 @@ use serde::Serialize;
 use crate::config::CompareArgs;
 use crate::engine::rust::{decode_rgba, RustEngine};
 use crate::engine::vips::VipsEngine;
-use crate::engine::{choose_format, AcceptClass, Encoded, Engine, EngineError, Plan};
+use crate::engine::{Encoded, Engine, EngineError, Plan};
 use crate::params::{ParamLimits, Params};
 use crate::quality::{ssim, Luma};
+use crate::render::{choose_format, resolve};
+use crate::types::AcceptClass;
 
 const BINS: usize = 32;
 
@@ -186,7 +188,7 @@ fn compare_one(
         Ok(format) => format,
         Err(e) => return error(e.to_string()),
     };
-    let plan = match Plan::resolve(params, &info, format, 8192 * 8192) {
+    let plan = match resolve(params, &info, format, 8192 * 8192) {
         Ok(plan) => plan,
         Err(e) => return error(e.to_string()),
     };

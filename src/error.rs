@@ -10,6 +10,7 @@ use http_body_util::Full;
 use crate::engine::{EngineError, PlanError};
 use crate::origin::OriginError;
 use crate::params::ParamError;
+use crate::render::RenderError;
 use crate::signature::SignatureError;
 use crate::workers::WorkerError;
 
@@ -43,6 +44,18 @@ pub enum Error {
     MethodNotAllowed { allow: &'static str },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<RenderError> for Error {
+    fn from(error: RenderError) -> Error {
+        match error {
+            RenderError::Param(e) => Error::Param(e),
+            RenderError::Engine(e) => Error::Engine(e),
+            RenderError::Plan(e) => Error::Plan(e),
+            RenderError::TooManyPixels { pixels, max } => Error::TooManyPixels { pixels, max },
+            RenderError::TooManyFrames { frames, max } => Error::TooManyFrames { frames, max },
+        }
+    }
 }
 
 impl Error {

@@ -17,6 +17,7 @@ pub mod origin;
 pub mod params;
 pub mod placeholder;
 pub mod quality;
+pub mod render;
 pub mod samples;
 pub mod service;
 pub mod signature;

@@ -5,7 +5,9 @@
 #![no_main]
 
 use imgshield::engine::rust::RustEngine;
-use imgshield::engine::{choose_format, AcceptClass, Engine, Plan};
+use imgshield::engine::{Engine, Plan};
+use imgshield::render::{choose_format, resolve};
+use imgshield::types::AcceptClass;
 use imgshield::params::{ParamLimits, Params};
 use libfuzzer_sys::fuzz_target;
 
@@ -36,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
     }) else {
         return;
     };
-    let Ok(plan) = Plan::resolve(&params, &info, format, MAX_OUTPUT_PIXELS) else {
+    let Ok(plan) = resolve(&params, &info, format, MAX_OUTPUT_PIXELS) else {
         return;
     };
     let Ok(out) = engine.transform(data, &plan) else {

@@ -15,10 +15,8 @@ pub mod vips;
 
 pub use riff::drop_webp_metadata;
 
-pub use crate::types::{OutputFormat, Rect, Rgba, Size, SourceFormat};
-pub use plan::{
-    choose_format, choose_format_animated, AcceptClass, Crop, Overlay, Placement, Plan, PlanError,
-};
+pub use crate::types::{AcceptClass, OutputFormat, Rect, Rgba, Size, SourceFormat};
+pub use plan::{Crop, Overlay, Placement, Plan, PlanError};
 
 use std::time::{Duration, Instant};
 

@@ -16,11 +16,12 @@ use crate::config::Config;
 use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Selection};
 use crate::engine::vips::{Derivatives, VipsEngine};
-use crate::engine::{choose_format_animated, AcceptClass, Engine, Plan, SourceInfo, Strictness};
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::metrics::{status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels};
 use crate::origin::{AllowList, Breakers, Origin, OriginConfig, SourceCache};
 use crate::params::{FormatChoice, InfoParams, ParamLimits, Params, Presets, Qualities, Source};
+use crate::render::{RenderLimits, Renderer};
 use crate::signature::Signer;
 use crate::workers::Workers;
 
@@ -94,7 +95,8 @@ struct Note {
 
 /// The application: everything a request needs, shared by all connections.
 pub struct App {
-    engines: Arc<Engines>,
+    /// The engines and limits: what turns fetched bytes into a response body.
+    renderer: Arc<Renderer>,
     /// The libvips engine's decode cache, for its gauge.
     derivatives: Option<Derivatives>,
     /// Whether `engine=` is honoured (`--allow-engine-param`, or every URL is signed).
@@ -104,12 +106,6 @@ pub struct App {
     workers: Workers,
     metrics: Arc<Metrics>,
     limits: ParamLimits,
-    max_src_pixels: u64,
-    max_frames: u32,
-    max_output_pixels: u64,
-    max_processing_time: Duration,
-    /// How damaged a source may be (`--fail-on`), for the decodes `/info` makes itself.
-    strictness: Strictness,
     max_url_bytes: usize,
     cache_control: HeaderValue,
     stale_cache_control: HeaderValue,
@@ -163,15 +159,16 @@ impl App {
                 )
             }),
         )?;
+        let engines = Engines::new(
+            Arc::new(engine),
+            Arc::new(
+                RustEngine::new()
+                    .with_draft(config.jpeg_shrink == crate::config::JpegShrink::Draft),
+            ),
+            config.rust_percent,
+        );
         Ok(App {
-            engines: Arc::new(Engines::new(
-                Arc::new(engine),
-                Arc::new(
-                    RustEngine::new()
-                        .with_draft(config.jpeg_shrink == crate::config::JpegShrink::Draft),
-                ),
-                config.rust_percent,
-            )),
+            renderer: Arc::new(Renderer::new(Arc::new(engines), render_limits(config))),
             allow_engine_param: config.allow_engine_param || !config.secrets.is_empty(),
             derivatives,
             origin,
@@ -185,11 +182,6 @@ impl App {
             ),
             metrics,
             limits: param_limits(config)?,
-            max_src_pixels: config.max_src_pixels,
-            max_frames: config.max_frames,
-            max_output_pixels: config.max_output_pixels(),
-            max_processing_time: config.max_processing_time,
-            strictness: config.fail_on.into(),
             max_url_bytes: config.max_url_bytes,
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .map_err(|e| e.to_string())?,
@@ -210,7 +202,7 @@ impl App {
 
     /// The primary engine (libvips): probes, negotiates formats and makes every unsampled miss.
     pub fn engine(&self) -> &dyn Engine {
-        self.engines.primary().as_ref()
+        self.renderer.primary().as_ref()
     }
 
     /// Readiness goes false when shutdown starts, so load balancers stop sending new work.
@@ -349,23 +341,6 @@ impl App {
     }
 }
 
-/// The limits every route applies to a source from its header, before decoding any pixels.
-fn check_source_limits(info: &SourceInfo, max_pixels: u64, max_frames: u32) -> Result<(), Error> {
-    if info.pixels() > max_pixels {
-        return Err(Error::TooManyPixels {
-            pixels: info.pixels(),
-            max: max_pixels,
-        });
-    }
-    if info.pages > max_frames {
-        return Err(Error::TooManyFrames {
-            frames: info.pages,
-            max: max_frames,
-        });
-    }
-    Ok(())
-}
-
 fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
@@ -432,4 +407,16 @@ fn param_limits(config: &Config) -> Result<ParamLimits, String> {
             .map_err(|e| format!("preset '{name}': {e}"))?;
     }
     Ok(limits)
+}
+
+/// The limits of every render, from the configuration.
+fn render_limits(config: &Config) -> RenderLimits {
+    RenderLimits {
+        max_src_pixels: config.max_src_pixels,
+        max_frames: config.max_frames,
+        max_output_pixels: config.max_output_pixels(),
+        max_dimension: config.max_dimension,
+        time_limit: config.max_processing_time,
+        strictness: config.fail_on.into(),
+    }
 }

@@ -10,7 +10,18 @@ use std::future::Future;
 use tracing::Instrument;
 
 use super::*;
+use crate::render::{Job, RenderError, Rendered};
+use crate::types::AcceptClass;
 use crate::workers::Admission;
+
+/// Whether a route's cached results go stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Expiry {
+    /// After `--cache-ttl`: the origin's image may have changed, so a stale entry is refreshed.
+    Ttl,
+    /// Never: a pure function of its parameters (a `/text` banner) has nothing to refresh.
+    Never,
+}
 
 /// How the cache answered a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,23 +72,23 @@ impl App {
             return Err(Arc::new(Error::EngineParamNotAllowed));
         }
         let negotiated = params.format == FormatChoice::Auto;
-        // The primary's abilities decide the format, so both engines of an A/B make the same one.
-        let primary = self.engines.primary();
+        let renderer = &self.renderer;
         let accept = negotiated.then(|| {
             let header = request
                 .headers()
                 .get(header::ACCEPT)
                 .and_then(|v| v.to_str().ok());
-            AcceptClass::negotiate(header, |f| primary.can_encode(f))
+            renderer.accept_class(header)
         });
-        let selection = self.engines.select(params.engine, || {
+        let primary = renderer.primary();
+        let selection = renderer.select(params.engine, || {
             let digest = CacheKey::new(&params, accept, primary.as_ref());
             digest.sample()
         });
         let key = CacheKey::new(&params, accept, selection.engine.as_ref());
 
         let (rendition, result) = self
-            .lookup(key, note, || {
+            .lookup(key, note, Expiry::Ttl, || {
                 self.clone().produce(params, accept, selection)
             })
             .await?;
@@ -88,18 +99,20 @@ impl App {
 
     /// Answers `key` from the result cache, or with what `make` produces on a miss or a stale entry
     /// (coalesced, see `fill` and `refresh`); counts the lookup and notes it for the log line.
-    /// `/resize` and `/info` share it.
+    /// Every route that renders (`/resize`, `/info`, `/text`) goes through here.
     pub(super) async fn lookup<W>(
         self: &Arc<Self>,
         key: CacheKey,
         note: &mut Note,
+        expiry: Expiry,
         make: impl FnOnce() -> W,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
     {
+        let fresh = |hit: &Rendition| expiry == Expiry::Never || hit.is_fresh(self.cache_ttl);
         let (rendition, result) = match self.cache.get(&key).await {
-            Some(hit) if hit.is_fresh(self.cache_ttl) => (hit, Lookup::Hit),
+            Some(hit) if fresh(&hit) => (hit, Lookup::Hit),
             Some(stale) => self.refresh(key, stale, make()).await?,
             None => self.fill(key, make()).await?,
         };
@@ -269,51 +282,47 @@ impl App {
             })?),
             None => None,
         };
-
-        let engines = self.engines.clone();
-        let (max_src_pixels, max_output_pixels) = (self.max_src_pixels, self.max_output_pixels);
-        let max_frames = self.max_frames;
-        let time_limit = self.max_processing_time;
-        let (rendition, (transform_time, fell_back)) = admission
-            .run(move || -> Result<_, Error> {
-                let started = Instant::now();
-                // The primary probes and plans; the selected engine transforms.
-                let primary = engines.primary();
-                let info = primary.probe(&source)?;
-                check_source_limits(&info, max_src_pixels, max_frames)?;
-                let format = choose_format_animated(
-                    params.format,
-                    accept.unwrap_or(AcceptClass::Legacy),
-                    &info,
-                    params.animated,
-                    |f| primary.can_encode(f),
-                )?;
-                let trimmed = match params.trim {
-                    Some(threshold) => primary.trim_box(&source, threshold)?,
-                    None => None,
-                };
-                let mut plan =
-                    Plan::resolve_trimmed(&params, &info, trimmed, format, max_output_pixels)?
-                        .with_time_limit(time_limit);
-                if let (Some(wm), Some(bytes)) = (&params.watermark, watermark) {
-                    // The same limits as the source: a watermark is decoded too.
-                    check_source_limits(&primary.probe(&bytes)?, max_src_pixels, max_frames)?;
-                    plan = plan.with_watermark(wm, bytes);
-                }
-                // The text's real wrap width is the output's: check what it will cost now.
-                if let Some(text) = &plan.text {
-                    text.check_size(text.wrap_width(plan.output_size().width))
-                        .map_err(crate::params::ParamError::from)?;
-                }
-                let made = engines.transform(&selection, &source, &plan)?;
-                let transform_time = started.elapsed();
-                let fell_back = made.fell_back;
-                Ok((
-                    Rendition::new(made.encoded, made.engine, fetch_time, transform_time),
-                    (transform_time, fell_back),
-                ))
+        self.render_on_worker(admission, fetch_time, move |renderer| {
+            renderer.render(Job::Resize {
+                source: &source,
+                params: &params,
+                accept: accept.unwrap_or(AcceptClass::Legacy),
+                selection: &selection,
+                watermark,
             })
-            .await??;
+        })
+        .await
+    }
+
+    /// Runs one render on the worker pool (`admission` holds its place) and wraps what it made
+    /// for the cache, counting its transform time. `/resize`, `/info` and `/text` share it.
+    pub(super) async fn render_on_worker<F>(
+        &self,
+        admission: Admission,
+        fetch_time: Duration,
+        job: F,
+    ) -> Result<Arc<Rendition>, Error>
+    where
+        F: FnOnce(&Renderer) -> Result<Rendered, RenderError> + Send + 'static,
+    {
+        let renderer = self.renderer.clone();
+        let (rendered, transform_time) = admission
+            .run(move || {
+                let started = Instant::now();
+                let rendered = job(&renderer);
+                (rendered, started.elapsed())
+            })
+            .await?;
+        let (rendition, fell_back) = match rendered? {
+            Rendered::Image(made) => (
+                Rendition::new(made.encoded, made.engine, fetch_time, transform_time),
+                made.fell_back,
+            ),
+            Rendered::Json(body) => (
+                Rendition::json(body, self.engine().name(), fetch_time, transform_time),
+                false,
+            ),
+        };
         self.metrics
             .observe_transform(rendition.engine, rendition.format, transform_time);
         if fell_back {

@@ -95,3 +95,22 @@ pub enum SourceFormat {
     Tiff,
     Other,
 }
+
+/// Which modern formats a client accepts, already reduced to what this server can encode: the only
+/// part of `Accept` that can change the output, so one URL yields at most one cache entry per class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AcceptClass {
+    Avif,
+    Webp,
+    Legacy,
+}
+
+impl AcceptClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AcceptClass::Avif => "avif",
+            AcceptClass::Webp => "webp",
+            AcceptClass::Legacy => "legacy",
+        }
+    }
+}

@@ -10,7 +10,7 @@ mod ops;
 pub mod text;
 
 pub use color::{color_str, parse_color, Rgba};
-pub use format::{OutputFormat, SourceFormat};
+pub use format::{AcceptClass, OutputFormat, SourceFormat};
 pub use geometry::{Gravity, Rect, Size};
 pub use ops::{Effects, Encoding, EngineChoice, Flip, Interesting, Milli, Rotation};
 pub use text::{TextAlign, TextSpec, TextTooLarge};

@@ -3,9 +3,11 @@
 
 use super::*;
 use crate::engine::vips::VipsEngine;
-use crate::engine::{choose_format, AcceptClass, Rgba, SourceFormat};
+use crate::engine::{Rgba, SourceFormat};
 use crate::params::{ParamLimits, Params};
 use crate::quality::{ssim, Luma};
+use crate::render::{choose_format, resolve};
+use crate::types::AcceptClass;
 
 fn vips() -> VipsEngine {
     VipsEngine::new().expect("libvips initialises")
@@ -18,7 +20,7 @@ fn plan_for(engine: &dyn Engine, query: &str, source: &[u8]) -> Plan {
         engine.can_encode(f)
     })
     .expect("format");
-    Plan::resolve(&params, &info, format, 50_000_000).expect("plan")
+    resolve(&params, &info, format, 50_000_000).expect("plan")
 }
 
 /// Decodes an output with the independent `image` crate; the luma a viewer sees.
