@@ -1,9 +1,8 @@
 //! Engine and hit-path micro-benchmarks: `cargo bench --bench engine` (about 2 minutes).
 //!
 //! * `miss/*`: the libvips engine through the [`Engine`] trait on generated photo-like JPEGs
-//!   (`samples::photo_jpeg`, quality 90), resized to 300 px wide, the way `service::App::produce`
-//!   does it. `transform` alone, and the full path probe -> choose_format -> `Plan::resolve` ->
-//!   transform. libvips runs single-threaded here, as in the server (`vips_concurrency_set(1)`), so
+//!   (`samples::photo_jpeg`, quality 90), resized to 300 px wide. `transform` alone, and the full
+//!   path a miss takes (`Renderer::render`: probe, limits, format, plan, transform). libvips runs single-threaded here, as in the server (`vips_concurrency_set(1)`), so
 //!   one iteration is one core's work for one image.
 //! * `hit/*`: the CPU a cache hit spends before the lookup: `Params::parse` of a query string,
 //!   `AcceptClass::negotiate` and `CacheKey::new` (blake3 of the canonical form).
@@ -18,10 +17,11 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
 use imgshield::cache::CacheKey;
+use imgshield::config::Config;
 use imgshield::engine::vips::{Derivatives, VipsEngine};
 use imgshield::engine::{Engine, Plan, SourceInfo};
 use imgshield::params::{FormatChoice, ParamLimits, Params};
-use imgshield::render::{choose_format, resolve};
+use imgshield::render::{choose_format, resolve, Job, Rendered, Renderer};
 use imgshield::samples;
 use imgshield::types::AcceptClass;
 
@@ -30,7 +30,6 @@ const LARGE: (u32, u32) = (4000, 3000);
 const SMALL: (u32, u32) = (1728, 1152);
 /// The default server limits: `--max-dimension 8192`, so 8192^2 output pixels.
 const MAX_OUTPUT_PIXELS: u64 = 8192 * 8192;
-const MAX_SRC_PIXELS: u64 = 100_000_000;
 
 /// A typical hit-path query, and what a current Chrome sends as `Accept` for images.
 const QUERY_SIMPLE: &str = "src=photos/2024/beach.jpg&w=300";
@@ -66,17 +65,22 @@ fn params_300w() -> Params {
     Params::parse("src=bench.jpg&w=300", &ParamLimits::default()).expect("valid params")
 }
 
-/// What `App::produce` does on a worker thread for one miss, minus the metrics.
-fn produce(engine: &VipsEngine, params: &Params, source: &[u8]) -> usize {
-    let info = engine.probe(source).expect("probe");
-    assert!(info.pixels() <= MAX_SRC_PIXELS);
-    let format = choose_format(params.format, AcceptClass::Legacy, &info, |f| {
-        engine.can_encode(f)
-    })
-    .expect("choose a format");
-    let plan = resolve(params, &info, format, MAX_OUTPUT_PIXELS).expect("plan");
-    let encoded = engine.transform(source, &plan).expect("transform");
-    encoded.bytes.len()
+/// What a `/resize` miss does on a worker thread (`Renderer::render`), minus fetching and metrics.
+fn produce(renderer: &Renderer, params: &Params, source: &[u8]) -> usize {
+    let selection = renderer.select(params.engine, || 0);
+    let rendered = renderer
+        .render(Job::Resize {
+            source,
+            params,
+            accept: AcceptClass::Legacy,
+            selection: &selection,
+            watermark: None,
+        })
+        .expect("render");
+    match rendered {
+        Rendered::Image(made) => made.encoded.bytes.len(),
+        Rendered::Json(_) => unreachable!("a resize makes an image"),
+    }
 }
 
 fn plan_for(engine: &VipsEngine, params: &Params, source: &Source) -> Plan {
@@ -95,6 +99,9 @@ fn miss(c: &mut Criterion) {
     let params = params_300w();
     let large_plan = plan_for(&engine, &params, &large);
     let small_plan = plan_for(&engine, &params, &small);
+    // The full path with the server's default limits (and `IMGSHIELD_*` settings).
+    let renderer = Renderer::from_config(&Config::from_env().expect("the default configuration"))
+        .expect("libvips initialises");
     assert_eq!(
         (large_plan.resize.width, large_plan.resize.height),
         (300, 225)
@@ -123,7 +130,7 @@ fn miss(c: &mut Criterion) {
         })
     });
     group.bench_function("full_12mp_jpeg_to_300w", |b| {
-        b.iter(|| produce(&engine, black_box(&params), black_box(&large.bytes)))
+        b.iter(|| produce(&renderer, black_box(&params), black_box(&large.bytes)))
     });
     group.bench_function("transform_2mp_jpeg_to_300w", |b| {
         b.iter(|| {
@@ -133,7 +140,7 @@ fn miss(c: &mut Criterion) {
         })
     });
     group.bench_function("full_2mp_jpeg_to_300w", |b| {
-        b.iter(|| produce(&engine, black_box(&params), black_box(&small.bytes)))
+        b.iter(|| produce(&renderer, black_box(&params), black_box(&small.bytes)))
     });
     group.finish();
 

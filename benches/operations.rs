@@ -1,7 +1,8 @@
 //! What each `/resize` parameter costs: `cargo bench --bench operations` (about 3 minutes).
 //!
 //! One 12-MP photo-like JPEG (4000x3000, quality 90, `samples::photo_jpeg`), resized to 800 px wide by
-//! the libvips engine the way `App::produce` does it (probe -> trim -> plan -> transform), once plain
+//! the server's own render path (`Renderer::render`: probe, limits, format, trim, plan, transform
+//! with libvips), with the server's default limits, once plain
 //! (`baseline`) and once per operation added to the same request. Read the results as ratios to
 //! `baseline` from the same run: this machine is shared and absolute times drift. libvips runs
 //! single-threaded per operation, as in the server.
@@ -11,14 +12,11 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 
-use imgshield::engine::vips::VipsEngine;
-use imgshield::engine::Engine;
+use imgshield::config::Config;
 use imgshield::params::{ParamLimits, Params};
-use imgshield::render::{choose_format_animated, resolve_trimmed};
+use imgshield::render::{Job, Rendered, Renderer};
 use imgshield::samples;
 use imgshield::types::AcceptClass;
-
-const MAX_OUTPUT_PIXELS: u64 = 8192 * 8192;
 
 /// The operations measured, each added to `src=bench.jpg&w=800`.
 const OPERATIONS: &[(&str, &str)] = &[
@@ -50,30 +48,27 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("fm=gif", "&fm=gif"),
 ];
 
-/// What `App::produce` does on a worker thread for one miss, minus fetching and metrics.
-fn produce(engine: &VipsEngine, params: &Params, source: &[u8]) -> usize {
-    let info = engine.probe(source).expect("probe");
-    let format = choose_format_animated(
-        params.format,
-        AcceptClass::Legacy,
-        &info,
-        params.animated,
-        |f| engine.can_encode(f),
-    )
-    .expect("choose a format");
-    let trimmed = params
-        .trim
-        .and_then(|t| engine.trim_box(source, t).expect("trim"));
-    let plan = resolve_trimmed(params, &info, trimmed, format, MAX_OUTPUT_PIXELS).expect("plan");
-    engine
-        .transform(source, &plan)
-        .expect("transform")
-        .bytes
-        .len()
+/// What a `/resize` miss does on a worker thread, minus fetching and metrics.
+fn produce(renderer: &Renderer, params: &Params, source: &[u8]) -> usize {
+    let selection = renderer.select(params.engine, || 0);
+    let rendered = renderer
+        .render(Job::Resize {
+            source,
+            params,
+            accept: AcceptClass::Legacy,
+            selection: &selection,
+            watermark: None,
+        })
+        .expect("render");
+    match rendered {
+        Rendered::Image(made) => made.encoded.bytes.len(),
+        Rendered::Json(_) => unreachable!("a resize makes an image"),
+    }
 }
 
 fn operations(c: &mut Criterion) {
-    let engine = VipsEngine::new().expect("libvips initialises");
+    let config = Config::from_env().expect("the default configuration");
+    let renderer = Renderer::from_config(&config).expect("libvips initialises");
     let source = samples::photo_jpeg(4000, 3000, 12, 90).expect("generate a 12-MP JPEG");
     let mut group = c.benchmark_group("operation");
     group
@@ -85,9 +80,9 @@ fn operations(c: &mut Criterion) {
         let query = format!("src=bench.jpg&w=800{extra}");
         let params = Params::parse(&query, &ParamLimits::default()).expect("valid params");
         // Fail loudly before timing anything if an operation cannot run here.
-        produce(&engine, &params, &source);
+        produce(&renderer, &params, &source);
         group.bench_function(*name, |b| {
-            b.iter(|| black_box(produce(&engine, &params, black_box(&source))))
+            b.iter(|| black_box(produce(&renderer, &params, black_box(&source))))
         });
     }
     group.finish();

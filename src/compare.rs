@@ -3,11 +3,13 @@
 //! ratio, SSIM between the two outputs (luma) and a colour-histogram distance. Thresholds make it
 //! exit non-zero, so it can gate a rollout in CI.
 //!
-//! Each case is planned once by libvips (as the server does), then transformed by each engine
-//! `runs` times; the fastest run counts (the least disturbed by other work on the machine). Both
-//! outputs are decoded by the pure-Rust decoders, so libvips does not judge its own output.
-//! A case the Rust engine cannot do (it names why) is reported as skipped, not failed: in
-//! production such a request falls back to libvips.
+//! Each case goes through the server's own render path (`render::Renderer`: probe, the configured
+//! source and output limits from the `IMGSHIELD_*` environment, format choice, trim, plan,
+//! watermark, text, animation), once with each engine named, `runs` times; the fastest run counts
+//! (the least disturbed by other work on the machine). A watermark's `wm=` names a file in the
+//! same directory. Both outputs are decoded by the pure-Rust decoders, so libvips does not judge
+//! its own output. A case the Rust engine cannot do (it names why) is reported as skipped, not
+//! failed: in production such a request falls back to libvips.
 //!
 //! Histogram distance: per channel (R, G, B, composited over white), a 32-bin histogram normalised
 //! to sum 1; the distance is the total-variation distance `0.5 * sum |a - b|`, averaged over the
@@ -18,14 +20,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::config::CompareArgs;
-use crate::engine::rust::{decode_rgba, RustEngine};
-use crate::engine::vips::VipsEngine;
-use crate::engine::{Encoded, Engine, EngineError, Plan};
-use crate::params::{ParamLimits, Params};
+use bytes::Bytes;
+
+use crate::config::{CompareArgs, Config};
+use crate::engine::rust::decode_rgba;
+use crate::engine::select::Made;
+use crate::engine::EngineError;
+use crate::params::{ParamLimits, Params, Source};
 use crate::quality::{ssim, Luma};
-use crate::render::{choose_format, resolve};
-use crate::types::AcceptClass;
+use crate::render::{Job, RenderError, Rendered, Renderer};
+use crate::types::{AcceptClass, EngineChoice};
 
 const BINS: usize = 32;
 
@@ -91,11 +95,7 @@ pub struct Report {
 
 /// Runs the comparison; `Ok(report)` whether or not the thresholds held (see `Summary::failed`).
 pub fn run(args: &CompareArgs) -> Result<Report, String> {
-    // Both engines as the server runs them by default (`--jpeg-shrink draft`).
-    let vips = VipsEngine::new()
-        .map_err(|e| format!("libvips: {e}"))?
-        .with_draft(true);
-    let rust = RustEngine::new().with_draft(true);
+    let renderer = renderer()?;
     let images = images_in(&args.dir)?;
     if images.is_empty() {
         return Err(format!(
@@ -120,7 +120,7 @@ pub fn run(args: &CompareArgs) -> Result<Report, String> {
         for set in &param_sets {
             let query = format!("src=compare&{set}");
             let params = Params::parse(&query, &limits).map_err(|e| format!("'{set}': {e}"))?;
-            let outcome = compare_one(&vips, &rust, &params, &source, args);
+            let outcome = compare_one(&renderer, &params, &source, args);
             cases.push(CaseReport {
                 image: name.clone(),
                 params: set.clone(),
@@ -130,6 +130,12 @@ pub fn run(args: &CompareArgs) -> Result<Report, String> {
     }
     let summary = summarise(&cases, args);
     Ok(Report { cases, summary })
+}
+
+/// Both engines and the limits as the server would have them with this environment's
+/// `IMGSHIELD_*` settings (and otherwise its defaults).
+fn renderer() -> Result<Renderer, String> {
+    Renderer::from_config(&Config::from_env()?)
 }
 
 fn images_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
@@ -151,52 +157,76 @@ fn images_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(images)
 }
 
-/// The fastest of `runs` transforms.
+/// The fastest of `runs` renders of `params` on `source` by the engine `named`.
 fn timed(
-    engine: &dyn Engine,
-    source: &[u8],
-    plan: &Plan,
-    runs: u32,
-) -> Result<(Encoded, Duration), EngineError> {
-    let mut best: Option<(Encoded, Duration)> = None;
-    for _ in 0..runs.max(1) {
-        let started = Instant::now();
-        let out = engine.transform(source, plan)?;
-        let took = started.elapsed();
-        if best.as_ref().is_none_or(|(_, b)| took < *b) {
-            best = Some((out, took));
-        }
-    }
-    best.ok_or_else(|| EngineError::Internal("no run".into()))
-}
-
-fn compare_one(
-    vips: &VipsEngine,
-    rust: &RustEngine,
+    renderer: &Renderer,
+    named: EngineChoice,
     params: &Params,
     source: &[u8],
-    args: &CompareArgs,
-) -> Outcome {
+    watermark: Option<&Bytes>,
+    runs: u32,
+) -> Result<(Made, Duration), RenderError> {
+    let selection = renderer.select(Some(named), || 0);
+    let mut best: Option<(Made, Duration)> = None;
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let rendered = renderer.render(Job::Resize {
+            source,
+            params,
+            accept: AcceptClass::Legacy,
+            selection: &selection,
+            watermark: watermark.cloned(),
+        })?;
+        let took = started.elapsed();
+        let Rendered::Image(made) = rendered else {
+            return Err(EngineError::Internal("a resize made no image".into()).into());
+        };
+        if best.as_ref().is_none_or(|(_, b)| took < *b) {
+            best = Some((made, took));
+        }
+    }
+    best.ok_or_else(|| EngineError::Internal("no run".into()).into())
+}
+
+/// The watermark file `wm=` names, in the compared directory.
+fn watermark(params: &Params, dir: &Path) -> Result<Option<Bytes>, String> {
+    match params.watermark.as_ref().map(|wm| &wm.src) {
+        None => Ok(None),
+        Some(Source::Local(path)) => std::fs::read(dir.join(path.as_str()))
+            .map(|bytes| Some(Bytes::from(bytes)))
+            .map_err(|e| format!("watermark {}: {e}", path.as_str())),
+        Some(Source::Remote(url)) => {
+            Err(format!("watermark {url}: compare reads local files only"))
+        }
+    }
+}
+
+fn compare_one(renderer: &Renderer, params: &Params, source: &[u8], args: &CompareArgs) -> Outcome {
     let error = |reason: String| Outcome::Error { reason };
-    let info = match vips.probe(source) {
-        Ok(info) => info,
-        Err(e) => return error(e.to_string()),
+    let watermark = match watermark(params, &args.dir) {
+        Ok(watermark) => watermark,
+        Err(e) => return error(e),
     };
-    let format = match choose_format(params.format, AcceptClass::Legacy, &info, |f| {
-        vips.can_encode(f)
-    }) {
-        Ok(format) => format,
-        Err(e) => return error(e.to_string()),
-    };
-    let plan = match resolve(params, &info, format, 8192 * 8192) {
-        Ok(plan) => plan,
-        Err(e) => return error(e.to_string()),
-    };
-    let (a, vips_time) = match timed(vips, source, &plan, args.runs) {
+    let runs = args.runs;
+    let (vips, vips_time) = match timed(
+        renderer,
+        EngineChoice::Vips,
+        params,
+        source,
+        watermark.as_ref(),
+        runs,
+    ) {
         Ok(made) => made,
         Err(e) => return error(e.to_string()),
     };
-    let (b, rust_time) = match timed(rust, source, &plan, args.runs) {
+    let (rust, rust_time) = match timed(
+        renderer,
+        EngineChoice::Rust,
+        params,
+        source,
+        watermark.as_ref(),
+        runs,
+    ) {
         Ok(made) => made,
         Err(e) => {
             return Outcome::Skipped {
@@ -204,6 +234,7 @@ fn compare_one(
             }
         }
     };
+    let (a, b) = (vips.encoded, rust.encoded);
     let decoded = decode_rgba(&a.bytes).and_then(|x| Ok((x, decode_rgba(&b.bytes)?)));
     let ((aw, ah, a_px), (bw, bh, b_px)) = match decoded {
         Ok(both) => both,

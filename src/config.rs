@@ -322,6 +322,12 @@ impl Config {
             .unwrap_or(2 * self.workers())
     }
 
+    /// The server's settings with no flags: the defaults, and what `IMGSHIELD_*` variables say.
+    pub fn from_env() -> Result<Config, String> {
+        use clap::Parser;
+        Config::try_parse_from(["imgshield"]).map_err(|e| e.to_string())
+    }
+
     pub fn max_output_pixels(&self) -> u64 {
         self.max_output_pixels
     }

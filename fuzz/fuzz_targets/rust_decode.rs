@@ -1,19 +1,30 @@
-//! Fuzzes the pure-Rust engine on arbitrary bytes: its header probe, and, when the probe accepts a
-//! small image, a transform to a small plan. Any input must succeed or fail with an error, never
-//! panic (the pure-Rust decoders and our EXIF and GIF canvas code are the target); a transform
-//! that succeeds must have the planned size.
+//! Fuzzes the pure-Rust engine on arbitrary bytes through the server's render path with
+//! `engine=rust`: libvips probes and plans as in production, then the Rust engine's own decoders,
+//! EXIF and GIF canvas code transform. Any input must succeed or fail with an error, never panic;
+//! an image made stays within the limits.
 #![no_main]
 
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
 use imgshield::engine::rust::RustEngine;
-use imgshield::engine::{Engine, Plan};
-use imgshield::render::{choose_format, resolve};
-use imgshield::types::AcceptClass;
+use imgshield::engine::select::Engines;
+use imgshield::engine::vips::VipsEngine;
+use imgshield::engine::Strictness;
 use imgshield::params::{ParamLimits, Params};
+use imgshield::render::{Job, RenderLimits, Rendered, Renderer};
+use imgshield::types::{AcceptClass, EngineChoice};
 use libfuzzer_sys::fuzz_target;
 
 /// As in `decode`: big images are refused by their header in the server anyway.
-const MAX_SOURCE_PIXELS: u64 = 1 << 20;
-const MAX_OUTPUT_PIXELS: u64 = 256 * 256;
+const LIMITS: RenderLimits = RenderLimits {
+    max_src_pixels: 1 << 20,
+    max_frames: 64,
+    max_output_pixels: 256 * 256,
+    max_dimension: 256,
+    time_limit: Duration::from_secs(5),
+    strictness: Strictness::Warning,
+};
 
 const QUERIES: [&str; 4] = [
     "src=f&w=64",
@@ -22,32 +33,30 @@ const QUERIES: [&str; 4] = [
     "src=f&w=16&h=64&fit=outside&fm=jpeg&q=30",
 ];
 
+static RENDERER: OnceLock<Renderer> = OnceLock::new();
+
 fuzz_target!(|data: &[u8]| {
-    let engine = RustEngine::new();
-    let Ok(info) = engine.probe(data) else {
-        return;
-    };
-    if info.pixels() > MAX_SOURCE_PIXELS {
-        return;
-    }
+    // The server's render path with the Rust engine named: libvips probes and plans (as in
+    // production), the Rust engine's own decoders do the transform.
+    let renderer = RENDERER.get_or_init(|| {
+        let vips = VipsEngine::new().expect("libvips initialises");
+        let engines = Engines::new(Arc::new(vips), Arc::new(RustEngine::new()), 0);
+        Renderer::new(Arc::new(engines), LIMITS)
+    });
     let query = QUERIES[data.len() % QUERIES.len()];
     let params =
         Params::parse(query, &ParamLimits::default()).expect("the fixed queries are valid");
-    let Ok(format) = choose_format(params.format, AcceptClass::Legacy, &info, |f| {
-        engine.can_encode(f)
+    let selection = renderer.select(Some(EngineChoice::Rust), || 0);
+    let Ok(Rendered::Image(made)) = renderer.render(Job::Resize {
+        source: data,
+        params: &params,
+        accept: AcceptClass::Legacy,
+        selection: &selection,
+        watermark: None,
     }) else {
         return;
     };
-    let Ok(plan) = resolve(&params, &info, format, MAX_OUTPUT_PIXELS) else {
-        return;
-    };
-    let Ok(out) = engine.transform(data, &plan) else {
-        return;
-    };
-    let planned = plan.output_size();
-    assert_eq!(
-        (out.width, out.height),
-        (planned.width, planned.height),
-        "the engine must honour the plan"
-    );
+    assert_eq!(made.engine, "rust", "a named engine never falls back");
+    let out = made.encoded;
+    assert!(u64::from(out.width) * u64::from(out.height) <= LIMITS.max_output_pixels);
 });

@@ -26,8 +26,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::config::{Config, JpegShrink};
+use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Made, Selection};
-use crate::engine::vips::{render_banner, BannerLimits};
+use crate::engine::vips::{render_banner, BannerLimits, VipsEngine};
 use crate::engine::{Encoded, Engine, SourceInfo, Strictness};
 use crate::params::banner::TextRequest;
 use crate::params::{InfoParams, ParamError, Params};
@@ -48,6 +50,20 @@ pub struct RenderLimits {
     pub time_limit: Duration,
     /// `--fail-on`: how damaged a source may be, for the decodes `/info` makes itself.
     pub strictness: Strictness,
+}
+
+impl RenderLimits {
+    /// The limits a server with `config` applies.
+    pub fn from_config(config: &Config) -> RenderLimits {
+        RenderLimits {
+            max_src_pixels: config.max_src_pixels,
+            max_frames: config.max_frames,
+            max_output_pixels: config.max_output_pixels(),
+            max_dimension: config.max_dimension,
+            time_limit: config.max_processing_time,
+            strictness: config.fail_on.into(),
+        }
+    }
 }
 
 /// One piece of work.
@@ -101,6 +117,21 @@ impl std::fmt::Debug for Renderer {
 impl Renderer {
     pub fn new(engines: Arc<Engines>, limits: RenderLimits) -> Renderer {
         Renderer { engines, limits }
+    }
+
+    /// Both engines and the limits as a server with `config` has them, without the server's
+    /// derivative cache: what the tools, the benches and the fuzz targets render with.
+    pub fn from_config(config: &Config) -> Result<Renderer, String> {
+        let draft = config.jpeg_shrink == JpegShrink::Draft;
+        let vips = VipsEngine::with_strictness(config.fail_on.into())
+            .map_err(|e| format!("libvips: {e}"))?
+            .with_draft(draft);
+        let rust = RustEngine::new().with_draft(draft);
+        let engines = Engines::new(Arc::new(vips), Arc::new(rust), config.rust_percent);
+        Ok(Renderer::new(
+            Arc::new(engines),
+            RenderLimits::from_config(config),
+        ))
     }
 
     /// The primary engine (libvips): probes, negotiates formats and makes every unsampled miss.

@@ -168,7 +168,10 @@ impl App {
             config.rust_percent,
         );
         Ok(App {
-            renderer: Arc::new(Renderer::new(Arc::new(engines), render_limits(config))),
+            renderer: Arc::new(Renderer::new(
+                Arc::new(engines),
+                RenderLimits::from_config(config),
+            )),
             allow_engine_param: config.allow_engine_param || !config.secrets.is_empty(),
             derivatives,
             origin,
@@ -407,16 +410,4 @@ fn param_limits(config: &Config) -> Result<ParamLimits, String> {
             .map_err(|e| format!("preset '{name}': {e}"))?;
     }
     Ok(limits)
-}
-
-/// The limits of every render, from the configuration.
-fn render_limits(config: &Config) -> RenderLimits {
-    RenderLimits {
-        max_src_pixels: config.max_src_pixels,
-        max_frames: config.max_frames,
-        max_output_pixels: config.max_output_pixels(),
-        max_dimension: config.max_dimension,
-        time_limit: config.max_processing_time,
-        strictness: config.fail_on.into(),
-    }
 }
