@@ -22,6 +22,8 @@ pub mod service;
 pub mod signature;
 pub mod telemetry;
 pub mod types;
+#[allow(unsafe_code)]
+pub mod vips;
 pub mod workers;
 
 use std::future::Future;

@@ -5,13 +5,12 @@
 //! [`Strictness`]), so encode errors are classified as undecodable sources.
 
 mod derivatives;
-mod handle;
 mod steps;
 mod text;
 
 pub use crate::engine::shrink::{draft_shrink, jpeg_shrink};
+pub use crate::vips::{init, Image, SaveFormat, VipsError};
 pub use derivatives::{Derivatives, Intermediate};
-pub use handle::{init, Image, SaveFormat, VipsError};
 pub use text::{draw_text, render_banner, BannerError, BannerLimits};
 
 use std::sync::Arc;
@@ -22,7 +21,7 @@ use super::{
     Clock, Encoded, Engine, EngineError, OutputFormat, Plan, SourceFormat, SourceInfo, Strictness,
 };
 use crate::engine::{trim, Rect};
-use handle::ThumbnailSize;
+use crate::vips::ThumbnailSize;
 
 /// Longest side of the decode `trim` searches: enough to place the border within a few source pixels.
 const TRIM_SIDE: u32 = 1024;
@@ -183,7 +182,8 @@ impl VipsEngine {
             derivatives.record("first");
             return Ok(None);
         };
-        let shrunk = Image::jpeg_shrunk(source, decode_at, self.strictness).map_err(undecodable)?;
+        let shrunk =
+            Image::jpeg_shrunk(source, decode_at, self.strictness.into()).map_err(undecodable)?;
         if let Some(remaining) = clock.remaining() {
             shrunk.set_time_limit(remaining);
         }
@@ -330,9 +330,14 @@ impl Engine for VipsEngine {
             ((f64::from(info.width) * scale).round() as u32).max(1),
             ((f64::from(info.height) * scale).round() as u32).max(1),
         );
-        let image =
-            Image::thumbnail_from_buffer(source, w, h, ThumbnailSize::Force, self.strictness)
-                .map_err(undecodable)?;
+        let image = Image::thumbnail_from_buffer(
+            source,
+            w,
+            h,
+            ThumbnailSize::Force,
+            self.strictness.into(),
+        )
+        .map_err(undecodable)?;
         let image = steps::to_srgb(image)?;
         let pixels = image.decode_to_memory().map_err(undecodable)?;
         let (sx, sy) = (

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::handle::{Align, Image, VipsError};
 use super::save_format;
 use crate::engine::{Clock, Encoded, EngineError, OutputFormat, PlanError};
 use crate::params::banner::TextRequest;
 use crate::params::ParamError;
 use crate::types::text::{TextAlign, TextSpec, MAX_TEXT_PIXELS};
+use crate::vips::{Align, Image, VipsError};
 
 /// The text block: the rendered text, on its `txtbg` box when there is one. Refuses, before
 /// rendering, a text whose estimated size at `wrap_width` exceeds [`MAX_TEXT_PIXELS`].
@@ -36,7 +36,7 @@ fn label(spec: &TextSpec, wrap_width: u32) -> Result<Image<'static>, VipsError> 
     let text = Image::text(
         &spec.text,
         &spec.font_description(),
-        spec.color,
+        spec.color.0,
         Some(wrap_width),
         align,
     )?;
@@ -47,7 +47,7 @@ fn label(spec: &TextSpec, wrap_width: u32) -> Result<Image<'static>, VipsError> 
     let boxed = Image::solid(
         text.width().saturating_add(2 * pad),
         text.height().saturating_add(2 * pad),
-        color,
+        color.0,
     )?;
     boxed.composite_over(&text, i64::from(pad), i64::from(pad), 1.0)
 }
@@ -131,7 +131,7 @@ pub fn render_banner(
     check_canvas(width, height, format, limits)?;
     clock.check()?;
 
-    let canvas = Image::solid(width, height, request.background).map_err(internal)?;
+    let canvas = Image::solid(width, height, request.background.0).map_err(internal)?;
     let (x, y) = spec.position.place(
         (width, height),
         (label.width(), label.height()),
