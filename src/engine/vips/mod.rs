@@ -10,7 +10,7 @@ mod text;
 
 pub use crate::engine::shrink::{draft_shrink, jpeg_shrink};
 pub use crate::vips::{init, Image, SaveFormat, VipsError};
-pub use derivatives::{Derivatives, Intermediate};
+pub use derivatives::{Derivatives, Intermediate, Lookup, OnLookup};
 pub use text::{draw_text, render_banner, BannerError, BannerLimits};
 
 use std::sync::Arc;
@@ -166,20 +166,20 @@ impl VipsEngine {
         }
         let key = *blake3::hash(source).as_bytes();
         if let Some((_, cached)) = derivatives.find(&key, needed, self.reach()) {
-            derivatives.record("hit");
+            derivatives.record(Lookup::Hit);
             return Ok(Some(cached));
         }
         if let Some((finer, from)) = derivatives.finer(&key, needed) {
             let derived = Arc::new(derive(&from, needed / finer)?);
             derivatives.store(key, needed, derived.clone());
-            derivatives.record("derived");
+            derivatives.record(Lookup::Derived);
             return Ok(Some(derived));
         }
         // Under the draft rule a kept level is 1-2x the target per side (below shrink 8), cheap
         // enough to keep from the first request (measured: no slower on distinct sources,
         // docs/BENCHMARKS.md).
         let Some(decode_at) = derivatives.admit(&key, needed, self.draft) else {
-            derivatives.record("first");
+            derivatives.record(Lookup::First);
             return Ok(None);
         };
         let shrunk =
@@ -197,7 +197,7 @@ impl VipsEngine {
             pixels,
         });
         derivatives.store(key, decode_at, decoded.clone());
-        derivatives.record("miss");
+        derivatives.record(Lookup::Miss);
         // This decode itself must be within reach: another level a concurrent request kept does
         // not make it usable.
         if decode_at * self.reach() >= needed {
@@ -616,28 +616,22 @@ mod tests {
         crate::quality::Luma::from_rgba_over_white(rgba.width(), rgba.height(), rgba.as_raw())
     }
 
-    fn with_derivatives() -> (
-        VipsEngine,
-        prometheus_client::metrics::family::Family<
-            crate::metrics::CacheLabels,
-            prometheus_client::metrics::counter::Counter,
-        >,
-    ) {
-        let lookups = prometheus_client::metrics::family::Family::default();
-        let engine = engine().with_derivatives(Derivatives::new(1 << 30, 1 << 30, lookups.clone()));
+    /// Lookup results seen by the derivative cache's callback.
+    type Lookups = Arc<std::sync::Mutex<Vec<Lookup>>>;
+
+    fn with_derivatives() -> (VipsEngine, Lookups) {
+        let lookups = Lookups::default();
+        let seen = lookups.clone();
+        let on_lookup = OnLookup::new(move |lookup| {
+            seen.lock().expect("not poisoned").push(lookup);
+        });
+        let engine = engine().with_derivatives(Derivatives::new(1 << 30, 1 << 30, on_lookup));
         (engine, lookups)
     }
 
-    fn count(
-        lookups: &prometheus_client::metrics::family::Family<
-            crate::metrics::CacheLabels,
-            prometheus_client::metrics::counter::Counter,
-        >,
-        result: &'static str,
-    ) -> u64 {
-        lookups
-            .get_or_create(&crate::metrics::CacheLabels { result })
-            .get()
+    fn count(lookups: &Lookups, result: &'static str) -> u64 {
+        let lookups = lookups.lock().expect("not poisoned");
+        lookups.iter().filter(|l| l.as_str() == result).count() as u64
     }
 
     /// Six sizes of one 3000x2000 photo through the derivative cache, each compared with a cold
