@@ -185,20 +185,7 @@ impl VipsEngine {
             derivatives.record(Lookup::First);
             return Ok(None);
         };
-        let shrunk =
-            Image::jpeg_shrunk(source, decode_at, self.strictness.into()).map_err(undecodable)?;
-        if let Some(remaining) = clock.remaining() {
-            shrunk.set_time_limit(remaining);
-        }
-        let pixels = shrunk
-            .decode_to_memory()
-            .map_err(|e| clock.explain(undecodable(e)))?;
-        let decoded = Arc::new(Intermediate {
-            width: shrunk.width(),
-            height: shrunk.height(),
-            bands: shrunk.bands(),
-            pixels,
-        });
+        let decoded = Arc::new(self.decode_jpeg(source, decode_at, clock)?);
         derivatives.store(key, decode_at, decoded.clone());
         derivatives.record(Lookup::Miss);
         // This decode itself must be within reach: another level a concurrent request kept does
@@ -210,6 +197,29 @@ impl VipsEngine {
         let derived = Arc::new(derive(&decoded, needed / decode_at)?);
         derivatives.store(key, needed, derived.clone());
         Ok(Some(derived))
+    }
+
+    /// `source` (a plain JPEG) decoded at 1/`shrink` into pixels, within the time limit.
+    fn decode_jpeg(
+        &self,
+        source: &[u8],
+        shrink: u32,
+        clock: &Clock,
+    ) -> Result<Intermediate, EngineError> {
+        let shrunk =
+            Image::jpeg_shrunk(source, shrink, self.strictness.into()).map_err(undecodable)?;
+        if let Some(remaining) = clock.remaining() {
+            shrunk.set_time_limit(remaining);
+        }
+        let pixels = shrunk
+            .decode_to_memory()
+            .map_err(|e| clock.explain(undecodable(e)))?;
+        Ok(Intermediate {
+            width: shrunk.width(),
+            height: shrunk.height(),
+            bands: shrunk.bands(),
+            pixels,
+        })
     }
 }
 

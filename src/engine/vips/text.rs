@@ -17,6 +17,7 @@ use crate::engine::{Clock, Encoded, EngineError, OutputFormat, PlanError};
 use crate::params::banner::TextRequest;
 use crate::params::ParamError;
 use crate::types::text::{TextAlign, TextSpec, MAX_TEXT_PIXELS};
+use crate::types::Rgba;
 use crate::vips::{Align, Image, VipsError};
 
 /// The text block: the rendered text, on its `txtbg` box when there is one. Refuses, before
@@ -131,21 +132,7 @@ pub fn render_banner(
     check_canvas(width, height, format, limits)?;
     clock.check()?;
 
-    let canvas = Image::solid(width, height, request.background.0).map_err(internal)?;
-    let (x, y) = spec.position.place(
-        (width, height),
-        (label.width(), label.height()),
-        spec.margin,
-    );
-    let image = canvas.composite_over(&label, x, y, 1.0).map_err(internal)?;
-    let image = if request.background.0[3] == 255 {
-        // The canvas is opaque, so the whole banner is: three bands make smaller files.
-        image.extract_bands(0, 3).map_err(internal)?
-    } else if !format.supports_alpha() {
-        image.flatten(&[255.0, 255.0, 255.0]).map_err(internal)?
-    } else {
-        image
-    };
+    let image = place_on_canvas(&label, spec, request.background, (width, height), format)?;
     if let Some(remaining) = clock.remaining() {
         image.set_time_limit(remaining);
     }
@@ -158,6 +145,32 @@ pub fn render_banner(
         format,
         width,
         height,
+    })
+}
+
+/// The label on a `width`×`height` canvas of `background`: three bands when the canvas is opaque,
+/// flattened onto white when it is not and `format` has no alpha.
+fn place_on_canvas(
+    label: &Image<'static>,
+    spec: &TextSpec,
+    background: Rgba,
+    (width, height): (u32, u32),
+    format: OutputFormat,
+) -> Result<Image<'static>, EngineError> {
+    let canvas = Image::solid(width, height, background.0).map_err(internal)?;
+    let (x, y) = spec.position.place(
+        (width, height),
+        (label.width(), label.height()),
+        spec.margin,
+    );
+    let image = canvas.composite_over(label, x, y, 1.0).map_err(internal)?;
+    Ok(if background.0[3] == 255 {
+        // The canvas is opaque, so the whole banner is: three bands make smaller files.
+        image.extract_bands(0, 3).map_err(internal)?
+    } else if !format.supports_alpha() {
+        image.flatten(&[255.0, 255.0, 255.0]).map_err(internal)?
+    } else {
+        image
     })
 }
 
