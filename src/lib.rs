@@ -4,6 +4,8 @@
 //! `cache` answers hits -> misses are coalesced, fetched by `origin`, transformed by an `engine` on the
 //! bounded `workers` pool, stored in the cache and answered. `error` is the one place failures become
 //! HTTP statuses; `metrics` is the one place metric names live.
+//!
+//! `unsafe` is denied everywhere but `vips`, the safe layer over the `vips-sys` FFI crate.
 #![deny(unsafe_code)]
 
 pub mod cache;
@@ -23,6 +25,8 @@ pub mod service;
 pub mod signature;
 pub mod telemetry;
 pub mod types;
+#[allow(unsafe_code)]
+pub mod vips;
 pub mod workers;
 
 use std::future::Future;

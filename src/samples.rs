@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::vips::{Image, SaveFormat, VipsError};
+use crate::vips::{Image, SaveFormat, VipsError};
 
 /// The files of the sample set, with the size each is generated at.
 pub const SAMPLES: [(&str, u32, u32); 4] = [

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::vips::{source_format, Image, VipsError};
+use super::vips::source_format;
 use super::{Clock, EngineError, SourceFormat, SourceInfo, Strictness};
 use crate::placeholder::{blurhash, dominant_color, Components, Pixels};
+use crate::vips::{Image, VipsError};
 
 /// Longest side of the placeholder thumbnail. 64 px holds the colour areas a 9×9 BlurHash can
 /// show and keeps the histogram and the cosine sums cheap (at most 4096 pixels).
@@ -83,8 +84,8 @@ pub fn placeholders(
     time_limit: Option<Duration>,
 ) -> Result<Placeholders, EngineError> {
     let clock = Clock::start(time_limit);
-    let thumbnail =
-        Image::thumbnail_within(source, PLACEHOLDER_SIDE, strictness).map_err(undecodable)?;
+    let thumbnail = Image::thumbnail_within(source, PLACEHOLDER_SIDE, strictness.into())
+        .map_err(undecodable)?;
     // CMYK, 16-bit and other spaces become 8-bit sRGB, as `/resize` does before encoding.
     let thumbnail = if thumbnail.needs_srgb_conversion() {
         thumbnail.to_srgb().map_err(undecodable)?
@@ -137,7 +138,7 @@ fn format_name(format: SourceFormat, image: &Image<'_>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::vips::SaveFormat;
+    use crate::vips::SaveFormat;
 
     fn encoded(pixels: &[u8], width: u32, height: u32, bands: u32, format: SaveFormat) -> Vec<u8> {
         Image::from_pixels(pixels, width, height, bands)

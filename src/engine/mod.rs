@@ -37,6 +37,15 @@ pub enum Strictness {
     Error,
 }
 
+impl From<Strictness> for crate::vips::FailOn {
+    fn from(value: Strictness) -> crate::vips::FailOn {
+        match value {
+            Strictness::Warning => crate::vips::FailOn::Warning,
+            Strictness::Error => crate::vips::FailOn::Error,
+        }
+    }
+}
+
 /// What an engine learned from a source's header, before decoding any pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SourceInfo {

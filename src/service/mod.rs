@@ -15,7 +15,7 @@ use crate::cache::{etag_matches, result_cache, CacheKey, Rendition, ResultCache}
 use crate::config::Config;
 use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Selection};
-use crate::engine::vips::{Derivatives, VipsEngine};
+use crate::engine::vips::{Derivatives, OnLookup, VipsEngine};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::metrics::{status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels};
@@ -116,6 +116,23 @@ pub struct App {
     stats: Stats,
 }
 
+/// The derivative cache's lookup callback: counts each result in
+/// `imgshield_derivative_cache_lookups_total{result}`.
+fn count_derivative_lookups(
+    lookups: prometheus_client::metrics::family::Family<
+        CacheLabels,
+        prometheus_client::metrics::counter::Counter,
+    >,
+) -> OnLookup {
+    OnLookup::new(move |lookup| {
+        lookups
+            .get_or_create(&CacheLabels {
+                result: lookup.as_str(),
+            })
+            .inc();
+    })
+}
+
 impl App {
     /// Builds the app for `config`, reading images below `root` for relative `src` paths.
     pub fn new(config: &Config, root: &std::path::Path) -> Result<App, String> {
@@ -124,7 +141,7 @@ impl App {
             Derivatives::new(
                 config.derivative_cache_bytes,
                 MAX_INTERMEDIATE_PIXELS,
-                metrics.derivative_cache_lookups.clone(),
+                count_derivative_lookups(metrics.derivative_cache_lookups.clone()),
             )
         });
         let mut engine = VipsEngine::with_strictness(config.fail_on.into())

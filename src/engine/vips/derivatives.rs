@@ -40,13 +40,11 @@
 //! else goes through thumbnail's own colour handling, unchanged). Intermediates are auto-oriented,
 //! keyed by blake3 of the source bytes and the shrink, weighed by their bytes
 //! (`--derivative-cache-bytes`), and larger ones than `max_pixels` are not kept.
+//!
+//! How each lookup ends ([`Lookup`]) is told to an [`OnLookup`] callback: the server counts them in
+//! its metrics; the engine knows nothing of those.
 
 use std::sync::Arc;
-
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-
-use crate::metrics::CacheLabels;
 
 /// How many times larger (per side) than the cold path's decode an intermediate may be, under
 /// libvips' twice-the-target rule. One level: from two or more levels up, the Lanczos resize of a
@@ -75,6 +73,50 @@ pub struct Intermediate {
 const SEEN_CAPACITY: u64 = 20_000;
 const SEEN_FOR: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// How a lookup ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Lookup {
+    /// A kept level served the target.
+    Hit,
+    /// The level was made from a finer kept one (and kept).
+    Derived,
+    /// Decoded now and kept.
+    Miss,
+    /// First sight of the source: nothing kept.
+    First,
+    /// A source or target this path does not take.
+    Bypass,
+}
+
+impl Lookup {
+    /// The metric label value: `hit`, `derived`, `miss`, `first` or `bypass`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lookup::Hit => "hit",
+            Lookup::Derived => "derived",
+            Lookup::Miss => "miss",
+            Lookup::First => "first",
+            Lookup::Bypass => "bypass",
+        }
+    }
+}
+
+/// Told how every lookup ended (the server bumps a counter). The default does nothing.
+#[derive(Clone)]
+pub struct OnLookup(Arc<dyn Fn(Lookup) + Send + Sync>);
+
+impl OnLookup {
+    pub fn new(callback: impl Fn(Lookup) + Send + Sync + 'static) -> OnLookup {
+        OnLookup(Arc::new(callback))
+    }
+}
+
+impl Default for OnLookup {
+    fn default() -> OnLookup {
+        OnLookup::new(|_| {})
+    }
+}
+
 /// Cheap to clone: clones share one cache.
 #[derive(Clone)]
 pub struct Derivatives {
@@ -82,7 +124,7 @@ pub struct Derivatives {
     /// Sources asked for once, with the finest shrink asked for.
     seen: moka::sync::Cache<[u8; 32], u32>,
     max_pixels: u64,
-    lookups: Family<CacheLabels, Counter>,
+    on_lookup: OnLookup,
 }
 
 impl std::fmt::Debug for Derivatives {
@@ -95,7 +137,7 @@ impl std::fmt::Debug for Derivatives {
 }
 
 impl Derivatives {
-    pub fn new(max_bytes: u64, max_pixels: u64, lookups: Family<CacheLabels, Counter>) -> Self {
+    pub fn new(max_bytes: u64, max_pixels: u64, on_lookup: OnLookup) -> Self {
         let cache = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|_key: &([u8; 32], u32), value: &Arc<Intermediate>| {
@@ -110,7 +152,7 @@ impl Derivatives {
             cache,
             seen,
             max_pixels,
-            lookups,
+            on_lookup,
         }
     }
 
@@ -162,16 +204,14 @@ impl Derivatives {
         }
     }
 
-    /// Counts how a lookup ended: `hit` (a kept level), `derived` (made from a finer kept level),
-    /// `miss` (decoded now and kept), `first` (first sight: nothing kept) or `bypass` (a source or
-    /// target this path does not take).
-    pub fn record(&self, result: &'static str) {
-        self.count(result);
+    /// Tells the [`OnLookup`] callback how a lookup ended.
+    pub fn record(&self, result: Lookup) {
+        (self.on_lookup.0)(result);
     }
 
     /// A source that cannot take this path (not a plain JPEG).
     pub fn bypass(&self) {
-        self.count("bypass");
+        self.record(Lookup::Bypass);
     }
 
     /// Forgets every kept decode.
@@ -184,10 +224,6 @@ impl Derivatives {
     pub fn weighted_size(&self) -> u64 {
         self.cache.run_pending_tasks();
         self.cache.weighted_size()
-    }
-
-    fn count(&self, result: &'static str) {
-        self.lookups.get_or_create(&CacheLabels { result }).inc();
     }
 }
 
@@ -206,7 +242,7 @@ mod tests {
 
     #[test]
     fn the_smallest_usable_intermediate_is_found() {
-        let d = Derivatives::new(1 << 30, 1 << 30, Family::default());
+        let d = Derivatives::new(1 << 30, 1 << 30, OnLookup::default());
         let key = [7; 32];
         assert!(d.find(&key, 8, HEADROOM_REACH).is_none());
         d.store(key, 2, intermediate(300, 200));
@@ -227,7 +263,7 @@ mod tests {
 
     #[test]
     fn a_source_is_kept_from_its_second_sight_at_the_finest_shrink_asked() {
-        let d = Derivatives::new(1 << 30, 1 << 30, Family::default());
+        let d = Derivatives::new(1 << 30, 1 << 30, OnLookup::default());
         assert_eq!(
             d.admit(&[3; 32], 4, false),
             None,
@@ -246,7 +282,7 @@ mod tests {
 
     #[test]
     fn coarser_levels_are_derived_from_the_nearest_finer_one() {
-        let d = Derivatives::new(1 << 30, 1 << 30, Family::default());
+        let d = Derivatives::new(1 << 30, 1 << 30, OnLookup::default());
         let key = [5; 32];
         assert!(d.finer(&key, 8).is_none());
         d.store(key, 1, intermediate(400, 300));
@@ -261,7 +297,7 @@ mod tests {
 
     #[test]
     fn oversized_intermediates_are_not_kept() {
-        let d = Derivatives::new(1 << 30, 10_000, Family::default());
+        let d = Derivatives::new(1 << 30, 10_000, OnLookup::default());
         d.store([1; 32], 1, intermediate(200, 100));
         assert!(d.find(&[1; 32], 8, HEADROOM_REACH).is_none());
     }

@@ -4,7 +4,16 @@
 
 use super::{internal, save_format, undecodable, Image, Intermediate, ThumbnailSize};
 use crate::engine::{Clock, Crop, EngineError, OutputFormat, Overlay, Plan, Rect, Strictness};
-use crate::types::Rotation;
+use crate::types::{Interesting, Rotation};
+use crate::vips;
+
+/// The engine's smart-crop choice as libvips' own.
+fn smart(interesting: Interesting) -> vips::Interesting {
+    match interesting {
+        Interesting::Attention => vips::Interesting::Attention,
+        Interesting::Entropy => vips::Interesting::Entropy,
+    }
+}
 
 /// Shrink-on-load to the plan's exact resize box (thumbnail auto-orients as it loads); every frame
 /// of an animation when the plan keeps them.
@@ -15,9 +24,15 @@ pub fn load<'s>(
 ) -> Result<Image<'s>, EngineError> {
     let (width, height) = (plan.resize.width, plan.resize.height);
     if plan.animated {
-        Image::thumbnail_frames_from_buffer(source, width, height, strictness)
+        Image::thumbnail_frames_from_buffer(source, width, height, strictness.into())
     } else {
-        Image::thumbnail_from_buffer(source, width, height, ThumbnailSize::Force, strictness)
+        Image::thumbnail_from_buffer(
+            source,
+            width,
+            height,
+            ThumbnailSize::Force,
+            strictness.into(),
+        )
     }
     .map_err(undecodable)
 }
@@ -30,7 +45,7 @@ pub fn load_draft<'s>(
     plan: &Plan,
     strictness: Strictness,
 ) -> Result<Image<'s>, EngineError> {
-    Image::jpeg_shrunk(source, shrink, strictness)
+    Image::jpeg_shrunk(source, shrink, strictness.into())
         .and_then(|image| image.resize_to(plan.resize.width, plan.resize.height))
         .map_err(undecodable)
 }
@@ -159,7 +174,7 @@ fn crop<'s>(image: Image<'s>, plan: &Plan, clock: &Clock) -> Result<Image<'s>, E
             height,
             interesting,
         }) => random_access(image, clock)?
-            .smartcrop(width, height, interesting)
+            .smartcrop(width, height, smart(interesting))
             .map_err(internal),
     }
 }
@@ -237,7 +252,7 @@ pub fn load_watermark(overlay: &Overlay, strictness: Strictness) -> Result<Image
         size(w),
         size(h),
         ThumbnailSize::Force,
-        strictness,
+        strictness.into(),
     )
     .map_err(undecodable)?;
     to_srgb(image)
@@ -284,7 +299,7 @@ pub fn flatten<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineErr
 }
 
 /// The grey a colour becomes on a one-band (greyscale) image: Rec. 709 luma, as `gray=1` makes it.
-fn luma(colour: crate::engine::Rgba) -> f64 {
+fn luma(colour: crate::types::Rgba) -> f64 {
     let [r, g, b, _] = colour.0.map(f64::from);
     (0.2126 * r + 0.7152 * g + 0.0722 * b).round()
 }

@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::handle::{Align, Image, VipsError};
 use super::save_format;
 use crate::engine::{Clock, Encoded, EngineError, OutputFormat, PlanError};
 use crate::params::banner::TextRequest;
 use crate::params::ParamError;
 use crate::types::text::{TextAlign, TextSpec, MAX_TEXT_PIXELS};
+use crate::types::Rgba;
+use crate::vips::{Align, Image, VipsError};
 
 /// The text block: the rendered text, on its `txtbg` box when there is one. Refuses, before
 /// rendering, a text whose estimated size at `wrap_width` exceeds [`MAX_TEXT_PIXELS`].
@@ -36,7 +37,7 @@ fn label(spec: &TextSpec, wrap_width: u32) -> Result<Image<'static>, VipsError> 
     let text = Image::text(
         &spec.text,
         &spec.font_description(),
-        spec.color,
+        spec.color.0,
         Some(wrap_width),
         align,
     )?;
@@ -47,7 +48,7 @@ fn label(spec: &TextSpec, wrap_width: u32) -> Result<Image<'static>, VipsError> 
     let boxed = Image::solid(
         text.width().saturating_add(2 * pad),
         text.height().saturating_add(2 * pad),
-        color,
+        color.0,
     )?;
     boxed.composite_over(&text, i64::from(pad), i64::from(pad), 1.0)
 }
@@ -131,21 +132,7 @@ pub fn render_banner(
     check_canvas(width, height, format, limits)?;
     clock.check()?;
 
-    let canvas = Image::solid(width, height, request.background).map_err(internal)?;
-    let (x, y) = spec.position.place(
-        (width, height),
-        (label.width(), label.height()),
-        spec.margin,
-    );
-    let image = canvas.composite_over(&label, x, y, 1.0).map_err(internal)?;
-    let image = if request.background.0[3] == 255 {
-        // The canvas is opaque, so the whole banner is: three bands make smaller files.
-        image.extract_bands(0, 3).map_err(internal)?
-    } else if !format.supports_alpha() {
-        image.flatten(&[255.0, 255.0, 255.0]).map_err(internal)?
-    } else {
-        image
-    };
+    let image = place_on_canvas(&label, spec, request.background, (width, height), format)?;
     if let Some(remaining) = clock.remaining() {
         image.set_time_limit(remaining);
     }
@@ -158,6 +145,32 @@ pub fn render_banner(
         format,
         width,
         height,
+    })
+}
+
+/// The label on a `width`×`height` canvas of `background`: three bands when the canvas is opaque,
+/// flattened onto white when it is not and `format` has no alpha.
+fn place_on_canvas(
+    label: &Image<'static>,
+    spec: &TextSpec,
+    background: Rgba,
+    (width, height): (u32, u32),
+    format: OutputFormat,
+) -> Result<Image<'static>, EngineError> {
+    let canvas = Image::solid(width, height, background.0).map_err(internal)?;
+    let (x, y) = spec.position.place(
+        (width, height),
+        (label.width(), label.height()),
+        spec.margin,
+    );
+    let image = canvas.composite_over(label, x, y, 1.0).map_err(internal)?;
+    Ok(if background.0[3] == 255 {
+        // The canvas is opaque, so the whole banner is: three bands make smaller files.
+        image.extract_bands(0, 3).map_err(internal)?
+    } else if !format.supports_alpha() {
+        image.flatten(&[255.0, 255.0, 255.0]).map_err(internal)?
+    } else {
+        image
     })
 }
 
