@@ -80,6 +80,6 @@ impl Watermark {
     }
 }
 
-pub fn background_str(color: Option<Rgba>) -> String {
+pub(super) fn background_str(color: Option<Rgba>) -> String {
     color.map(color_str).unwrap_or_default()
 }
