@@ -1,13 +1,11 @@
 //! The whole `GET /text` query -> a [`TextRequest`]: the `txt*` parameters ([`TextSpec`]) and the
 //! banner's own canvas size, background, format and quality. Pure, like the rest of `params`.
 
-use crate::types::{OutputFormat, Rgba};
-
 use super::field::{self, Field, Stage};
 use super::query::Query;
-use super::text::{self, invalid, parse_u32_in, TextSpec, TextValues, NAMES};
+use super::text::{self, invalid, parse_u32_in, TextValues, NAMES};
 use super::{ParamError, ParamLimits};
-use crate::types::{color_str, parse_color};
+use crate::types::{color_str, parse_color, OutputFormat, Rgba, TextSpec};
 
 /// `/text`'s canvas colour when `bg` is absent.
 const DEFAULT_BANNER_BACKGROUND: Rgba = Rgba::WHITE;

@@ -6,8 +6,7 @@
 //! most [`MAX_TEXT_CHARS`] characters, the size at most [`MAX_TEXT_SIZE`] px, and the rendered
 //! area, estimated generously from both, at most [`MAX_TEXT_PIXELS`].
 
-pub use crate::types::text::TextSpec;
-use crate::types::text::{TextAlign, TextTooLarge, MAX_TEXT_PIXELS};
+use crate::types::text::{TextAlign, TextSpec, TextTooLarge, MAX_TEXT_PIXELS};
 use crate::types::{parse_color, Gravity, Rgba};
 
 use super::field::{self, Field, Stage};
@@ -136,12 +135,14 @@ pub(super) fn defaults() -> TextSpec {
 
 /// The raw values of the text parameters, percent-decoded, as they come out of a query string.
 #[derive(Clone, Debug, Default)]
-pub struct TextValues(Query);
+pub(crate) struct TextValues(Query);
 
 impl TextValues {
     /// Takes `name=value` if `name` is a text parameter: `Ok(true)` when taken, `Ok(false)` when
-    /// the name is not ours, [`ParamError::Repeated`] when it was already given.
-    pub fn accept(&mut self, name: &str, value: &str) -> Result<bool, ParamError> {
+    /// the name is not ours, [`ParamError::Repeated`] when it was already given. For tests: the
+    /// routes move the values out of their query ([`TextValues::take_from`]).
+    #[cfg(test)]
+    pub(crate) fn accept(&mut self, name: &str, value: &str) -> Result<bool, ParamError> {
         let Some(name) = NAMES.iter().find(|n| **n == name) else {
             return Ok(false);
         };
@@ -182,7 +183,7 @@ impl TextSpec {
     /// The rendered size is checked against [`MAX_TEXT_PIXELS`] for the widest wrap the request
     /// allows (`txtwidth`, else `limits.max_dimension`); check again with the real wrap width
     /// ([`TextSpec::wrap_width`]) once the image's width is known.
-    pub fn parse(
+    pub(crate) fn parse(
         values: &TextValues,
         limits: &ParamLimits,
     ) -> Result<Option<TextSpec>, ParamError> {
