@@ -22,6 +22,7 @@ static FIELDS: &[Field<InfoParams, InfoParams>] = &[
         Stage::Options,
         |mut a, p, _| {
             let x = components(&mut a, p.blurhash.x())?;
+            // Cannot fail: both counts are 1 to 9.
             p.blurhash = Components::new(x, p.blurhash.y()).ok_or_else(|| a.invalid(0, RANGE))?;
             Ok(())
         },
@@ -32,9 +33,7 @@ static FIELDS: &[Field<InfoParams, InfoParams>] = &[
         Stage::Options,
         |mut a, p, _| {
             let y = components(&mut a, p.blurhash.y())?;
-            // A count out of range is refused by `components`, naming its own parameter.
-            p.blurhash = Components::new(p.blurhash.x(), y)
-                .ok_or_else(|| ParamError::invalid("bhx", RANGE))?;
+            p.blurhash = Components::new(p.blurhash.x(), y).ok_or_else(|| a.invalid(0, RANGE))?;
             Ok(())
         },
         |p, out| out.put(p.blurhash.y()),

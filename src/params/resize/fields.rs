@@ -33,7 +33,11 @@ pub(super) static FIELDS: &[Field<Draft, Params>] = &[
                 .transpose()?;
             Ok(())
         },
-        |p, out| p.width.map_or((), |w| out.put(w)),
+        |p, out| {
+            if let Some(w) = p.width {
+                out.put(w)
+            }
+        },
     ),
     Field::written(
         &["h"],
@@ -46,7 +50,11 @@ pub(super) static FIELDS: &[Field<Draft, Params>] = &[
                 .transpose()?;
             Ok(())
         },
-        |p, out| p.height.map_or((), |h| out.put(h)),
+        |p, out| {
+            if let Some(h) = p.height {
+                out.put(h)
+            }
+        },
     ),
     Field::written(
         &["fit"],
@@ -178,7 +186,11 @@ pub(super) static FIELDS: &[Field<Draft, Params>] = &[
             d.params.quality = a.integer(0, 1..=100)?.map(|q| q as u8);
             Ok(())
         },
-        |p, out| p.quality.map_or((), |q| out.put(q)),
+        |p, out| {
+            if let Some(q) = p.quality {
+                out.put(q)
+            }
+        },
     ),
     Field::written(
         &["prog"],
@@ -259,7 +271,11 @@ pub(super) static FIELDS: &[Field<Draft, Params>] = &[
                 _ => Err(ParamError::invalid(name, "expected vips or rust")),
             })
         },
-        |p, out| p.engine.map_or((), |engine| out.put(engine.as_str())),
+        |p, out| {
+            if let Some(engine) = p.engine {
+                out.put(engine.as_str())
+            }
+        },
     ),
     Field::written(
         &TEXT_NAMES,
