@@ -3,7 +3,7 @@
 //! and are shared with `/resize`). Every parameter is parsed exactly once here; the rest of the
 //! server only ever sees typed values.
 //!
-//! Each route has one parameter table ([`field::Field`] rows) from which its known names, its
+//! Each route has one parameter table (`field::Field` rows) from which its known names, its
 //! parse and its canonical form (defaults applied, fixed order: what the cache key hashes) all
 //! come, so `?w=300&src=a.jpg` and `?src=a.jpg&w=300&fit=inside` share one cache entry.
 

@@ -3,7 +3,7 @@
 //!
 //! Pure, like the rest of `params`: no libvips, no fonts. Cost is bounded here, before anything is
 //! rendered, because Pango lays out and rasterises a text eagerly and in one piece: the text is at
-//! most [`MAX_TEXT_CHARS`] characters, the size at most [`MAX_TEXT_SIZE`] px, and the rendered
+//! most `MAX_TEXT_CHARS` characters, the size at most `MAX_TEXT_SIZE` px, and the rendered
 //! area, estimated generously from both, at most [`MAX_TEXT_PIXELS`].
 
 use crate::types::text::{TextAlign, TextSpec, TextTooLarge, MAX_TEXT_PIXELS};
