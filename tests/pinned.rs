@@ -14,7 +14,7 @@ use imgshield::cache::CacheKey;
 use imgshield::engine::rust::RustEngine;
 use imgshield::engine::AcceptClass;
 use imgshield::params::banner::TextRequest;
-use imgshield::params::{InfoParams, ParamLimits, Params};
+use imgshield::params::{InfoParams, ParamLimits, Params, Presets};
 
 /// Compares every `(label, actual)` with its expected value and reports all differences at once,
 /// with the whole actual table, so a deliberate change can be reviewed and pasted in one go.
@@ -133,6 +133,59 @@ fn info_and_text_canonical_forms_and_keys_are_pinned() {
         actual.push((labelled.to_string(), format!("{canonical} {key:?}")));
     }
     check(OTHER_EXPECTED, &actual);
+}
+
+/// Parameters and combinations the tables above cover thinly, and presets: pinned before `params`
+/// became one parameter table per route (#13).
+const MORE_RESIZE_QUERIES: [&str; 14] = [
+    "src=a.jpg&w=200&h=100&fit=cover&pos=entropy&enlarge=1",
+    "src=a.jpg&w=200&h=100&fit=cover&fx=0.1",
+    "src=a.jpg&w=200&h=100&fit=cover&pos=focal&fx=0.5&fy=0.5",
+    "src=a.jpg&w=200&h=100&fit=fill&pos=top",
+    "src=a.jpg&h=120&fit=outside&sharpen=2.5&blur=0.3&trim=40",
+    "src=a.jpg&w=100&h=100&fit=contain&pad=1,2,3,4&bg=0f08&rot=180&flip=v",
+    "src=a.jpg&w=100&fm=avif&q=50&lossless=1&palette=1&prog=1",
+    "src=a.jpg&w=100&fm=webp&q=80&palette=1&prog=1",
+    "src=a.jpg&w=100&fm=gif&anim=1&meta=strip&engine=vips",
+    "src=a.jpg&w=100&wm=https://cdn.example.com/logo.png",
+    "src=a.jpg&w=100&txt=a&txtalign=centre&txtfont=DejaVu%20%20Sans%20Bold&txtpos=top-left",
+    "src=a.jpg&p=thumb",
+    "src=a.jpg&p=thumb,gray&w=300&fit=inside",
+    "src=https://cdn.example.com/a.jpg&p=gray&fm=jpeg&q=80&sig=abc",
+];
+
+const MORE_RESIZE_EXPECTED: &[(&str, &str)] = &[
+    ("src=a.jpg&w=200&h=100&fit=cover&pos=entropy&enlarge=1", "w=200&h=100&fit=cover&pos=entropy&enlarge=1&src=local:a.jpg& CacheKey(Hash(\"3c1de27ec32c66dfddcea22ed160c1c83fc2bd2269e53515246c543d3b15f084\"))"),
+    ("src=a.jpg&w=200&h=100&fit=cover&fx=0.1", "w=200&h=100&fit=cover&pos=focal:0.100,0.500&src=local:a.jpg& CacheKey(Hash(\"24d18a9d0c79ee977c30c85f59d06545fc440a4d75c3ad7e1162d2a6510b5ebe\"))"),
+    ("src=a.jpg&w=200&h=100&fit=cover&pos=focal&fx=0.5&fy=0.5", "w=200&h=100&fit=cover&src=local:a.jpg& CacheKey(Hash(\"e7cb6f4c44f1c15753810e0f8647537dcf06e19f249dd79c952c63e27639258f\"))"),
+    ("src=a.jpg&w=200&h=100&fit=fill&pos=top", "w=200&h=100&fit=fill&src=local:a.jpg& CacheKey(Hash(\"d01d887bde8b0aed50c9b488f746ac90399baab260be7eb09e99bce0f8a749a0\"))"),
+    ("src=a.jpg&h=120&fit=outside&sharpen=2.5&blur=0.3&trim=40", "h=120&fit=outside&trim=40&fx=blur=0.300&sharpen=2.500&gray=0&src=local:a.jpg& CacheKey(Hash(\"f74c8d81dd4626dbc5c3c2a1b5a37d81bf40bd2a08d679639152355075c1165f\"))"),
+    ("src=a.jpg&w=100&h=100&fit=contain&pad=1,2,3,4&bg=0f08&rot=180&flip=v", "w=100&h=100&fit=contain&pad=1,2,3,4&bg=00ff0088&rot=180&flip=v&src=local:a.jpg& CacheKey(Hash(\"6e5e3d744fc81938e1d21ba3327560ac78e8fb0d0bb8f964be1f42175621d79a\"))"),
+    ("src=a.jpg&w=100&fm=avif&q=50&lossless=1&palette=1&prog=1", "w=100&fm=avif&q=50&src=local:a.jpg& CacheKey(Hash(\"5bf850692d1883c875e8759e8a30ed2da39aa79b5af136a2f699d6f07bb092c9\"))"),
+    ("src=a.jpg&w=100&fm=webp&q=80&palette=1&prog=1", "w=100&fm=webp&src=local:a.jpg& CacheKey(Hash(\"d89d6ee9d48f242c74f2bcc60cf2d1d18b5670494efde3bd0c2c36b83a678f94\"))"),
+    ("src=a.jpg&w=100&fm=gif&anim=1&meta=strip&engine=vips", "w=100&fm=gif&engine=vips&src=local:a.jpg& CacheKey(Hash(\"347b0877df0dc2344860017571e21483f5d3011ff2be46817dcac1a9d5abac9b\"))"),
+    ("src=a.jpg&w=100&wm=https://cdn.example.com/logo.png", "w=100&wm=bottom-right,,1.000,0,32:https://cdn.example.com/logo.png&src=local:a.jpg& CacheKey(Hash(\"af1e970cf5be4bc3b930876dfd2ac825ddae35346f006c523a49e31018eaab64\"))"),
+    ("src=a.jpg&w=100&txt=a&txtalign=centre&txtfont=DejaVu%20%20Sans%20Bold&txtpos=top-left", "w=100&txt=txtsize=32&txtcolor=000000ff&txtpos=top-left&txtfont=dejavu+sans+bold&txtwidth=&txtalign=center&txtmargin=16&txtbg=&txt=a&src=local:a.jpg& CacheKey(Hash(\"9da69b456df7f29f7bb0a606c8293fdb12a4a9aa16f502f41a4fd664ed7b0676\"))"),
+    ("src=a.jpg&p=thumb", "w=200&h=200&fit=cover&q=70&src=local:a.jpg& CacheKey(Hash(\"37a31f3b39e29ef32b34b2e0d03d1f70077a2965c718f353845e49a9b9527186\"))"),
+    ("src=a.jpg&p=thumb,gray&w=300&fit=inside", "w=300&h=200&fx=blur=&sharpen=&gray=1&fm=png&src=local:a.jpg& CacheKey(Hash(\"5912b27d3cb2f909a3e2fb18ca0dd38844a0d02757eb588fa8b11bfa476aabe6\"))"),
+    ("src=https://cdn.example.com/a.jpg&p=gray&fm=jpeg&q=80&sig=abc", "fx=blur=&sharpen=&gray=1&fm=jpeg&src=https://cdn.example.com/a.jpg& CacheKey(Hash(\"385949e91246fa1d36129db026c6987215805f23a7b7679f773d0d243ad43ed4\"))"),
+];
+
+#[test]
+fn more_resize_canonical_forms_and_keys_are_pinned() {
+    let engine = RustEngine::new().with_draft(true);
+    let limits = ParamLimits {
+        presets: Presets::parse(["thumb=w=200&h=200&fit=cover&q=70", "gray=gray=1&fm=png"])
+            .expect("valid presets"),
+        ..ParamLimits::default()
+    };
+    let mut actual = Vec::new();
+    for query in MORE_RESIZE_QUERIES {
+        let params = Params::parse(query, &limits).expect("valid query");
+        let key = CacheKey::new(&params, Some(AcceptClass::Webp), &engine);
+        actual.push((query.to_string(), format!("{} {key:?}", params.canonical())));
+    }
+    check(MORE_RESIZE_EXPECTED, &actual);
 }
 
 /// `(path and query, Accept)` of real requests whose bytes must not change.

@@ -1,17 +1,16 @@
 //! The whole `GET /text` query -> a [`TextRequest`]: the `txt*` parameters ([`TextSpec`]) and the
 //! banner's own canvas size, background, format and quality. Pure, like the rest of `params`.
 
-use crate::types::{OutputFormat, Rgba};
-
-use super::query::named_slots;
-use super::text::{invalid, parse_u32_in, TextSpec, TextValues};
+use super::field::{self, Field, Stage};
+use super::query::Query;
+use super::text::{self, invalid, parse_u32_in, TextValues, NAMES};
 use super::{ParamError, ParamLimits};
-use crate::types::{color_str, parse_color};
+use crate::types::{color_str, parse_color, OutputFormat, Rgba, TextSpec};
 
 /// `/text`'s canvas colour when `bg` is absent.
-pub const DEFAULT_BANNER_BACKGROUND: Rgba = Rgba::WHITE;
+const DEFAULT_BANNER_BACKGROUND: Rgba = Rgba::WHITE;
 /// `/text`'s format when `fm` is absent: lossless, so text edges stay crisp.
-pub const DEFAULT_BANNER_FORMAT: OutputFormat = OutputFormat::Png;
+const DEFAULT_BANNER_FORMAT: OutputFormat = OutputFormat::Png;
 
 /// `fm` of `/text`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,8 +46,76 @@ pub struct TextRequest {
     pub quality: Option<u8>,
 }
 
-/// Every parameter `/text` takes besides the `txt*` ones (`sig` is checked before parsing).
-const BANNER_NAMES: [&str; 6] = ["w", "h", "bg", "fm", "q", "sig"];
+/// `/text`'s parameters, in canonical order: the banner's own, then the text (`sig` is checked
+/// before parsing).
+static FIELDS: &[Field<TextRequest, TextRequest>] = &[
+    Field::written(
+        &["w"],
+        Stage::Options,
+        |mut a, r, limits| a.set(0, &mut r.width, |v, name| dimension(name, v, limits)),
+        |r, out| out.put(optional(r.width)),
+    ),
+    Field::written(
+        &["h"],
+        Stage::Options,
+        |mut a, r, limits| a.set(0, &mut r.height, |v, name| dimension(name, v, limits)),
+        |r, out| out.put(optional(r.height)),
+    ),
+    Field::written(
+        &["bg"],
+        Stage::Options,
+        |mut a, r, _| {
+            a.set(0, &mut r.background, |v, name| {
+                parse_color(v).ok_or_else(|| {
+                    invalid(name, "expected a hex colour: rgb, rgba, rrggbb or rrggbbaa")
+                })
+            })
+        },
+        |r, out| out.put(color_str(r.background)),
+    ),
+    Field::written(
+        &["fm"],
+        Stage::Options,
+        |mut a, r, _| {
+            a.set(0, &mut r.format, |v, name| match v {
+                "auto" => Ok(BannerFormat::Auto),
+                v => OutputFormat::parse(v)
+                    .map(BannerFormat::Fixed)
+                    .ok_or_else(|| invalid(name, "expected png, jpeg, webp, avif, gif or auto")),
+            })
+        },
+        |r, out| out.put(r.format.as_str()),
+    ),
+    Field::written(
+        &["q"],
+        Stage::Options,
+        |mut a, r, _| {
+            a.set(0, &mut r.quality, |v, name| {
+                parse_u32_in(name, v, 1, 100).map(|q| Some(q as u8))
+            })
+        },
+        |r, out| out.put(optional(r.quality.map(u32::from))),
+    ),
+    // The text is the banner's subject: required, and checked before the rest.
+    Field::written(
+        &NAMES,
+        Stage::Subject,
+        |mut a, r, limits| {
+            let values = TextValues::take_from(a.query());
+            if !values.has_text() {
+                return Err(a.invalid(0, "required: the text to render"));
+            }
+            r.text = TextSpec::parse_unchecked(&values, limits)?
+                .ok_or_else(|| a.invalid(0, "required: the text to render"))?;
+            Ok(())
+        },
+        |r, out| out.inline(r.text.canonical()),
+    ),
+    Field::new(&["sig"], Stage::Subject, |mut a, _, _| {
+        a.take(0);
+        Ok(())
+    }),
+];
 
 impl TextRequest {
     /// Parses a raw (still percent-encoded) `/text` query string. Unknown and repeated parameters
@@ -57,54 +124,25 @@ impl TextRequest {
         // Presets-only servers allow no free-form rendering, and a banner has no presets.
         if limits.presets_only {
             return Err(invalid(
-                "txt",
+                NAMES[0],
                 "only presets (p=) are allowed on this server, and /text has none",
             ));
         }
-        let mut text = TextValues::default();
-        let [w, h, bg, fm, q, _sig] =
-            named_slots(query, &BANNER_NAMES, |name, value| text.accept(name, value))?;
-        if text.txt.is_none() {
-            return Err(invalid("txt", "required: the text to render"));
-        }
-        let spec = TextSpec::parse_unchecked(&text, limits)?
-            .ok_or_else(|| invalid("txt", "required: the text to render"))?;
-        let dimension = |name: &'static str, v: Option<String>| {
-            v.map(|v| parse_u32_in(name, &v, 1, limits.max_dimension))
-                .transpose()
+        let mut q = Query::plain(query, |name| field::known(FIELDS, name))?;
+        let mut request = TextRequest {
+            // Replaced by the text field, which runs first and refuses a query without `txt`.
+            text: text::defaults(),
+            width: None,
+            height: None,
+            background: DEFAULT_BANNER_BACKGROUND,
+            format: BannerFormat::Fixed(DEFAULT_BANNER_FORMAT),
+            quality: None,
         };
-        let width = dimension("w", w)?;
-        let height = dimension("h", h)?;
-        let background = match bg.as_deref() {
-            None => DEFAULT_BANNER_BACKGROUND,
-            Some(v) => parse_color(v).ok_or_else(|| {
-                invalid("bg", "expected a hex colour: rgb, rgba, rrggbb or rrggbbaa")
-            })?,
-        };
-        let format = match fm.as_deref() {
-            None => BannerFormat::Fixed(DEFAULT_BANNER_FORMAT),
-            Some("auto") => BannerFormat::Auto,
-            Some(v) => BannerFormat::Fixed(
-                OutputFormat::parse(v)
-                    .ok_or_else(|| invalid("fm", "expected png, jpeg, webp, avif, gif or auto"))?,
-            ),
-        };
-        let quality = q
-            .map(|v| parse_u32_in("q", &v, 1, 100).map(|q| q as u8))
-            .transpose()?;
+        field::parse(FIELDS, &mut q, &mut request, limits)?;
         // PNG and GIF are lossless: a quality would only split the cache.
-        let quality = match format {
-            BannerFormat::Fixed(OutputFormat::Png | OutputFormat::Gif) => None,
-            _ => quality,
-        };
-        let request = TextRequest {
-            text: spec,
-            width,
-            height,
-            background,
-            format,
-            quality,
-        };
+        if let BannerFormat::Fixed(OutputFormat::Png | OutputFormat::Gif) = request.format {
+            request.quality = None;
+        }
         request.text.check_size(request.wrap_width(limits))?;
         Ok(request)
     }
@@ -118,23 +156,33 @@ impl TextRequest {
 
     /// Defaults applied, fixed order, unambiguous: what the cache key hashes.
     pub fn canonical(&self) -> String {
-        let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
-        format!(
-            "w={}&h={}&bg={}&fm={}&q={}&{}",
-            opt(self.width),
-            opt(self.height),
-            color_str(self.background),
-            self.format.as_str(),
-            opt(self.quality.map(u32::from)),
-            self.text.canonical(),
-        )
+        field::canonical_joined(FIELDS, self)
     }
+}
+
+/// A canvas side, 1 to the largest dimension.
+fn dimension(
+    name: &'static str,
+    value: &str,
+    limits: &ParamLimits,
+) -> Result<Option<u32>, ParamError> {
+    parse_u32_in(name, value, 1, limits.max_dimension).map(Some)
+}
+
+/// An absent value is written empty: every field of the banner's form is always there.
+fn optional(value: Option<u32>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::text::name_of;
     use super::*;
+
+    #[test]
+    fn every_name_is_listed_once() {
+        field::assert_names_unique(FIELDS);
+    }
 
     fn limits() -> ParamLimits {
         ParamLimits::default()

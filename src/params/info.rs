@@ -1,8 +1,9 @@
 //! The query of `GET /info`: `src` (the same rules as `/resize`) and the BlurHash component counts
 //! `bhx`, `bhy`. Pure, like the rest of `params`; the canonical form goes into the cache key.
 
-use super::query::named_slots;
-use super::{ParamError, Source};
+use super::field::{self, Field, Stage};
+use super::query::Query;
+use super::{ParamError, ParamLimits, Source};
 use crate::placeholder::Components;
 
 /// A validated `/info` request.
@@ -13,43 +14,83 @@ pub struct InfoParams {
     pub blurhash: Components,
 }
 
-/// `sig` is verified (and allowed) before parsing, as for `/resize`.
-const KNOWN: [&str; 4] = ["src", "bhx", "bhy", "sig"];
+/// `/info`'s parameters, in canonical order. `sig` is verified (and allowed) before parsing, as
+/// for `/resize`.
+static FIELDS: &[Field<InfoParams, InfoParams>] = &[
+    Field::written(
+        &["bhx"],
+        Stage::Options,
+        |mut a, p, _| {
+            let x = components(&mut a, p.blurhash.x())?;
+            // Cannot fail: both counts are 1 to 9.
+            p.blurhash = Components::new(x, p.blurhash.y()).ok_or_else(|| a.invalid(0, RANGE))?;
+            Ok(())
+        },
+        |p, out| out.put(p.blurhash.x()),
+    ),
+    Field::written(
+        &["bhy"],
+        Stage::Options,
+        |mut a, p, _| {
+            let y = components(&mut a, p.blurhash.y())?;
+            p.blurhash = Components::new(p.blurhash.x(), y).ok_or_else(|| a.invalid(0, RANGE))?;
+            Ok(())
+        },
+        |p, out| out.put(p.blurhash.y()),
+    ),
+    Field::written(
+        &["src"],
+        Stage::Subject,
+        |mut a, p, _| {
+            p.src = Source::parse(&a.take(0).ok_or(ParamError::MissingSrc)?)?;
+            Ok(())
+        },
+        |p, out| out.put(p.src.identity()),
+    ),
+    Field::new(&["sig"], Stage::Subject, |mut a, _, _| {
+        a.take(0);
+        Ok(())
+    }),
+];
+
+const RANGE: &str = "expected an integer from 1 to 9";
 
 impl InfoParams {
     /// Parses a raw (still percent-encoded) query string.
     pub fn parse(query: &str) -> Result<InfoParams, ParamError> {
-        let [src, bhx, bhy, _sig] = named_slots(query, &KNOWN, |_, _| Ok(false))?;
-        let src = Source::parse(&src.ok_or(ParamError::MissingSrc)?)?;
-        let x = components("bhx", bhx.as_deref(), Components::DEFAULT.x())?;
-        let y = components("bhy", bhy.as_deref(), Components::DEFAULT.y())?;
-        let blurhash = Components::new(x, y)
-            .ok_or_else(|| ParamError::invalid("bhx", "expected an integer from 1 to 9"))?;
-        Ok(InfoParams { src, blurhash })
+        let mut q = Query::plain(query, |name| field::known(FIELDS, name))?;
+        let mut params = InfoParams {
+            // Replaced by the `src` field, which runs first and refuses a query without one.
+            src: Source::placeholder(),
+            blurhash: Components::DEFAULT,
+        };
+        field::parse(FIELDS, &mut q, &mut params, &ParamLimits::default())?;
+        Ok(params)
     }
 
     /// Defaults applied, fixed order, `src` last: what the cache key hashes.
     pub fn canonical(&self) -> String {
-        format!(
-            "bhx={}&bhy={}&src={}",
-            self.blurhash.x(),
-            self.blurhash.y(),
-            self.src.identity()
-        )
+        field::canonical_joined(FIELDS, self)
     }
 }
 
-fn components(name: &'static str, value: Option<&str>, default: u8) -> Result<u8, ParamError> {
-    match value.map(str::parse::<u8>) {
-        None => Ok(default),
-        Some(Ok(n @ 1..=9)) => Ok(n),
-        Some(_) => Err(ParamError::invalid(name, "expected an integer from 1 to 9")),
-    }
+/// A component count, 1 to 9; absent, `current`.
+fn components(a: &mut field::Args<'_>, current: u8) -> Result<u8, ParamError> {
+    let mut n = current;
+    a.set(0, &mut n, |v, name| match v.parse::<u8>() {
+        Ok(n @ 1..=9) => Ok(n),
+        _ => Err(ParamError::invalid(name, RANGE)),
+    })?;
+    Ok(n)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_name_is_listed_once() {
+        field::assert_names_unique(FIELDS);
+    }
 
     #[test]
     fn defaults_and_canonical_form() {

@@ -18,7 +18,7 @@ pub enum Position {
 }
 
 impl Position {
-    pub fn canonical(self) -> String {
+    pub(crate) fn canonical(self) -> String {
         match self {
             Position::Gravity(g) => g.as_str().to_string(),
             Position::Smart(Interesting::Attention) => "attention".into(),
@@ -67,7 +67,7 @@ pub struct Watermark {
 
 impl Watermark {
     /// The source goes last and length-prefixed, so no source URL can be mistaken for other fields.
-    pub fn canonical(&self) -> String {
+    pub(crate) fn canonical(&self) -> String {
         let src = self.src.identity();
         format!(
             "{},{},{},{},{}:{src}",
@@ -80,6 +80,6 @@ impl Watermark {
     }
 }
 
-pub fn background_str(color: Option<Rgba>) -> String {
+pub(super) fn background_str(color: Option<Rgba>) -> String {
     color.map(color_str).unwrap_or_default()
 }

@@ -6,86 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use super::ParamError;
-
-/// Every parameter `/resize` knows; `sig` is checked (and removed) by `signature` before parsing.
-pub const KNOWN: &[&str] = &[
-    "src",
-    "w",
-    "h",
-    "dpr",
-    "fit",
-    "pos",
-    "fx",
-    "fy",
-    "enlarge",
-    "crop",
-    "trim",
-    "pad",
-    "bg",
-    "rot",
-    "flip",
-    "blur",
-    "sharpen",
-    "gray",
-    "fm",
-    "q",
-    "prog",
-    "palette",
-    "lossless",
-    "anim",
-    "meta",
-    "wm",
-    "wmpos",
-    "wmscale",
-    "wmopacity",
-    "wmmargin",
-    "txt",
-    "txtsize",
-    "txtcolor",
-    "txtpos",
-    "txtfont",
-    "txtwidth",
-    "txtalign",
-    "txtmargin",
-    "txtbg",
-    "p",
-    "engine",
-    "sig",
-];
+use super::{resize, ParamError};
 
 /// Parameters a request may give when only presets are allowed.
 const ALWAYS_ALLOWED: &[&str] = &["src", "p", "sig"];
 
 /// Sets `name` to `value`, replacing an earlier value.
-/// Parses a query of single-valued parameters into one slot per name of `known`, in its order.
-/// `claim` sees every pair first and may take it (`Ok(true)`), as `/text` does with its `txt*`
-/// parameters. A repeated name is refused at once; unknown ones are refused together.
-pub fn named_slots<const N: usize>(
-    query: &str,
-    known: &[&str; N],
-    mut claim: impl FnMut(&str, &str) -> Result<bool, ParamError>,
-) -> Result<[Option<String>; N], ParamError> {
-    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
-    let mut unknown: Vec<String> = Vec::new();
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        if claim(&name, &value)? {
-            continue;
-        }
-        match known.iter().position(|k| *k == name) {
-            Some(i) if values[i].is_some() => return Err(ParamError::Repeated(name.into())),
-            Some(i) => values[i] = Some(value.into_owned()),
-            None if !unknown.iter().any(|u| *u == name) => unknown.push(name.into_owned()),
-            None => {}
-        }
-    }
-    if unknown.is_empty() {
-        Ok(values)
-    } else {
-        Err(ParamError::Unknown(unknown))
-    }
-}
-
 fn set(values: &mut Vec<(&'static str, String)>, name: &'static str, value: String) {
     match values.iter_mut().find(|(n, _)| *n == name) {
         Some(slot) => slot.1 = value,
@@ -115,7 +41,8 @@ impl Presets {
                     "preset name '{name}' must be 1-64 of [A-Za-z0-9_-]"
                 ));
             }
-            let pairs = Query::pairs(query).map_err(|e| format!("preset '{name}': {e}"))?;
+            let pairs =
+                Query::pairs(query, resize::known).map_err(|e| format!("preset '{name}': {e}"))?;
             if let Some((bad, _)) = pairs
                 .iter()
                 .find(|(n, _)| matches!(*n, "src" | "p" | "sig" | "engine"))
@@ -139,19 +66,23 @@ impl Presets {
 /// NOTE(perf): a short list, not a map: a request names a handful of parameters and the parser asks
 /// for each of the ~45 known ones, so `take` is a scan of what is left (nothing, once the few given
 /// have been taken). Parsing is on the hit path.
-#[derive(Debug, Default)]
-pub struct Query {
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Query {
     values: Vec<(&'static str, String)>,
 }
 
 impl Query {
-    /// Splits and decodes a raw query string; unknown and repeated names are refused.
-    fn pairs(query: &str) -> Result<Vec<(&'static str, String)>, ParamError> {
+    /// Splits and decodes a raw query string; `known` gives the route's spelling of a name it
+    /// knows. Repeated names are refused at once, unknown ones together.
+    pub(crate) fn pairs(
+        query: &str,
+        known: impl Fn(&str) -> Option<&'static str>,
+    ) -> Result<Vec<(&'static str, String)>, ParamError> {
         let mut pairs: Vec<(&'static str, String)> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            match KNOWN.iter().find(|known| **known == name) {
-                Some(known) if pairs.iter().any(|(n, _)| n == known) => {
+            match known(&name) {
+                Some(known) if pairs.iter().any(|(n, _)| *n == known) => {
                     return Err(ParamError::Repeated(name.into()))
                 }
                 Some(known) => pairs.push((known, value.into_owned())),
@@ -166,9 +97,23 @@ impl Query {
         }
     }
 
-    /// The request's parameters with its presets (`p=a,b`) expanded underneath them.
-    pub fn parse(query: &str, presets: &Presets, presets_only: bool) -> Result<Query, ParamError> {
-        let own = Query::pairs(query)?;
+    /// The request's parameters, none of them a preset.
+    pub(crate) fn plain(
+        query: &str,
+        known: impl Fn(&str) -> Option<&'static str>,
+    ) -> Result<Query, ParamError> {
+        Ok(Query {
+            values: Query::pairs(query, known)?,
+        })
+    }
+
+    /// `/resize`'s parameters with its presets (`p=a,b`) expanded underneath them.
+    pub(crate) fn with_presets(
+        query: &str,
+        presets: &Presets,
+        presets_only: bool,
+    ) -> Result<Query, ParamError> {
+        let own = Query::pairs(query, resize::known)?;
         if presets_only {
             if let Some((name, _)) = own.iter().find(|(n, _)| !ALWAYS_ALLOWED.contains(n)) {
                 return Err(ParamError::Invalid {
@@ -198,13 +143,26 @@ impl Query {
         Ok(Query { values })
     }
 
-    pub fn take(&mut self, name: &'static str) -> Option<String> {
+    /// Adds a value that the query must not have yet (the `txt*` values gathered one by one).
+    pub(crate) fn insert(&mut self, name: &'static str, value: String) -> Result<(), ParamError> {
+        if self.has(name) {
+            return Err(ParamError::Repeated(name.to_string()));
+        }
+        self.values.push((name, value));
+        Ok(())
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.values.iter().any(|(n, _)| *n == name)
+    }
+
+    pub(crate) fn take(&mut self, name: &'static str) -> Option<String> {
         let i = self.values.iter().position(|(n, _)| *n == name)?;
         Some(self.values.swap_remove(i).1)
     }
 
     /// `0`/`false` or `1`/`true`; absent is `default`.
-    pub fn flag(&mut self, name: &'static str, default: bool) -> Result<bool, ParamError> {
+    pub(crate) fn flag(&mut self, name: &'static str, default: bool) -> Result<bool, ParamError> {
         match self.take(name).as_deref() {
             None => Ok(default),
             Some("0") | Some("false") => Ok(false),
@@ -214,7 +172,7 @@ impl Query {
     }
 
     /// An integer in `range`.
-    pub fn integer(
+    pub(crate) fn integer(
         &mut self,
         name: &'static str,
         range: std::ops::RangeInclusive<u32>,
@@ -235,13 +193,13 @@ impl Query {
     }
 
     /// A plain decimal in `range` (thousandths).
-    pub fn decimal(
+    pub(crate) fn decimal(
         &mut self,
         name: &'static str,
-        range: std::ops::RangeInclusive<super::Milli>,
-    ) -> Result<Option<super::Milli>, ParamError> {
+        range: std::ops::RangeInclusive<crate::types::Milli>,
+    ) -> Result<Option<crate::types::Milli>, ParamError> {
         self.take(name)
-            .map(|v| match super::Milli::parse(&v) {
+            .map(|v| match crate::types::Milli::parse(&v) {
                 Some(n) if range.contains(&n) => Ok(n),
                 _ => Err(ParamError::invalid(
                     name,
@@ -256,7 +214,7 @@ impl Query {
     }
 
     /// What no parser took: a programming error if a known name is left over.
-    pub fn leftover(&self) -> Option<&'static str> {
+    pub(crate) fn leftover(&self) -> Option<&'static str> {
         self.values.first().map(|(name, _)| *name)
     }
 }

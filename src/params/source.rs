@@ -64,6 +64,12 @@ impl Source {
         Ok(Source::Remote(url))
     }
 
+    /// What a parse draft holds until its `src` field has run (which refuses a query without
+    /// one, so this never reaches a caller).
+    pub(super) fn placeholder() -> Source {
+        Source::Local(LocalPath(String::new()))
+    }
+
     /// The stable identity of the source: the normalised URL, or the root-relative path.
     pub fn identity(&self) -> String {
         match self {
