@@ -1,6 +1,6 @@
 //! Why a render failed, by who is to blame; `crate::error` turns each into its HTTP status.
 
-use crate::engine::vips::BannerError;
+use super::banner::BannerError;
 use crate::engine::{EngineError, PlanError};
 use crate::params::ParamError;
 

@@ -11,6 +11,7 @@
 //! It is synchronous, CPU-bound and knows no HTTP types: the service calls it on a worker thread
 //! with bytes it has fetched.
 
+mod banner;
 mod error;
 pub mod format;
 mod info;
@@ -29,11 +30,12 @@ use bytes::Bytes;
 use crate::config::{Config, JpegShrink};
 use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Made, Selection};
-use crate::engine::vips::{render_banner, BannerLimits, VipsEngine};
+use crate::engine::vips::VipsEngine;
 use crate::engine::{Encoded, Engine, SourceInfo, Strictness};
 use crate::params::banner::TextRequest;
 use crate::params::{InfoParams, ParamError, Params};
 use crate::types::{AcceptClass, EngineChoice, OutputFormat};
+use banner::{render_banner, BannerLimits};
 
 /// The limits every render honours, from the configuration.
 #[derive(Clone, Copy, Debug)]

@@ -14,7 +14,8 @@ mod text;
 pub use crate::engine::shrink::{draft_shrink, jpeg_shrink};
 pub use crate::vips::{init, Image, SaveFormat, VipsError};
 pub use derivatives::{Derivatives, Intermediate, Lookup, OnLookup};
-pub use text::{draw_text, render_banner, BannerError, BannerLimits};
+pub use text::draw_text;
+pub(crate) use text::{encode_banner, Label};
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
 //! Text on images: [`draw_text`] places a [`TextSpec`] on an existing image (the `txt*` parameters
-//! of `/resize`), [`render_banner`] makes a whole image from a [`TextRequest`] (`GET /text`).
+//! of `/resize`); a [`Label`] and [`encode_banner`] make a whole image (`GET /text`, which
+//! `render::banner` sizes and checks).
 //!
 //! Pango (through `vips_text`) lays the text out and rasterises it eagerly, in one piece, when the
 //! label is made; only the compositing and the encode are lazy. So the size of that piece is
@@ -8,14 +9,10 @@
 //! escapes it), and fonts come from fontconfig: CJK needs a CJK font installed (`fonts-noto-cjk`
 //! in `scripts/install-deps.sh` and the runtime image).
 
-use std::time::Duration;
-
 use bytes::Bytes;
 
 use super::save_format;
-use crate::engine::{Clock, Encoded, EngineError, OutputFormat, PlanError};
-use crate::params::banner::TextRequest;
-use crate::params::ParamError;
+use crate::engine::{Clock, Encoded, EngineError, OutputFormat};
 use crate::types::text::{TextAlign, TextSpec, MAX_TEXT_PIXELS};
 use crate::types::Rgba;
 use crate::vips::{Align, Image, VipsError};
@@ -68,75 +65,44 @@ pub fn draw_text<'s>(base: Image<'s>, spec: &TextSpec) -> Result<Image<'s>, Vips
     base.composite_over(&label, x, y, 1.0)
 }
 
-/// What a banner may cost: the server's limits.
-#[derive(Clone, Copy, Debug)]
-pub struct BannerLimits {
-    /// `--max-dimension`: the largest canvas side.
-    pub max_dimension: u32,
-    /// `--max-output-pixels`.
-    pub max_pixels: u64,
-    /// `--max-processing-time`: the encode is stopped past it.
-    pub time_limit: Option<Duration>,
-}
-
-/// Why a banner could not be made, by who is to blame: the request's values (400 naming the
-/// parameter), its size (400), or the engine.
-#[derive(Debug, thiserror::Error)]
-pub enum BannerError {
-    #[error(transparent)]
-    Param(#[from] ParamError),
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-}
-
 fn internal(err: VipsError) -> EngineError {
     EngineError::Internal(err.0)
 }
 
-/// Renders a `/text` banner in `format` (the caller has checked that this build encodes it): a
-/// canvas of `bg` sized `w`×`h` (a missing side: the text's plus both margins) with the text placed
-/// at `txtpos`. Opaque canvases are encoded without alpha; translucent ones keep it, except in
-/// JPEG, where they are flattened onto white as `/resize` does.
-pub fn render_banner(
-    request: &TextRequest,
-    format: OutputFormat,
-    limits: &BannerLimits,
-) -> Result<Encoded, BannerError> {
-    let clock = Clock::start(limits.time_limit);
-    let spec = &request.text;
-    if let (Some(w), Some(h)) = (request.width, request.height) {
-        check_canvas(w, h, format, limits)?;
-    }
-    let wrap = spec.wrap_width(request.width.unwrap_or(limits.max_dimension));
-    let label = label(spec, wrap).map_err(internal)?;
-    let margins = spec.margin.saturating_mul(2);
-    let width = request
-        .width
-        .unwrap_or_else(|| label.width().saturating_add(margins));
-    let height = request
-        .height
-        .unwrap_or_else(|| label.height().saturating_add(margins));
-    if width > limits.max_dimension || height > limits.max_dimension {
-        return Err(ParamError::Invalid {
-            name: "txt",
-            reason: format!(
-                "the text needs a {width}x{height} canvas, more than {} pixels per side: \
-                 shorten it, lower 'txtsize' or give 'w' and 'h'",
-                limits.max_dimension
-            ),
-        }
-        .into());
-    }
-    check_canvas(width, height, format, limits)?;
-    clock.check()?;
+/// A rendered text block (see [`label`]), ready to be placed on a banner's canvas.
+pub(crate) struct Label(Image<'static>);
 
-    let image = place_on_canvas(&label, spec, request.background, (width, height), format)?;
+impl Label {
+    /// Renders `spec` wrapped at `wrap_width` (Pango lays it out and rasterises it now).
+    pub fn render(spec: &TextSpec, wrap_width: u32) -> Result<Label, EngineError> {
+        label(spec, wrap_width).map(Label).map_err(internal)
+    }
+
+    pub fn width(&self) -> u32 {
+        self.0.width()
+    }
+
+    pub fn height(&self) -> u32 {
+        self.0.height()
+    }
+}
+
+/// Encodes a `/text` banner: `label` placed by `spec` on a `width`×`height` canvas of
+/// `background`, in `format` at `quality`, stopped when `clock` runs out. Opaque canvases are
+/// encoded without alpha; translucent ones keep it, except in JPEG, where they are flattened onto
+/// white as `/resize` does.
+pub(crate) fn encode_banner(
+    label: &Label,
+    spec: &TextSpec,
+    background: Rgba,
+    (width, height): (u32, u32),
+    (format, quality): (OutputFormat, u8),
+    clock: &Clock,
+) -> Result<Encoded, EngineError> {
+    let image = place_on_canvas(&label.0, spec, background, (width, height), format)?;
     if let Some(remaining) = clock.remaining() {
         image.set_time_limit(remaining);
     }
-    let quality = request.quality.unwrap_or_else(|| format.default_quality());
     let bytes = image
         .save(save_format(format, quality, Default::default(), true))
         .map_err(|e| clock.explain(internal(e)))?;
@@ -174,32 +140,6 @@ fn place_on_canvas(
     })
 }
 
-/// The canvas must fit `--max-output-pixels` and the format's largest side.
-fn check_canvas(
-    width: u32,
-    height: u32,
-    format: OutputFormat,
-    limits: &BannerLimits,
-) -> Result<(), PlanError> {
-    if u64::from(width) * u64::from(height) > limits.max_pixels {
-        return Err(PlanError::OutputTooLarge {
-            width: width.into(),
-            height: height.into(),
-            max: limits.max_pixels,
-        });
-    }
-    let side = format.max_side();
-    if width > side || height > side {
-        return Err(PlanError::TooLargeForFormat {
-            format: format.as_str(),
-            width,
-            height,
-            max: side,
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,14 +154,6 @@ mod tests {
         TextSpec::parse(&values, &ParamLimits::default())
             .expect("valid")
             .expect("some")
-    }
-
-    fn limits() -> BannerLimits {
-        BannerLimits {
-            max_dimension: 8192,
-            max_pixels: 25_000_000,
-            time_limit: Some(Duration::from_secs(10)),
-        }
     }
 
     fn grey(width: u32, height: u32) -> Image<'static> {
@@ -285,50 +217,5 @@ mod tests {
         // The box's corner is at (0, 0), blue; grey outside it.
         assert_eq!(&px[..3], &[0, 0, 255]);
         assert_eq!(&px[px.len() - 3..], &[128, 128, 128]);
-    }
-
-    #[test]
-    fn banners_size_themselves_to_the_text_or_take_the_canvas() {
-        let request =
-            TextRequest::parse("txt=Hello&txtmargin=20", &ParamLimits::default()).expect("valid");
-        let auto = render_banner(&request, OutputFormat::Png, &limits()).expect("rendered");
-        assert!(
-            auto.width > 40 + 60 && auto.height > 40 + 20,
-            "{}x{}",
-            auto.width,
-            auto.height
-        );
-        let fixed = TextRequest::parse("txt=Hello&w=640&h=200&bg=0000", &ParamLimits::default())
-            .expect("valid");
-        let out = render_banner(&fixed, OutputFormat::Png, &limits()).expect("rendered");
-        assert_eq!((out.width, out.height), (640, 200));
-        let back = Image::header_from_buffer(&out.bytes).expect("png");
-        assert_eq!((back.width(), back.height(), back.bands()), (640, 200, 4));
-    }
-
-    #[test]
-    fn banner_limits_are_enforced() {
-        let small = BannerLimits {
-            max_dimension: 300,
-            max_pixels: 20_000,
-            time_limit: None,
-        };
-        let limits_300 = ParamLimits {
-            max_dimension: 300,
-            ..ParamLimits::default()
-        };
-        let big = TextRequest::parse("txt=a&w=300&h=300", &limits_300).expect("valid");
-        assert!(matches!(
-            render_banner(&big, OutputFormat::Png, &small),
-            Err(BannerError::Plan(PlanError::OutputTooLarge { .. }))
-        ));
-        // Wrapping at 300 px, 40 words at 48 px make a canvas taller than 300.
-        let words = "word ".repeat(40);
-        let tall =
-            TextRequest::parse(&format!("txt={words}&txtsize=48"), &limits_300).expect("valid");
-        assert!(matches!(
-            render_banner(&tall, OutputFormat::Png, &small),
-            Err(BannerError::Param(ParamError::Invalid { name: "txt", .. }))
-        ));
     }
 }
