@@ -30,7 +30,7 @@ use bytes::Bytes;
 use crate::config::{Config, JpegShrink};
 use crate::engine::rust::RustEngine;
 use crate::engine::select::{Engines, Made, Selection};
-use crate::engine::vips::VipsEngine;
+use crate::engine::vips::{Derivatives, VipsEngine};
 use crate::engine::{Encoded, Engine, SourceInfo, Strictness};
 use crate::params::banner::TextRequest;
 use crate::params::{InfoParams, ParamError, Params};
@@ -124,10 +124,21 @@ impl Renderer {
     /// Both engines and the limits as a server with `config` has them, without the server's
     /// derivative cache: what the tools, the benches and the fuzz targets render with.
     pub fn from_config(config: &Config) -> Result<Renderer, String> {
+        Renderer::with_derivatives(config, None)
+    }
+
+    /// As [`Renderer::from_config`], the libvips engine keeping its decodes in `derivatives`.
+    pub fn with_derivatives(
+        config: &Config,
+        derivatives: Option<Derivatives>,
+    ) -> Result<Renderer, String> {
         let draft = config.jpeg_shrink == JpegShrink::Draft;
-        let vips = VipsEngine::with_strictness(config.fail_on.into())
+        let mut vips = VipsEngine::with_strictness(config.fail_on.into())
             .map_err(|e| format!("libvips: {e}"))?
             .with_draft(draft);
+        if let Some(derivatives) = derivatives {
+            vips = vips.with_derivatives(derivatives);
+        }
         let rust = RustEngine::new().with_draft(draft);
         let engines = Engines::new(Arc::new(vips), Arc::new(rust), config.rust_percent);
         Ok(Renderer::new(

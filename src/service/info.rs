@@ -5,7 +5,7 @@
 //! cost one origin fetch), source limits, time limit, worker pool, result cache (under keys of its
 //! own) and response headers (`Cache-Control`, `ETag`, `304`, `X-Cache`), and the same errors.
 
-use super::resize::Expiry;
+use super::lookup::Expiry;
 use super::*;
 use crate::render::Job;
 

@@ -13,23 +13,27 @@ use moka::ops::compute::{CompResult, Op};
 
 use crate::cache::{etag_matches, result_cache, CacheKey, Rendition, ResultCache};
 use crate::config::Config;
-use crate::engine::rust::RustEngine;
-use crate::engine::select::{Engines, Selection};
-use crate::engine::vips::{Derivatives, OnLookup, VipsEngine};
+use crate::engine::select::Selection;
+use crate::engine::vips::{Derivatives, OnLookup};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::metrics::{status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels};
 use crate::origin::{AllowList, Breakers, Origin, OriginConfig, SourceCache};
 use crate::params::{FormatChoice, InfoParams, ParamLimits, Params, Presets, Qualities, Source};
-use crate::render::{RenderLimits, Renderer};
+use crate::render::Renderer;
 use crate::signature::Signer;
 use crate::workers::Workers;
 
+mod gauges;
 mod info;
+mod lookup;
 mod resize;
+mod respond;
+mod route;
 mod stats;
 mod text;
 
+use route::{log_request, Note, Route};
 use stats::{Stats, DASHBOARD_HTML};
 
 pub type Body = Full<Bytes>;
@@ -40,58 +44,6 @@ const MAX_INTERMEDIATE_PIXELS: u64 = 16_000_000;
 
 /// `max-age` of a stale response, in seconds: downstream caches should ask again soon.
 const STALE_MAX_AGE: u64 = 60;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Route {
-    Resize,
-    Text,
-    Info,
-    Healthz,
-    Readyz,
-    Metrics,
-    Stats,
-    Dashboard,
-    Other,
-}
-
-impl Route {
-    fn of(path: &str) -> Route {
-        match path {
-            "/resize" => Route::Resize,
-            "/text" => Route::Text,
-            "/info" => Route::Info,
-            "/healthz" => Route::Healthz,
-            "/readyz" => Route::Readyz,
-            "/metrics" => Route::Metrics,
-            "/stats" => Route::Stats,
-            "/dashboard" => Route::Dashboard,
-            _ => Route::Other,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Route::Resize => "resize",
-            Route::Text => "text",
-            Route::Info => "info",
-            Route::Healthz => "healthz",
-            Route::Readyz => "readyz",
-            Route::Metrics => "metrics",
-            Route::Stats => "stats",
-            Route::Dashboard => "dashboard",
-            Route::Other => "other",
-        }
-    }
-}
-
-/// What a request did, for its log line.
-#[derive(Default)]
-struct Note {
-    cache: Option<&'static str>,
-    fetch: Option<Duration>,
-    transform: Option<Duration>,
-    error: Option<Arc<Error>>,
-}
 
 /// The application: everything a request needs, shared by all connections.
 pub struct App {
@@ -133,6 +85,36 @@ fn count_derivative_lookups(
     })
 }
 
+/// The origin: the allowlist, the per-origin breakers, the local root and the source cache.
+fn origin(config: &Config, root: &std::path::Path, metrics: &Metrics) -> Result<Origin, String> {
+    let allow = AllowList::parse(&config.allow_hosts)?;
+    let breakers = Breakers::new(
+        config.breaker_failures,
+        config.breaker_cooldown,
+        metrics.origin_circuits_open.clone(),
+        metrics.origin_circuit_trips.clone(),
+    );
+    Origin::new(
+        OriginConfig {
+            root: root.to_path_buf(),
+            allow,
+            max_bytes: config.max_src_bytes,
+            connect_timeout: config.connect_timeout,
+            fetch_timeout: config.fetch_timeout,
+            max_redirects: config.max_redirects,
+        },
+        breakers,
+        (config.source_cache_bytes > 0).then(|| {
+            SourceCache::new(
+                config.source_cache_bytes,
+                config.cache_ttl,
+                config.cache_ttl.saturating_add(config.stale_grace),
+                metrics.source_cache_lookups.clone(),
+            )
+        }),
+    )
+}
+
 impl App {
     /// Builds the app for `config`, reading images below `root` for relative `src` paths.
     pub fn new(config: &Config, root: &std::path::Path) -> Result<App, String> {
@@ -144,51 +126,10 @@ impl App {
                 count_derivative_lookups(metrics.derivative_cache_lookups.clone()),
             )
         });
-        let mut engine = VipsEngine::with_strictness(config.fail_on.into())
-            .map_err(|e| format!("libvips: {e}"))?
-            .with_draft(config.jpeg_shrink == crate::config::JpegShrink::Draft);
-        if let Some(derivatives) = &derivatives {
-            engine = engine.with_derivatives(derivatives.clone());
-        }
-        let allow = AllowList::parse(&config.allow_hosts)?;
-        let breakers = Breakers::new(
-            config.breaker_failures,
-            config.breaker_cooldown,
-            metrics.origin_circuits_open.clone(),
-            metrics.origin_circuit_trips.clone(),
-        );
-        let origin = Origin::new(
-            OriginConfig {
-                root: root.to_path_buf(),
-                allow,
-                max_bytes: config.max_src_bytes,
-                connect_timeout: config.connect_timeout,
-                fetch_timeout: config.fetch_timeout,
-                max_redirects: config.max_redirects,
-            },
-            breakers,
-            (config.source_cache_bytes > 0).then(|| {
-                SourceCache::new(
-                    config.source_cache_bytes,
-                    config.cache_ttl,
-                    config.cache_ttl.saturating_add(config.stale_grace),
-                    metrics.source_cache_lookups.clone(),
-                )
-            }),
-        )?;
-        let engines = Engines::new(
-            Arc::new(engine),
-            Arc::new(
-                RustEngine::new()
-                    .with_draft(config.jpeg_shrink == crate::config::JpegShrink::Draft),
-            ),
-            config.rust_percent,
-        );
+        let renderer = Renderer::with_derivatives(config, derivatives.clone())?;
+        let origin = origin(config, root, &metrics)?;
         Ok(App {
-            renderer: Arc::new(Renderer::new(
-                Arc::new(engines),
-                RenderLimits::from_config(config),
-            )),
+            renderer: Arc::new(renderer),
             allow_engine_param: config.allow_engine_param || !config.secrets.is_empty(),
             derivatives,
             origin,
@@ -329,36 +270,6 @@ impl App {
             Route::Other => Err(Arc::new(Error::RouteNotFound)),
         }
     }
-
-    async fn metrics_page(&self) -> Response<Body> {
-        // moka updates its counters lazily; settle them so the gauges are current.
-        self.cache.run_pending_tasks().await;
-        self.metrics
-            .cache_entries
-            .set(i64::try_from(self.cache.entry_count()).unwrap_or(i64::MAX));
-        self.metrics
-            .cache_weighted_bytes
-            .set(i64::try_from(self.cache.weighted_size()).unwrap_or(i64::MAX));
-        if let Some(derivatives) = &self.derivatives {
-            self.metrics
-                .derivative_cache_weighted_bytes
-                .set(i64::try_from(derivatives.weighted_size()).unwrap_or(i64::MAX));
-        }
-        if let Some(sources) = self.origin.source_cache() {
-            let bytes = sources.weighted_size().await;
-            self.metrics
-                .source_cache_weighted_bytes
-                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
-            self.metrics
-                .source_cache_entries
-                .set(i64::try_from(sources.entry_count()).unwrap_or(i64::MAX));
-        }
-        text(
-            StatusCode::OK,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            self.metrics.render(),
-        )
-    }
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
@@ -371,27 +282,6 @@ fn text(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) 
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-fn millis(d: Option<Duration>) -> Option<f64> {
-    d.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0)
-}
-
-fn log_request(method: &Method, route: Route, status: u16, note: &Note, elapsed: Duration) {
-    let total_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0;
-    let cache = note.cache.unwrap_or("-");
-    let (fetch_ms, transform_ms) = (millis(note.fetch), millis(note.transform));
-    match &note.error {
-        Some(error) if status >= 500 => tracing::warn!(
-            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request failed"
-        ),
-        Some(error) => tracing::info!(
-            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request refused"
-        ),
-        None => tracing::info!(
-            %method, route = route.as_str(), status, cache, fetch_ms, transform_ms, total_ms, "request"
-        ),
-    }
 }
 
 impl App {

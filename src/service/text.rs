@@ -8,7 +8,7 @@
 
 use tracing::Instrument;
 
-use super::resize::Expiry;
+use super::lookup::Expiry;
 use super::*;
 use crate::engine::EngineError;
 use crate::params::banner::{BannerFormat, TextRequest};

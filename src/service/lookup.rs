@@ -1,0 +1,183 @@
+//! The result cache in front of every rendering route: a hit answers at once, a miss or a stale
+//! entry is made once however many requests ask for it at the same moment (coalesced through
+//! moka's entry API), and the work runs as a task of its own, so a client that hangs up does not
+//! cancel what coalesced requests wait for, and the result still lands in the cache. Written once
+//! for `/resize`, `/info` and `/text`.
+
+use std::future::Future;
+
+use tracing::Instrument;
+
+use super::*;
+
+/// Whether a route's cached results go stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Expiry {
+    /// After `--cache-ttl`: the origin's image may have changed, so a stale entry is refreshed.
+    Ttl,
+    /// Never: a pure function of its parameters (a `/text` banner) has nothing to refresh.
+    Never,
+}
+
+/// How the cache answered a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Lookup {
+    /// Fresh in the cache.
+    Hit,
+    /// Not in the cache; this request made it.
+    Miss,
+    /// Another request was making it; this one waited for that result.
+    Coalesced,
+    /// Stale in the cache; this request refreshed it.
+    Refreshed,
+    /// Stale in the cache and the refresh failed on the origin's side: served the stale result.
+    Stale,
+}
+
+impl Lookup {
+    /// The `result` label of `imgshield_cache_lookups_total`.
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Lookup::Hit => "hit",
+            Lookup::Miss => "miss",
+            Lookup::Coalesced => "coalesced",
+            Lookup::Refreshed => "refreshed",
+            Lookup::Stale => "stale",
+        }
+    }
+
+    /// The `X-Cache` header: whether this response came from memory without new work.
+    pub(super) fn header(self) -> &'static str {
+        match self {
+            Lookup::Hit => "HIT",
+            Lookup::Stale => "STALE",
+            Lookup::Miss | Lookup::Coalesced | Lookup::Refreshed => "MISS",
+        }
+    }
+}
+
+impl App {
+    /// Answers `key` from the result cache, or with what `make` produces on a miss or a stale entry
+    /// (coalesced, see `fill` and `refresh`); counts the lookup and notes it for the log line.
+    /// Every route that renders (`/resize`, `/info`, `/text`) goes through here.
+    pub(super) async fn lookup<W>(
+        self: &Arc<Self>,
+        key: CacheKey,
+        note: &mut Note,
+        expiry: Expiry,
+        make: impl FnOnce() -> W,
+    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
+    where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
+        let fresh = |hit: &Rendition| expiry == Expiry::Never || hit.is_fresh(self.cache_ttl);
+        let (rendition, result) = match self.cache.get(&key).await {
+            Some(hit) if fresh(&hit) => (hit, Lookup::Hit),
+            Some(stale) => self.refresh(key, stale, make()).await?,
+            None => self.fill(key, make()).await?,
+        };
+        if matches!(result, Lookup::Miss | Lookup::Refreshed) {
+            note.fetch = Some(rendition.fetch_time);
+            note.transform = Some(rendition.transform_time);
+        }
+        note.cache = Some(result.label());
+        self.metrics
+            .cache_lookups
+            .get_or_create(&CacheLabels {
+                result: result.label(),
+            })
+            .inc();
+        Ok((rendition, result))
+    }
+
+    /// A miss: one caller makes the result, concurrent callers for the same key wait for it.
+    async fn fill<W>(
+        self: &Arc<Self>,
+        key: CacheKey,
+        work: W,
+    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
+    where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
+        let app = self.clone();
+        // moka polls this init future for one caller only; the others wait for its result. The
+        // work itself is a task of its own, so it finishes (and fills the cache) even if that
+        // caller hangs up.
+        let entry = self
+            .cache
+            .entry(key)
+            .or_try_insert_with(async move { app.produce_in_task(key, work).await })
+            .await?;
+        let lookup = if entry.is_fresh() {
+            Lookup::Miss
+        } else {
+            Lookup::Coalesced
+        };
+        Ok((entry.into_value(), lookup))
+    }
+
+    /// A stale entry: refresh it (one refresh at a time per key; whoever waited behind a successful
+    /// refresh gets its result), and if the origin is failing, serve the stale result instead.
+    async fn refresh<W>(
+        self: &Arc<Self>,
+        key: CacheKey,
+        stale: Arc<Rendition>,
+        work: W,
+    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
+    where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
+        let (app, ttl) = (self.clone(), self.cache_ttl);
+        let outcome = self
+            .cache
+            .entry(key)
+            .and_try_compute_with(|current| async move {
+                if current.is_some_and(|entry| entry.value().is_fresh(ttl)) {
+                    return Ok(Op::Nop);
+                }
+                app.produce_in_task(key, work).await.map(Op::Put)
+            })
+            .await;
+        match outcome {
+            Ok(CompResult::Inserted(entry) | CompResult::ReplacedWith(entry)) => {
+                Ok((entry.into_value(), Lookup::Refreshed))
+            }
+            Ok(CompResult::Unchanged(entry)) => Ok((entry.into_value(), Lookup::Coalesced)),
+            Ok(CompResult::StillNone(_) | CompResult::Removed(_)) => Err(Arc::new(
+                Error::Internal("cache entry vanished during refresh".into()),
+            )),
+            Err(error) if error.serves_stale() => {
+                tracing::warn!(code = error.code(), error = %error, "refresh failed; serving stale");
+                Ok((stale, Lookup::Stale))
+            }
+            Err(error) => {
+                // The origin's verdict changed (gone, or no longer an image): drop the old result.
+                self.cache.invalidate(&key).await;
+                Err(Arc::new(error))
+            }
+        }
+    }
+
+    /// Runs `work` as a task of its own that also stores its result: if the request that started
+    /// it hangs up, the work still finishes and lands in the cache for the next request.
+    async fn produce_in_task<W>(
+        self: Arc<Self>,
+        key: CacheKey,
+        work: W,
+    ) -> Result<Arc<Rendition>, Error>
+    where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
+        // The miss's own task carries the span of the request that started it.
+        let span = tracing::Span::current();
+        tokio::spawn(async move {
+            let result = work.instrument(span).await;
+            if let Ok(rendition) = &result {
+                self.cache.insert(key, rendition.clone()).await;
+            }
+            result
+        })
+        .await
+        .unwrap_or_else(|e| Err(Error::Internal(format!("transform task: {e}"))))
+    }
+}

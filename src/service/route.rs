@@ -1,0 +1,88 @@
+//! What a request asked for and what it did: the [`Route`] (the `route` label of every metric and
+//! log line) and the [`Note`] a request fills in for its one log line.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+
+use crate::error::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Route {
+    Resize,
+    Text,
+    Info,
+    Healthz,
+    Readyz,
+    Metrics,
+    Stats,
+    Dashboard,
+    Other,
+}
+
+impl Route {
+    pub(super) fn of(path: &str) -> Route {
+        match path {
+            "/resize" => Route::Resize,
+            "/text" => Route::Text,
+            "/info" => Route::Info,
+            "/healthz" => Route::Healthz,
+            "/readyz" => Route::Readyz,
+            "/metrics" => Route::Metrics,
+            "/stats" => Route::Stats,
+            "/dashboard" => Route::Dashboard,
+            _ => Route::Other,
+        }
+    }
+
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Route::Resize => "resize",
+            Route::Text => "text",
+            Route::Info => "info",
+            Route::Healthz => "healthz",
+            Route::Readyz => "readyz",
+            Route::Metrics => "metrics",
+            Route::Stats => "stats",
+            Route::Dashboard => "dashboard",
+            Route::Other => "other",
+        }
+    }
+}
+
+/// What a request did, for its log line.
+#[derive(Default)]
+pub(super) struct Note {
+    pub(super) cache: Option<&'static str>,
+    pub(super) fetch: Option<Duration>,
+    pub(super) transform: Option<Duration>,
+    pub(super) error: Option<Arc<Error>>,
+}
+
+fn millis(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0)
+}
+
+pub(super) fn log_request(
+    method: &Method,
+    route: Route,
+    status: u16,
+    note: &Note,
+    elapsed: Duration,
+) {
+    let total_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0;
+    let cache = note.cache.unwrap_or("-");
+    let (fetch_ms, transform_ms) = (millis(note.fetch), millis(note.transform));
+    match &note.error {
+        Some(error) if status >= 500 => tracing::warn!(
+            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request failed"
+        ),
+        Some(error) => tracing::info!(
+            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request refused"
+        ),
+        None => tracing::info!(
+            %method, route = route.as_str(), status, cache, fetch_ms, transform_ms, total_ms, "request"
+        ),
+    }
+}
