@@ -1,9 +1,11 @@
 //! imgshield: a URL-driven image proxy and origin shield.
 //!
 //! Request flow: `http` accepts a connection -> `service` routes it -> `params` parses the query ->
-//! `cache` answers hits -> misses are coalesced, fetched by `origin`, transformed by an `engine` on the
-//! bounded `workers` pool, stored in the cache and answered. `error` is the one place failures become
-//! HTTP statuses; `metrics` is the one place metric names live.
+//! `cache` answers hits -> misses are coalesced, fetched by `origin` and rendered by `render` (the
+//! one use-case entry, on the bounded `workers` pool) with an `engine`, stored in the cache and
+//! answered. `types` is the vocabulary every layer shares; `error` is the one place failures become
+//! HTTP statuses; `metrics` is the one place metric names live. docs/ARCHITECTURE.md has the walk
+//! hop by hop and what each module may import.
 //!
 //! `unsafe` is denied everywhere but `vips`, the safe layer over the `vips-sys` FFI crate.
 #![deny(unsafe_code)]
