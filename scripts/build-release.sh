@@ -7,7 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-dist}
 
-scripts/install-deps.sh
+SCRIPT_NAME=build-release
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+scripts/install-deps.sh --build
+require_cargo
 cargo build --release --locked
 mkdir -p "$out"
 install -m 0755 "${CARGO_TARGET_DIR:-target}/release/imgshield" "$out/imgshield"

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Installs the Debian packages imgshield needs to build and test (with --bench: and to benchmark). Idempotent: packages
-# already present are not reinstalled, and apt is not touched at all when nothing is missing.
+# Installs the Debian packages imgshield needs to build and test. Idempotent: packages already
+# present are not reinstalled, and apt is not touched at all when nothing is missing.
+#   (no flag)  to build, run and test (scripts/test.sh, scripts/demo.sh)
+#   --build    to build the release binary only (scripts/build-release.sh, the Dockerfile)
+#   --bench    to test and benchmark (scripts/traffic-bench.sh, scripts/load-test.sh)
 set -euo pipefail
 
 packages=(
   libvips-dev     # libvips headers + pkg-config file (vips-sys links against it)
-  libvips-tools   # vipsthumbnail, the benchmark baseline; vips CLI for corpus generation
   pkg-config      # how sys/build.rs finds libvips
   build-essential # the C compiler for sys/shim.c
-  procps          # kill(1), used by the shutdown test
-  nginx           # the edge config under test (scripts/edge-test.sh)
-  curl            # scripts/edge-test.sh's client
-  chromium        # the real browser of scripts/browser-test.sh (headless)
-  fonts-dejavu-core # the default sans-serif face of txt= and /text (fontconfig's "sans-serif")
-  fonts-noto-cjk  # Chinese, Japanese and Korean glyphs for txt= and /text (fontconfig fallback)
+  curl            # fetches rustup when no Rust toolchain is installed (scripts/lib.sh ensure_cargo)
+  ca-certificates # for that fetch
 )
+if [ "${1:-}" != "--build" ]; then
+  packages+=(
+    libvips-tools   # vipsthumbnail, the benchmark baseline; vips CLI for corpus generation
+    procps          # kill(1), used by the shutdown test
+    nginx           # the edge config under test (scripts/edge-test.sh)
+    chromium        # the real browser of scripts/browser-test.sh (headless)
+    fonts-dejavu-core # the default sans-serif face of txt= and /text (fontconfig's "sans-serif")
+    fonts-noto-cjk  # Chinese, Japanese and Korean glyphs for txt= and /text (fontconfig fallback)
+  )
+fi
 
 # --bench: also the load generator and timing tools used by scripts/traffic-bench.sh and scripts/load-test.sh.
 if [ "${1:-}" = "--bench" ]; then

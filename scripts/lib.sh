@@ -24,11 +24,38 @@ require_tools() { # HINT TOOL...: dies "TOOL is required (HINT)" for a TOOL not 
     done
 }
 
-require_cargo() { # exits 1, saying where to get one, when there is no cargo on PATH
-    if ! command -v cargo >/dev/null; then
-        echo "cargo not found: install a Rust toolchain >= 1.87 (https://rustup.rs; Debian's own rustc is older)" >&2
-        exit 1
+rust_version() { # the toolchain Cargo.toml's rust-version names (what the lockfile needs)
+    sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1
+}
+
+version_at_least() { # HAVE NEED: true when version HAVE >= NEED (dotted numbers)
+    [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
+}
+
+require_cargo() { # makes a cargo of at least rust_version usable, installing it with rustup if needed
+    local need have
+    need=$(rust_version)
+    [ -n "$need" ] || die "no rust-version in Cargo.toml"
+    # shellcheck disable=SC1091 # rustup's own environment file, when an earlier run installed it
+    [ -f "$HOME/.cargo/env" ] && source "$HOME/.cargo/env"
+    if command -v cargo >/dev/null; then
+        have=$(cargo --version | awk '{print $2}')
+        version_at_least "${have%%-*}" "$need" && return 0
+        command -v rustup >/dev/null ||
+            die "cargo $have is older than the $need Cargo.toml needs, and there is no rustup to install $need"
+        log "cargo $have is older than $need: installing $need with rustup"
+    elif ! command -v rustup >/dev/null; then
+        log "no Rust toolchain: installing rustup and Rust $need (non-interactive, into ~/.cargo)"
+        command -v curl >/dev/null || die "curl is needed to fetch rustup (scripts/install-deps.sh installs it)"
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+            sh -s -- -y --no-modify-path --profile minimal --default-toolchain "$need" -c rustfmt -c clippy ||
+            die "could not install rustup and Rust $need (https://rustup.rs)"
+        # shellcheck disable=SC1091
+        source "$HOME/.cargo/env"
+        return 0
     fi
+    rustup toolchain install "$need" --profile minimal -c rustfmt -c clippy
+    export RUSTUP_TOOLCHAIN="$need"
 }
 
 check_cpus() { # WHO: sets ncpu; dies unless SERVER_CPU, CLIENT_CPU < ncpu; warns "WHO share CPU N" if equal

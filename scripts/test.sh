@@ -9,6 +9,7 @@ source scripts/lib.sh
 
 scripts/install-deps.sh
 require_cargo
+scripts/check-msrv.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
