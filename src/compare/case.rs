@@ -62,6 +62,7 @@ fn watermark(params: &Params, dir: &Path) -> Result<Option<Bytes>, String> {
     }
 }
 
+/// One image under one parameter set: each engine's render, then [`measure`].
 pub(super) fn compare_one(
     renderer: &Renderer,
     params: &Params,
@@ -100,6 +101,16 @@ pub(super) fn compare_one(
             }
         }
     };
+    measure((vips, vips_time), (rust, rust_time), args)
+}
+
+/// The two outputs read back and compared: SSIM, histogram distance, time and size ratios.
+fn measure(
+    (vips, vips_time): (Made, Duration),
+    (rust, rust_time): (Made, Duration),
+    args: &CompareArgs,
+) -> Outcome {
+    let error = |reason: String| Outcome::Error { reason };
     let (a, b) = (vips.encoded, rust.encoded);
     let decoded = decode_rgba(&a.bytes).and_then(|x| Ok((x, decode_rgba(&b.bytes)?)));
     let ((aw, ah, a_px), (bw, bh, b_px)) = match decoded {
