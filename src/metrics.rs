@@ -86,170 +86,171 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Every metric, registered in a fixed order (the order `/metrics` lists them in).
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("imgshield");
-        let requests = Family::<HttpLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests answered, by route and status class",
-            requests.clone(),
-        );
-        let request_duration = Family::<HttpLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(REQUEST_BUCKETS)
-        });
-        registry.register(
-            "http_request_duration_seconds",
-            "Time from request to response headers, by route and status class",
-            request_duration.clone(),
-        );
-        let cache_lookups = Family::<CacheLabels, Counter>::default();
-        registry.register(
-            "cache_lookups",
-            "Result cache lookups: hit, miss (this request did the work), coalesced (waited for another's), refreshed (a stale entry renewed) or stale (served stale because the refresh failed)",
-            cache_lookups.clone(),
-        );
-        let cache_entries = Gauge::default();
-        registry.register(
-            "cache_entries",
-            "Results held in the memory cache",
-            cache_entries.clone(),
-        );
-        let cache_weighted_bytes = Gauge::default();
-        registry.register(
-            "cache_weighted_bytes",
-            "Bytes held in the memory cache, as weighed for eviction",
-            cache_weighted_bytes.clone(),
-        );
-        let source_cache_lookups = Family::<CacheLabels, Counter>::default();
-        registry.register(
-            "source_cache_lookups",
-            "Remote source lookups: hit (fresh copy, origin not asked), coalesced (waited for a fetch in flight), revalidated (origin answered 304), miss (fetched) or uncacheable (fetched, no-store/private)",
-            source_cache_lookups.clone(),
-        );
-        let source_cache_entries = Gauge::default();
-        registry.register(
-            "source_cache_entries",
-            "Remote sources held in the source cache",
-            source_cache_entries.clone(),
-        );
-        let source_cache_weighted_bytes = Gauge::default();
-        registry.register(
-            "source_cache_weighted_bytes",
-            "Bytes held in the source cache, as weighed for eviction",
-            source_cache_weighted_bytes.clone(),
-        );
-        let derivative_cache_lookups = Family::<CacheLabels, Counter>::default();
-        registry.register(
-            "derivative_cache_lookups",
-            "JPEG decodes looked up for a transform: hit (resized from a kept decode), derived (a coarser level box-shrunk from a finer kept one), miss (decoded, then kept), first (a source's first request: nothing kept) or bypass (not a plain sRGB JPEG, or a full-size target: thumbnail as usual)",
-            derivative_cache_lookups.clone(),
-        );
-        let derivative_cache_weighted_bytes = Gauge::default();
-        registry.register(
-            "derivative_cache_weighted_bytes",
-            "Bytes of decoded pixels held in the derivative cache",
-            derivative_cache_weighted_bytes.clone(),
-        );
-        let origin_fetch_duration = Family::<OriginLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(FETCH_BUCKETS)
-        });
-        registry.register(
-            "origin_fetch_duration_seconds",
-            "Time to fetch a source in full, by origin kind (remote or local)",
-            origin_fetch_duration.clone(),
-        );
-        let origin_errors = Family::<KindLabels, Counter>::default();
-        registry.register(
-            "origin_errors",
-            "Failed source fetches, by kind",
-            origin_errors.clone(),
-        );
-        let origin_circuits_open = Gauge::default();
-        registry.register(
-            "origin_circuits_open",
-            "Origin hosts whose circuit breaker is open or half-open now",
-            origin_circuits_open.clone(),
-        );
-        let origin_circuit_trips = Counter::default();
-        registry.register(
-            "origin_circuit_trips",
-            "Times a circuit breaker opened (including failed half-open probes)",
-            origin_circuit_trips.clone(),
-        );
-        let transform_duration = Family::<TransformLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(TRANSFORM_BUCKETS)
-        });
-        registry.register(
-            "transform_duration_seconds",
-            "Time to decode, transform and encode one image, by engine and output format",
-            transform_duration.clone(),
-        );
-        let engine_fallbacks = Counter::default();
-        registry.register(
-            "engine_fallbacks",
-            "Misses sampled for the Rust engine (--rust-percent) that it could not serve, made by libvips instead",
-            engine_fallbacks.clone(),
-        );
-        let errors = Family::<KindLabels, Counter>::default();
-        registry.register("errors", "Error responses, by error code", errors.clone());
-        let http_connections = Gauge::default();
-        registry.register(
-            "http_connections",
-            "Client connections open now",
-            http_connections.clone(),
-        );
-        let workers_busy = Gauge::default();
-        registry.register(
-            "workers_busy",
-            "Workers running a transform now",
-            workers_busy.clone(),
-        );
-        let queue_depth = Gauge::default();
-        registry.register(
-            "queue_depth",
-            "Cache misses waiting for an in-flight slot (they hold no source yet)",
-            queue_depth.clone(),
-        );
-        let source_bytes = Counter::default();
-        registry.register(
-            "source_bytes",
-            "Bytes of source images fetched from origins",
-            source_bytes.clone(),
-        );
-        let response_bytes = Counter::default();
-        registry.register(
-            "response_bytes",
-            "Bytes of image bodies sent to clients",
-            response_bytes.clone(),
-        );
-        Metrics {
-            registry,
-            requests,
-            request_duration,
-            cache_lookups,
-            cache_entries,
-            cache_weighted_bytes,
-            source_cache_lookups,
-            source_cache_entries,
-            source_cache_weighted_bytes,
-            derivative_cache_lookups,
-            derivative_cache_weighted_bytes,
-            origin_fetch_duration,
-            origin_errors,
-            origin_circuits_open,
-            origin_circuit_trips,
-            transform_duration,
-            engine_fallbacks,
-            errors,
-            http_connections,
-            workers_busy,
-            queue_depth,
-            source_bytes,
-            response_bytes,
-        }
+        let mut metrics = Metrics {
+            registry: Registry::with_prefix("imgshield"),
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(|| Histogram::new(REQUEST_BUCKETS)),
+            cache_lookups: Family::default(),
+            cache_entries: Gauge::default(),
+            cache_weighted_bytes: Gauge::default(),
+            source_cache_lookups: Family::default(),
+            source_cache_entries: Gauge::default(),
+            source_cache_weighted_bytes: Gauge::default(),
+            derivative_cache_lookups: Family::default(),
+            derivative_cache_weighted_bytes: Gauge::default(),
+            origin_fetch_duration: Family::new_with_constructor(|| Histogram::new(FETCH_BUCKETS)),
+            origin_errors: Family::default(),
+            origin_circuits_open: Gauge::default(),
+            origin_circuit_trips: Counter::default(),
+            transform_duration: Family::new_with_constructor(|| Histogram::new(TRANSFORM_BUCKETS)),
+            engine_fallbacks: Counter::default(),
+            errors: Family::default(),
+            http_connections: Gauge::default(),
+            workers_busy: Gauge::default(),
+            queue_depth: Gauge::default(),
+            source_bytes: Counter::default(),
+            response_bytes: Counter::default(),
+        };
+        metrics.register_http();
+        metrics.register_caches();
+        metrics.register_origin();
+        metrics.register_engine();
+        metrics.register_load();
+        metrics
     }
 
-    /// The OpenMetrics text exposition.
+    /// Requests by route and status class, and their latency.
+    fn register_http(&mut self) {
+        self.registry.register(
+            "http_requests",
+            "HTTP requests answered, by route and status class",
+            self.requests.clone(),
+        );
+        self.registry.register(
+            "http_request_duration_seconds",
+            "Time from request to response headers, by route and status class",
+            self.request_duration.clone(),
+        );
+    }
+
+    /// The result cache, the source cache and the derivative (decoded JPEG) cache.
+    fn register_caches(&mut self) {
+        self.registry.register(
+            "cache_lookups",
+            "Result cache lookups: hit, miss (this request did the work), coalesced (waited for another's), refreshed (a stale entry renewed) or stale (served stale because the refresh failed)",
+            self.cache_lookups.clone(),
+        );
+        self.registry.register(
+            "cache_entries",
+            "Results held in the memory cache",
+            self.cache_entries.clone(),
+        );
+        self.registry.register(
+            "cache_weighted_bytes",
+            "Bytes held in the memory cache, as weighed for eviction",
+            self.cache_weighted_bytes.clone(),
+        );
+        self.registry.register(
+            "source_cache_lookups",
+            "Remote source lookups: hit (fresh copy, origin not asked), coalesced (waited for a fetch in flight), revalidated (origin answered 304), miss (fetched) or uncacheable (fetched, no-store/private)",
+            self.source_cache_lookups.clone(),
+        );
+        self.registry.register(
+            "source_cache_entries",
+            "Remote sources held in the source cache",
+            self.source_cache_entries.clone(),
+        );
+        self.registry.register(
+            "source_cache_weighted_bytes",
+            "Bytes held in the source cache, as weighed for eviction",
+            self.source_cache_weighted_bytes.clone(),
+        );
+        self.registry.register(
+            "derivative_cache_lookups",
+            "JPEG decodes looked up for a transform: hit (resized from a kept decode), derived (a coarser level box-shrunk from a finer kept one), miss (decoded, then kept), first (a source's first request: nothing kept) or bypass (not a plain sRGB JPEG, or a full-size target: thumbnail as usual)",
+            self.derivative_cache_lookups.clone(),
+        );
+        self.registry.register(
+            "derivative_cache_weighted_bytes",
+            "Bytes of decoded pixels held in the derivative cache",
+            self.derivative_cache_weighted_bytes.clone(),
+        );
+    }
+
+    /// Source fetches and the per-host circuit breakers.
+    fn register_origin(&mut self) {
+        self.registry.register(
+            "origin_fetch_duration_seconds",
+            "Time to fetch a source in full, by origin kind (remote or local)",
+            self.origin_fetch_duration.clone(),
+        );
+        self.registry.register(
+            "origin_errors",
+            "Failed source fetches, by kind",
+            self.origin_errors.clone(),
+        );
+        self.registry.register(
+            "origin_circuits_open",
+            "Origin hosts whose circuit breaker is open or half-open now",
+            self.origin_circuits_open.clone(),
+        );
+        self.registry.register(
+            "origin_circuit_trips",
+            "Times a circuit breaker opened (including failed half-open probes)",
+            self.origin_circuit_trips.clone(),
+        );
+    }
+
+    /// Transform time per engine, and the Rust engine's fallbacks to libvips.
+    fn register_engine(&mut self) {
+        self.registry.register(
+            "transform_duration_seconds",
+            "Time to decode, transform and encode one image, by engine and output format",
+            self.transform_duration.clone(),
+        );
+        self.registry.register(
+            "engine_fallbacks",
+            "Misses sampled for the Rust engine (--rust-percent) that it could not serve, made by libvips instead",
+            self.engine_fallbacks.clone(),
+        );
+    }
+
+    /// Error responses, what is in flight now (connections, workers, queue) and bytes in and out.
+    fn register_load(&mut self) {
+        self.registry.register(
+            "errors",
+            "Error responses, by error code",
+            self.errors.clone(),
+        );
+        self.registry.register(
+            "http_connections",
+            "Client connections open now",
+            self.http_connections.clone(),
+        );
+        self.registry.register(
+            "workers_busy",
+            "Workers running a transform now",
+            self.workers_busy.clone(),
+        );
+        self.registry.register(
+            "queue_depth",
+            "Cache misses waiting for an in-flight slot (they hold no source yet)",
+            self.queue_depth.clone(),
+        );
+        self.registry.register(
+            "source_bytes",
+            "Bytes of source images fetched from origins",
+            self.source_bytes.clone(),
+        );
+        self.registry.register(
+            "response_bytes",
+            "Bytes of image bodies sent to clients",
+            self.response_bytes.clone(),
+        );
+    }
+
     /// Records one transform's time under its engine and output format.
     pub fn observe_transform(&self, engine: &'static str, format: &'static str, time: Duration) {
         self.transform_duration
@@ -257,6 +258,7 @@ impl Metrics {
             .observe(time.as_secs_f64());
     }
 
+    /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
         // Writing into a String cannot fail.

@@ -13,8 +13,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, Request, StatusCode, Uri};
+use http::{header, HeaderMap, Request, Response, StatusCode, Uri};
 use http_body_util::Empty;
+use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -90,6 +91,7 @@ impl RemoteOrigin {
         result
     }
 
+    /// Follows redirects from `first`, hop by hop, up to `max_redirects` of them.
     async fn fetch_following(
         &self,
         first: &Url,
@@ -97,49 +99,12 @@ impl RemoteOrigin {
     ) -> Result<Fetched, OriginError> {
         let mut url = first.clone();
         for hop in 0..=self.max_redirects {
-            // Every hop is checked against the allowlist; the entry that admits it decides which
-            // addresses the connection may reach.
-            let Some(reach) = self.allow.check(&url) else {
-                let host = url.host_str().unwrap_or_default().to_string();
-                return Err(if hop == 0 {
-                    OriginError::HostNotAllowed(host)
-                } else {
-                    OriginError::Redirect(format!("to host '{host}', which is not allowed"))
-                });
-            };
-            let client = match reach {
-                Reach::Any => &self.any_address,
-                Reach::PublicOnly => &self.public_only,
-            };
-            let uri: Uri = url
-                .as_str()
-                .parse()
-                .map_err(|e| OriginError::Connect(format!("unusable URL: {e}")))?;
-            let mut request = Request::get(uri)
-                .header(header::USER_AGENT, USER_AGENT)
-                .header(header::ACCEPT, "image/*,*/*;q=0.8");
-            if let Some(v) = validators {
-                if let Some(etag) = &v.etag {
-                    request = request.header(header::IF_NONE_MATCH, etag.as_str());
-                }
-                if let Some(modified) = &v.last_modified {
-                    request = request.header(header::IF_MODIFIED_SINCE, modified.as_str());
-                }
-            }
-            let request = request
-                .body(Empty::new())
-                .map_err(|e| OriginError::Connect(e.to_string()))?;
+            let client = self.client_for(&url, hop)?;
+            let request = conditional_get(&url, validators)?;
             let response = client.request(request).await.map_err(classify)?;
             let status = response.status();
             if status.is_success() {
-                let meta = SourceMeta::from_headers(response.headers());
-                let declared = response
-                    .headers()
-                    .get(header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok());
-                let bytes = read_limited(response.into_body(), declared, self.max_bytes).await?;
-                return Ok(Fetched::Full { bytes, meta });
+                return self.read_full(response).await;
             }
             if status == StatusCode::NOT_MODIFIED && validators.is_some() {
                 return Ok(Fetched::NotModified {
@@ -147,21 +112,7 @@ impl RemoteOrigin {
                 });
             }
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-                let location = response
-                    .headers()
-                    .get(header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| OriginError::Redirect(format!("{status} without a Location")))?;
-                let next = url.join(location).map_err(|e| {
-                    OriginError::Redirect(format!("bad Location '{location}': {e}"))
-                })?;
-                if !matches!(next.scheme(), "http" | "https") {
-                    return Err(OriginError::Redirect(format!(
-                        "to a '{}' URL",
-                        next.scheme()
-                    )));
-                }
-                url = next;
+                url = redirect_target(&url, status, response.headers())?;
                 continue;
             }
             return Err(match status {
@@ -174,6 +125,82 @@ impl RemoteOrigin {
             self.max_redirects
         )))
     }
+
+    /// The client hop number `hop` to `url` may use. Every hop is checked against the allowlist;
+    /// the entry that admits it decides which addresses the connection may reach.
+    fn client_for(
+        &self,
+        url: &Url,
+        hop: u8,
+    ) -> Result<&Client<Connector, Empty<Bytes>>, OriginError> {
+        let Some(reach) = self.allow.check(url) else {
+            let host = url.host_str().unwrap_or_default().to_string();
+            return Err(if hop == 0 {
+                OriginError::HostNotAllowed(host)
+            } else {
+                OriginError::Redirect(format!("to host '{host}', which is not allowed"))
+            });
+        };
+        Ok(match reach {
+            Reach::Any => &self.any_address,
+            Reach::PublicOnly => &self.public_only,
+        })
+    }
+
+    /// The body of a successful response, within the size limit, with its caching metadata.
+    async fn read_full(&self, response: Response<Incoming>) -> Result<Fetched, OriginError> {
+        let meta = SourceMeta::from_headers(response.headers());
+        let declared = response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let bytes = read_limited(response.into_body(), declared, self.max_bytes).await?;
+        Ok(Fetched::Full { bytes, meta })
+    }
+}
+
+/// A GET of `url`, conditional when a cached copy's `validators` are given.
+fn conditional_get(
+    url: &Url,
+    validators: Option<&Validators>,
+) -> Result<Request<Empty<Bytes>>, OriginError> {
+    let uri: Uri = url
+        .as_str()
+        .parse()
+        .map_err(|e| OriginError::Connect(format!("unusable URL: {e}")))?;
+    let mut request = Request::get(uri)
+        .header(header::USER_AGENT, USER_AGENT)
+        .header(header::ACCEPT, "image/*,*/*;q=0.8");
+    if let Some(v) = validators {
+        if let Some(etag) = &v.etag {
+            request = request.header(header::IF_NONE_MATCH, etag.as_str());
+        }
+        if let Some(modified) = &v.last_modified {
+            request = request.header(header::IF_MODIFIED_SINCE, modified.as_str());
+        }
+    }
+    request
+        .body(Empty::new())
+        .map_err(|e| OriginError::Connect(e.to_string()))
+}
+
+/// Where a redirect response points: its `Location` resolved against `url`, http(s) only.
+fn redirect_target(url: &Url, status: StatusCode, headers: &HeaderMap) -> Result<Url, OriginError> {
+    let location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| OriginError::Redirect(format!("{status} without a Location")))?;
+    let next = url
+        .join(location)
+        .map_err(|e| OriginError::Redirect(format!("bad Location '{location}': {e}")))?;
+    if !matches!(next.scheme(), "http" | "https") {
+        return Err(OriginError::Redirect(format!(
+            "to a '{}' URL",
+            next.scheme()
+        )));
+    }
+    Ok(next)
 }
 
 /// A keep-alive pool of http/https connections resolved through `resolver`.

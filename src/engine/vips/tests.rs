@@ -1,8 +1,8 @@
 //! The libvips engine end to end: probes, transforms, time limits and the derivative cache.
 
 use super::*;
-use crate::engine::{Crop, Placement, Rect, Rgba, Size};
-use std::time::Duration;
+use crate::engine::{Crop, Placement, Rect, Rgba, Size, SourceFormat};
+use std::{sync::Arc, time::Duration};
 
 fn engine() -> VipsEngine {
     VipsEngine::new().expect("libvips initialises")

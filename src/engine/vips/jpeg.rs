@@ -1,0 +1,146 @@
+//! The JPEG fast paths: which sources are plain JPEGs, and the decode a plan resizes from when
+//! the derivative cache is on (cached, derived from a finer kept level by a box shrink, or
+//! decoded now at a DCT scale and kept). The cache itself, and why its reach rules are what they
+//! are, live in `derivatives`.
+
+use std::sync::Arc;
+
+use super::derivatives::{self, Intermediate, Lookup};
+use super::{draft_shrink, internal, jpeg_shrink, undecodable, Image, VipsEngine};
+use crate::engine::{Clock, EngineError, Plan};
+
+impl VipsEngine {
+    /// The DCT shrink a plain JPEG is decoded at for a target: [`draft_shrink`] or libvips'
+    /// [`jpeg_shrink`]. The derivative cache decides with the same rule as the cold path, so a kept
+    /// level never has fewer pixels than the cold path would decode.
+    fn shrink_rule(&self) -> fn((u32, u32), (u32, u32)) -> u32 {
+        if self.draft {
+            draft_shrink
+        } else {
+            jpeg_shrink
+        }
+    }
+
+    /// How much finer than the cold path's decode a kept level may be under the rule in use.
+    fn reach(&self) -> u32 {
+        if self.draft {
+            derivatives::DRAFT_REACH
+        } else {
+            derivatives::HEADROOM_REACH
+        }
+    }
+
+    /// The upright size of `source` when it is a plain JPEG: 8-bit sRGB or greyscale, no ICC
+    /// profile, one page. Only those take the derivative cache and the draft load (anything else
+    /// goes through thumbnail's own colour handling).
+    pub(super) fn plain_jpeg(source: &[u8]) -> Result<Option<(u32, u32)>, EngineError> {
+        let header = Image::header_from_buffer(source).map_err(undecodable)?;
+        let plain = header
+            .loader()
+            .is_some_and(|loader| loader.starts_with("jpegload"))
+            && !header.needs_srgb_conversion()
+            && !header.has_icc_profile()
+            && matches!(header.bands(), 1 | 3)
+            && header.pages() <= 1;
+        Ok(plain.then(|| {
+            if (5..=8).contains(&header.orientation()) {
+                (header.height(), header.width())
+            } else {
+                (header.width(), header.height())
+            }
+        }))
+    }
+
+    /// A decode of `source` that the plan may resize from, when the derivative cache is on and the
+    /// source is a plain JPEG of upright size `jpeg` (see `derivatives`): cached, or decoded now and
+    /// kept.
+    pub(super) fn intermediate(
+        &self,
+        source: &[u8],
+        jpeg: Option<(u32, u32)>,
+        plan: &Plan,
+        clock: &Clock,
+    ) -> Result<Option<Arc<Intermediate>>, EngineError> {
+        let Some(derivatives) = &self.derivatives else {
+            return Ok(None);
+        };
+        let Some((width, height)) = jpeg else {
+            derivatives.bypass();
+            return Ok(None);
+        };
+        let needed = self.shrink_rule()((width, height), (plan.resize.width, plan.resize.height));
+        if needed == 1 {
+            // NOTE(perf): a full-size decode held in memory costs more to make (+40% on a 12-MP
+            // JPEG) than resizing from it saves, and serves only the two largest levels.
+            derivatives.bypass();
+            return Ok(None);
+        }
+        let key = *blake3::hash(source).as_bytes();
+        if let Some((_, cached)) = derivatives.find(&key, needed, self.reach()) {
+            derivatives.record(Lookup::Hit);
+            return Ok(Some(cached));
+        }
+        if let Some((finer, from)) = derivatives.finer(&key, needed) {
+            let derived = Arc::new(derive(&from, needed / finer)?);
+            derivatives.store(key, needed, derived.clone());
+            derivatives.record(Lookup::Derived);
+            return Ok(Some(derived));
+        }
+        // Under the draft rule a kept level is 1-2x the target per side (below shrink 8), cheap
+        // enough to keep from the first request (measured: no slower on distinct sources,
+        // docs/BENCHMARKS.md).
+        let Some(decode_at) = derivatives.admit(&key, needed, self.draft) else {
+            derivatives.record(Lookup::First);
+            return Ok(None);
+        };
+        let decoded = Arc::new(self.decode_jpeg(source, decode_at, clock)?);
+        derivatives.store(key, decode_at, decoded.clone());
+        derivatives.record(Lookup::Miss);
+        // This decode itself must be within reach: another level a concurrent request kept does
+        // not make it usable.
+        if decode_at * self.reach() >= needed {
+            return Ok(Some(decoded));
+        }
+        // Decoded finer than this target may be served from (for a later, larger one): derive.
+        let derived = Arc::new(derive(&decoded, needed / decode_at)?);
+        derivatives.store(key, needed, derived.clone());
+        Ok(Some(derived))
+    }
+
+    /// `source` (a plain JPEG) decoded at 1/`shrink` into pixels, within the time limit.
+    fn decode_jpeg(
+        &self,
+        source: &[u8],
+        shrink: u32,
+        clock: &Clock,
+    ) -> Result<Intermediate, EngineError> {
+        let shrunk =
+            Image::jpeg_shrunk(source, shrink, self.strictness.into()).map_err(undecodable)?;
+        if let Some(remaining) = clock.remaining() {
+            shrunk.set_time_limit(remaining);
+        }
+        let pixels = shrunk
+            .decode_to_memory()
+            .map_err(|e| clock.explain(undecodable(e)))?;
+        Ok(Intermediate {
+            width: shrunk.width(),
+            height: shrunk.height(),
+            bands: shrunk.bands(),
+            pixels,
+        })
+    }
+}
+
+/// A coarser level made from a finer kept one by a box shrink of `factor` (a power of two).
+fn derive(from: &Intermediate, factor: u32) -> Result<Intermediate, EngineError> {
+    let image = Image::from_pixels_borrowed(&from.pixels, from.width, from.height, from.bands)
+        .and_then(|image| image.box_shrink(factor))
+        .map_err(internal)?;
+    let pixels = image.decode_to_memory().map_err(internal)?;
+    Ok(Intermediate {
+        width: image.width(),
+        height: image.height(),
+        bands: image.bands(),
+        pixels,
+    })
+}
