@@ -11,13 +11,13 @@ use bytes::Bytes;
 use super::OriginError;
 use crate::params::LocalPath;
 
-pub struct LocalRoot {
+pub(super) struct LocalRoot {
     root: PathBuf,
     max_bytes: u64,
 }
 
 impl LocalRoot {
-    pub fn new(root: &Path, max_bytes: u64) -> Result<LocalRoot, String> {
+    pub(super) fn new(root: &Path, max_bytes: u64) -> Result<LocalRoot, String> {
         let root = root
             .canonicalize()
             .map_err(|e| format!("image root {}: {e}", root.display()))?;
@@ -27,7 +27,7 @@ impl LocalRoot {
         Ok(LocalRoot { root, max_bytes })
     }
 
-    pub async fn read(&self, path: &LocalPath) -> Result<Bytes, OriginError> {
+    pub(super) async fn read(&self, path: &LocalPath) -> Result<Bytes, OriginError> {
         let (root, relative, limit) =
             (self.root.clone(), path.as_str().to_string(), self.max_bytes);
         tokio::task::spawn_blocking(move || read_below(&root, &relative, limit))

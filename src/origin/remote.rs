@@ -31,7 +31,7 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
 
 const USER_AGENT: &str = concat!("imgshield/", env!("CARGO_PKG_VERSION"));
 
-pub struct RemoteOrigin {
+pub(super) struct RemoteOrigin {
     /// For hosts allowed by an exact entry: any address they resolve to.
     any_address: Client<Connector, Empty<Bytes>>,
     /// For hosts allowed through a wildcard: public addresses only.
@@ -44,7 +44,7 @@ pub struct RemoteOrigin {
 }
 
 impl RemoteOrigin {
-    pub fn new(config: &OriginConfig, breakers: Breakers) -> RemoteOrigin {
+    pub(super) fn new(config: &OriginConfig, breakers: Breakers) -> RemoteOrigin {
         RemoteOrigin {
             any_address: pooled_client(config, GuardedResolver { public_only: false }),
             public_only: pooled_client(config, GuardedResolver { public_only: true }),
@@ -58,7 +58,7 @@ impl RemoteOrigin {
 
     /// Fetches `url`; with `validators` (from a cached copy) the request is conditional and a
     /// `304 Not Modified` comes back as [`Fetched::NotModified`].
-    pub async fn fetch(
+    pub(super) async fn fetch(
         &self,
         url: &Url,
         validators: Option<&Validators>,
@@ -260,7 +260,7 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 /// Resolves names with the system resolver; with `public_only`, drops every non-public address
 /// (and fails if none is left), so the connector can only ever connect to vetted addresses.
 #[derive(Clone)]
-pub struct GuardedResolver {
+pub(super) struct GuardedResolver {
     public_only: bool,
 }
 

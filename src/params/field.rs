@@ -91,25 +91,25 @@ pub(crate) struct Args<'q> {
 
 impl Args<'_> {
     /// The `i`th name of the field.
-    pub fn name(&self, i: usize) -> &'static str {
+    pub(super) fn name(&self, i: usize) -> &'static str {
         self.names[i]
     }
 
-    pub fn take(&mut self, i: usize) -> Option<String> {
+    pub(super) fn take(&mut self, i: usize) -> Option<String> {
         self.query.take(self.names[i])
     }
 
-    pub fn invalid(&self, i: usize, reason: impl Into<String>) -> ParamError {
+    pub(super) fn invalid(&self, i: usize, reason: impl Into<String>) -> ParamError {
         ParamError::invalid(self.names[i], reason)
     }
 
     /// `0`/`false` or `1`/`true`; absent is `default`.
-    pub fn flag(&mut self, i: usize, default: bool) -> Result<bool, ParamError> {
+    pub(super) fn flag(&mut self, i: usize, default: bool) -> Result<bool, ParamError> {
         self.query.flag(self.names[i], default)
     }
 
     /// An integer in `range`.
-    pub fn integer(
+    pub(super) fn integer(
         &mut self,
         i: usize,
         range: std::ops::RangeInclusive<u32>,
@@ -118,7 +118,7 @@ impl Args<'_> {
     }
 
     /// A plain decimal in `range` (thousandths).
-    pub fn decimal(
+    pub(super) fn decimal(
         &mut self,
         i: usize,
         range: std::ops::RangeInclusive<crate::types::Milli>,
@@ -128,7 +128,7 @@ impl Args<'_> {
 
     /// Parses the `i`th value (given its name, for errors) into `slot` when it is given; absent,
     /// `slot` keeps its default.
-    pub fn set<V>(
+    pub(super) fn set<V>(
         &mut self,
         i: usize,
         slot: &mut V,
@@ -141,7 +141,7 @@ impl Args<'_> {
     }
 
     /// The query itself, for a field that reads another table's names (the `txt*` group).
-    pub fn query(&mut self) -> &mut Query {
+    pub(super) fn query(&mut self) -> &mut Query {
         self.query
     }
 }
@@ -154,13 +154,13 @@ pub(crate) struct Put<'a> {
 
 impl Put<'_> {
     /// Writes `key=value&`.
-    pub fn put(self, value: impl Display) {
+    pub(super) fn put(self, value: impl Display) {
         // Writing to a String cannot fail.
         let _ = write!(self.out, "{}={value}&", self.key);
     }
 
     /// Writes `value&`, for a value that is itself a list of `key=value` pairs.
-    pub fn inline(self, value: impl Display) {
+    pub(super) fn inline(self, value: impl Display) {
         let _ = write!(self.out, "{value}&");
     }
 }

@@ -10,7 +10,7 @@ use crate::params::ParamError;
 
 /// What a banner may cost: the server's limits.
 #[derive(Clone, Copy, Debug)]
-pub struct BannerLimits {
+pub(super) struct BannerLimits {
     /// `--max-dimension`: the largest canvas side.
     pub max_dimension: u32,
     /// `--max-output-pixels`.
@@ -34,7 +34,7 @@ pub enum BannerError {
 /// Renders a `/text` banner in `format` (the caller has checked that this build encodes it): a
 /// canvas of `bg` sized `w`×`h` (a missing side: the text's plus both margins) with the text placed
 /// at `txtpos`, refused before encoding when it would pass the limits.
-pub fn render_banner(
+pub(super) fn render_banner(
     request: &TextRequest,
     format: OutputFormat,
     limits: &BannerLimits,

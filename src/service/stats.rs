@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The page, with its script and styles inline: no external assets, no CDN scripts.
-pub const DASHBOARD_HTML: &str = include_str!("dashboard.html");
+pub(super) const DASHBOARD_HTML: &str = include_str!("dashboard.html");
 
 #[derive(Debug, Default)]
-pub struct Stats {
+pub(super) struct Stats {
     requests: AtomicU64,
     errors: AtomicU64,
     latency_micros: AtomicU64,
@@ -20,7 +20,7 @@ pub struct Stats {
 
 impl Stats {
     /// One answered `/resize` request.
-    pub fn record_request(&self, elapsed: Duration, error: bool) {
+    pub(super) fn record_request(&self, elapsed: Duration, error: bool) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if error {
             self.errors.fetch_add(1, Ordering::Relaxed);
@@ -30,7 +30,7 @@ impl Stats {
     }
 
     /// One cache lookup: answered from memory (`hit`, `stale`) or not.
-    pub fn record_lookup(&self, from_memory: bool) {
+    pub(super) fn record_lookup(&self, from_memory: bool) {
         let counter = if from_memory {
             &self.hits
         } else {
@@ -40,7 +40,7 @@ impl Stats {
     }
 
     /// The counters and the current load as a JSON object.
-    pub fn to_json(&self, workers_busy: i64, queue_depth: i64, connections: i64) -> String {
+    pub(super) fn to_json(&self, workers_busy: i64, queue_depth: i64, connections: i64) -> String {
         serde_json::json!({
             "resize_requests": self.requests.load(Ordering::Relaxed),
             "resize_errors": self.errors.load(Ordering::Relaxed),

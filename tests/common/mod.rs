@@ -22,12 +22,12 @@ use imgshield::config::Config;
 // ---------------------------------------------------------------- fixtures
 
 /// A directory of test images, written once per test.
-pub struct Fixtures {
+pub(crate) struct Fixtures {
     pub dir: tempfile::TempDir,
 }
 
 impl Fixtures {
-    pub fn new() -> Fixtures {
+    pub(crate) fn new() -> Fixtures {
         let dir = tempfile::tempdir().expect("temp dir");
         let write = |name: &str, bytes: &[u8]| {
             std::fs::write(dir.path().join(name), bytes).expect("write fixture")
@@ -57,24 +57,24 @@ impl Fixtures {
         Fixtures { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 }
 
-pub fn photo_jpeg(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn photo_jpeg(width: u32, height: u32) -> Vec<u8> {
     imgshield::samples::photo_jpeg(width, height, u64::from(width ^ height), 85)
         .expect("generate jpeg")
 }
 
 /// `jpeg` with a minimal EXIF APP1 segment carrying `orientation` inserted after SOI.
-pub fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+pub(crate) fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     with_exif(jpeg, orientation, None)
 }
 
 /// `jpeg` with an EXIF APP1 segment: `orientation` and, if given, an ImageDescription (0x010E)
 /// standing in for private data such as a GPS position.
-pub fn with_exif(jpeg: &[u8], orientation: u16, description: Option<&str>) -> Vec<u8> {
+pub(crate) fn with_exif(jpeg: &[u8], orientation: u16, description: Option<&str>) -> Vec<u8> {
     let text = description.map(|d| format!("{d}\0"));
     let entries: u16 = if text.is_some() { 2 } else { 1 };
     let ifd_len = 2 + 12 * u32::from(entries) + 4;
@@ -108,7 +108,7 @@ pub fn with_exif(jpeg: &[u8], orientation: u16, description: Option<&str>) -> Ve
 }
 
 /// An RGBA PNG encoded by the `image` crate (not by the code under test).
-pub fn rgba_png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn rgba_png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbaImage::from_fn(width, height, |x, y| {
         image::Rgba([
             (x % 256) as u8,
@@ -124,7 +124,7 @@ pub fn rgba_png(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// A tiny, valid PNG whose header declares `width`×`height` pixels (a decompression bomb's header).
-pub fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png_declaring(width: u32, height: u32) -> Vec<u8> {
     let mut png = rgba_png(1, 1);
     // Signature (8) + IHDR length (4) + "IHDR" (4): width and height follow, then the CRC at 29..33.
     png[16..20].copy_from_slice(&width.to_be_bytes());
@@ -153,7 +153,7 @@ fn crc32(data: &[u8]) -> u32 {
 
 /// How the test origin answers a path.
 #[derive(Clone, Debug)]
-pub enum Behaviour {
+pub(crate) enum Behaviour {
     Image(Vec<u8>),
     Status(u16),
     /// Waits before answering with the image.
@@ -175,7 +175,7 @@ pub enum Behaviour {
 }
 
 /// A real HTTP/1.1 origin on 127.0.0.1 that counts requests per path and misbehaves on demand.
-pub struct Origin {
+pub(crate) struct Origin {
     pub addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Behaviour>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
@@ -183,7 +183,7 @@ pub struct Origin {
 }
 
 impl Origin {
-    pub async fn start() -> Origin {
+    pub(crate) async fn start() -> Origin {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind origin");
         let addr = listener.local_addr().expect("addr");
         let routes: Arc<Mutex<HashMap<String, Behaviour>>> = Arc::default();
@@ -207,14 +207,14 @@ impl Origin {
         }
     }
 
-    pub fn route(&self, path: &str, behaviour: Behaviour) {
+    pub(crate) fn route(&self, path: &str, behaviour: Behaviour) {
         self.routes
             .lock()
             .expect("lock")
             .insert(path.to_string(), behaviour);
     }
 
-    pub fn hits(&self, path: &str) -> usize {
+    pub(crate) fn hits(&self, path: &str) -> usize {
         self.hits
             .lock()
             .expect("lock")
@@ -223,12 +223,12 @@ impl Origin {
             .unwrap_or(0)
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
     /// `--allow-host` value that admits this origin.
-    pub fn allow(&self) -> String {
+    pub(crate) fn allow(&self) -> String {
         self.addr.to_string()
     }
 }
@@ -356,14 +356,14 @@ async fn serve_origin_connection(
 
 // ---------------------------------------------------------------- the server under test
 
-pub struct Server {
+pub(crate) struct Server {
     pub running: imgshield::http::Running,
     pub base: String,
 }
 
 impl Server {
     /// Starts imgshield on 127.0.0.1:0 with `root` and extra flags.
-    pub async fn start(root: &Path, extra: &[&str]) -> Server {
+    pub(crate) async fn start(root: &Path, extra: &[&str]) -> Server {
         let mut args: Vec<String> =
             vec!["imgshield".into(), "--listen".into(), "127.0.0.1:0".into()];
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -375,24 +375,24 @@ impl Server {
         Server { running, base }
     }
 
-    pub fn url(&self, path_and_query: &str) -> String {
+    pub(crate) fn url(&self, path_and_query: &str) -> String {
         format!("{}{}", self.base, path_and_query)
     }
 
-    pub async fn get(&self, path_and_query: &str) -> Reply {
+    pub(crate) async fn get(&self, path_and_query: &str) -> Reply {
         fetch(Method::GET, &self.url(path_and_query), &[]).await
     }
 
-    pub async fn get_with(&self, path_and_query: &str, headers: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn get_with(&self, path_and_query: &str, headers: &[(&str, &str)]) -> Reply {
         fetch(Method::GET, &self.url(path_and_query), headers).await
     }
 
-    pub async fn head(&self, path_and_query: &str) -> Reply {
+    pub(crate) async fn head(&self, path_and_query: &str) -> Reply {
         fetch(Method::HEAD, &self.url(path_and_query), &[]).await
     }
 
     /// The value of one metric series in the /metrics text, 0 when absent.
-    pub async fn metric(&self, series: &str) -> f64 {
+    pub(crate) async fn metric(&self, series: &str) -> f64 {
         let text = self.get("/metrics").await.text();
         text.lines()
             .find_map(|line| {
@@ -403,7 +403,7 @@ impl Server {
     }
 
     /// Healthy: liveness answers and a good image request still succeeds.
-    pub async fn assert_healthy(&self, good: &str) {
+    pub(crate) async fn assert_healthy(&self, good: &str) {
         assert_eq!(self.get("/healthz").await.status, StatusCode::OK);
         let reply = self.get(good).await;
         assert_eq!(
@@ -426,36 +426,36 @@ impl ParseArgs for Config {
     }
 }
 
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
 
 impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The JSON error code.
-    pub fn code(&self) -> String {
+    pub(crate) fn code(&self) -> String {
         let json: serde_json::Value = serde_json::from_slice(&self.body).unwrap_or_default();
         json["code"].as_str().unwrap_or_default().to_string()
     }
 
     /// Decodes the body with the `image` crate: (format, width, height).
-    pub fn image(&self) -> (image::ImageFormat, u32, u32) {
+    pub(crate) fn image(&self) -> (image::ImageFormat, u32, u32) {
         let format = image::guess_format(&self.body).expect("a known image format");
         let decoded = image::load_from_memory(&self.body).expect("a decodable image");
         (format, decoded.width(), decoded.height())
     }
 }
 
-pub async fn fetch(method: Method, url: &str, headers: &[(&str, &str)]) -> Reply {
+pub(crate) async fn fetch(method: Method, url: &str, headers: &[(&str, &str)]) -> Reply {
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut request = Request::builder().method(method).uri(url);
     for (name, value) in headers {
@@ -481,6 +481,6 @@ pub async fn fetch(method: Method, url: &str, headers: &[(&str, &str)]) -> Reply
     }
 }
 
-pub fn root_of(fixtures: &Fixtures) -> PathBuf {
+pub(crate) fn root_of(fixtures: &Fixtures) -> PathBuf {
     fixtures.path().to_path_buf()
 }

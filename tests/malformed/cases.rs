@@ -23,7 +23,7 @@ fn truncated(format: ImageFormat, ext: &str, header_bytes: usize) -> Vec<Case> {
     ]
 }
 
-pub fn truncated_jpegs() -> Vec<Case> {
+pub(crate) fn truncated_jpegs() -> Vec<Case> {
     let jpeg = encoded(ImageFormat::Jpeg, 256, 192);
     // Cut right after the start-of-scan header: every table is there, no entropy-coded data.
     let sos = corpus::jpeg_marker(&jpeg, 0xDA);
@@ -31,22 +31,22 @@ pub fn truncated_jpegs() -> Vec<Case> {
     truncated(ImageFormat::Jpeg, "jpg", sos + 2 + scan_header)
 }
 
-pub fn truncated_pngs() -> Vec<Case> {
+pub(crate) fn truncated_pngs() -> Vec<Case> {
     // Signature and IHDR only.
     truncated(ImageFormat::Png, "png", 33)
 }
 
-pub fn truncated_gifs() -> Vec<Case> {
+pub(crate) fn truncated_gifs() -> Vec<Case> {
     // Header and logical screen descriptor only.
     truncated(ImageFormat::Gif, "gif", 13)
 }
 
-pub fn truncated_webps() -> Vec<Case> {
+pub(crate) fn truncated_webps() -> Vec<Case> {
     // RIFF header and the VP8L chunk header with its size fields.
     truncated(ImageFormat::WebP, "webp", 30)
 }
 
-pub fn garbage() -> Vec<Case> {
+pub(crate) fn garbage() -> Vec<Case> {
     let junk = noise(4096, 42);
     let with = |prefix: &[u8]| [prefix, &junk[..]].concat();
     // A GIF screen of 64x48 with no palette, then noise where the blocks should be.
@@ -72,7 +72,7 @@ pub fn garbage() -> Vec<Case> {
     ]
 }
 
-pub fn empty() -> Vec<Case> {
+pub(crate) fn empty() -> Vec<Case> {
     vec![
         case("empty.jpg", Vec::new(), UNDECODABLE),
         case("empty.png", Vec::new(), UNDECODABLE),
@@ -81,7 +81,7 @@ pub fn empty() -> Vec<Case> {
     ]
 }
 
-pub fn wrong_magic() -> Vec<Case> {
+pub(crate) fn wrong_magic() -> Vec<Case> {
     let jpeg = encoded(ImageFormat::Jpeg, 64, 48);
     vec![
         // The content decides, not the name: a real PNG called .jpg is a PNG.
@@ -103,7 +103,7 @@ pub fn wrong_magic() -> Vec<Case> {
     ]
 }
 
-pub fn huge_declared_sizes() -> Vec<Case> {
+pub(crate) fn huge_declared_sizes() -> Vec<Case> {
     vec![
         case(
             "png-65000.png",
@@ -142,7 +142,7 @@ pub fn huge_declared_sizes() -> Vec<Case> {
 }
 
 /// Below the pixel cap, so it gets decoded, but the data ends long before the declared size.
-pub fn large_sizes_without_data() -> Vec<Case> {
+pub(crate) fn large_sizes_without_data() -> Vec<Case> {
     vec![
         case(
             "png-7000.png",
@@ -166,7 +166,7 @@ pub fn large_sizes_without_data() -> Vec<Case> {
 /// JPEGs whose entropy-coded data stops early but whose end marker is present: libjpeg calls that a
 /// warning ("Corrupt JPEG data: premature end of data segment"), so `fail_on=error` lets it through
 /// and the rest of the picture is filled with grey. Kept apart so the other tests stay green.
-pub fn jpegs_ending_early_with_an_end_marker() -> Vec<Case> {
+pub(crate) fn jpegs_ending_early_with_an_end_marker() -> Vec<Case> {
     let whole = encoded(ImageFormat::Jpeg, 256, 192);
     let cut_then_eoi = [&whole[..whole.len() / 2], &[0xFF, 0xD9]].concat();
     vec![
@@ -180,7 +180,7 @@ pub fn jpegs_ending_early_with_an_end_marker() -> Vec<Case> {
     ]
 }
 
-pub fn bad_checksums() -> Vec<Case> {
+pub(crate) fn bad_checksums() -> Vec<Case> {
     vec![
         case(
             "bad-ihdr-crc.png",
@@ -195,7 +195,7 @@ pub fn bad_checksums() -> Vec<Case> {
     ]
 }
 
-pub fn broken_jpeg_segments() -> Vec<Case> {
+pub(crate) fn broken_jpeg_segments() -> Vec<Case> {
     let exif = corpus::absurd_exif();
     let exif_len = u16::try_from(exif.len() + 2).expect("small");
     vec![
@@ -221,7 +221,7 @@ pub fn broken_jpeg_segments() -> Vec<Case> {
     ]
 }
 
-pub fn frame_bomb() -> Vec<Case> {
+pub(crate) fn frame_bomb() -> Vec<Case> {
     vec![
         // 2000 frames on a 1000x1000 screen: 2 gigapixels if every frame were composed; refused
         // from the header by the default `--max-frames` of 1000.
@@ -239,7 +239,7 @@ pub fn frame_bomb() -> Vec<Case> {
     ]
 }
 
-pub fn all_cases() -> Vec<Case> {
+pub(crate) fn all_cases() -> Vec<Case> {
     [
         truncated_jpegs(),
         truncated_pngs(),

@@ -5,7 +5,7 @@ use image::{ImageFormat, RgbImage};
 
 /// What a case must get from the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Expect {
+pub(crate) enum Expect {
     /// This status and JSON error code, never cached.
     Refused(u16, &'static str),
     /// 200 with a valid image of this format: the content, not the name, decides (or only broken
@@ -17,16 +17,16 @@ pub enum Expect {
 
 /// One file of the corpus: written as `name` below the server's root.
 #[derive(Clone, Debug)]
-pub struct Case {
+pub(crate) struct Case {
     pub name: String,
     pub bytes: Vec<u8>,
     pub expect: Expect,
 }
 
-pub const UNDECODABLE: Expect = Expect::Refused(422, "undecodable_source");
-pub const TOO_MANY_PIXELS: Expect = Expect::Refused(422, "source_too_many_pixels");
+pub(crate) const UNDECODABLE: Expect = Expect::Refused(422, "undecodable_source");
+pub(crate) const TOO_MANY_PIXELS: Expect = Expect::Refused(422, "source_too_many_pixels");
 
-pub fn case(name: &str, bytes: Vec<u8>, expect: Expect) -> Case {
+pub(crate) fn case(name: &str, bytes: Vec<u8>, expect: Expect) -> Case {
     Case {
         name: name.to_string(),
         bytes,
@@ -35,7 +35,7 @@ pub fn case(name: &str, bytes: Vec<u8>, expect: Expect) -> Case {
 }
 
 /// Deterministic noise (xorshift): the same "garbage" on every run.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed | 1;
     (0..len)
         .map(|_| {
@@ -65,7 +65,7 @@ fn picture(width: u32, height: u32) -> RgbImage {
 }
 
 /// `picture` encoded by the `image` crate (lossless WebP: the only WebP it writes).
-pub fn encoded(format: ImageFormat, width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn encoded(format: ImageFormat, width: u32, height: u32) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageRgb8(picture(width, height))
         .write_to(&mut out, format)
@@ -74,7 +74,7 @@ pub fn encoded(format: ImageFormat, width: u32, height: u32) -> Vec<u8> {
 }
 
 /// The offset of the first JPEG marker `marker` (0xFFxx) after SOI.
-pub fn jpeg_marker(jpeg: &[u8], marker: u8) -> usize {
+pub(crate) fn jpeg_marker(jpeg: &[u8], marker: u8) -> usize {
     jpeg.windows(2)
         .skip(2)
         .position(|w| w == [0xFF, marker])
@@ -83,7 +83,7 @@ pub fn jpeg_marker(jpeg: &[u8], marker: u8) -> usize {
 }
 
 /// A baseline JPEG whose SOF0 header claims `width`×`height`; the scan still holds the real data.
-pub fn jpeg_declaring(width: u16, height: u16) -> Vec<u8> {
+pub(crate) fn jpeg_declaring(width: u16, height: u16) -> Vec<u8> {
     let mut jpeg = encoded(ImageFormat::Jpeg, 64, 48);
     // FFC0, length (2), precision (1), then height and width, big-endian.
     let sof = jpeg_marker(&jpeg, 0xC0);
@@ -94,7 +94,7 @@ pub fn jpeg_declaring(width: u16, height: u16) -> Vec<u8> {
 
 /// A JPEG with an APP1 segment right after SOI whose length field says `length` while only
 /// `payload` follows it.
-pub fn jpeg_with_app1(length: u16, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn jpeg_with_app1(length: u16, payload: &[u8]) -> Vec<u8> {
     let jpeg = encoded(ImageFormat::Jpeg, 64, 48);
     let mut out = jpeg[..2].to_vec();
     out.extend_from_slice(&[0xFF, 0xE1]);
@@ -106,7 +106,7 @@ pub fn jpeg_with_app1(length: u16, payload: &[u8]) -> Vec<u8> {
 
 /// An EXIF payload that is well framed but nonsense inside: an IFD claiming 65535 entries, whose
 /// orientation entry points far outside the segment.
-pub fn absurd_exif() -> Vec<u8> {
+pub(crate) fn absurd_exif() -> Vec<u8> {
     let mut exif = b"Exif\0\0II*\0".to_vec();
     exif.extend_from_slice(&8u32.to_le_bytes()); // first IFD at 8
     exif.extend_from_slice(&0xFFFFu16.to_le_bytes()); // 65535 entries (one present)
@@ -119,7 +119,7 @@ pub fn absurd_exif() -> Vec<u8> {
 }
 
 /// Byte ranges of the PNG chunk `kind`: (start of the chunk, start of its CRC).
-pub fn png_chunk(png: &[u8], kind: &[u8; 4]) -> (usize, usize) {
+pub(crate) fn png_chunk(png: &[u8], kind: &[u8; 4]) -> (usize, usize) {
     let mut at = 8;
     while at + 8 <= png.len() {
         let len = u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]) as usize;
@@ -132,7 +132,7 @@ pub fn png_chunk(png: &[u8], kind: &[u8; 4]) -> (usize, usize) {
 }
 
 /// A PNG whose chunk `kind` has a wrong CRC (data intact).
-pub fn png_with_bad_crc(kind: &[u8; 4]) -> Vec<u8> {
+pub(crate) fn png_with_bad_crc(kind: &[u8; 4]) -> Vec<u8> {
     let mut png = encoded(ImageFormat::Png, 64, 48);
     let (_, crc) = png_chunk(&png, kind);
     png[crc] ^= 0x5A;
@@ -144,7 +144,7 @@ const ONE_PIXEL_LZW: [u8; 5] = [0x02, 0x02, 0x44, 0x01, 0x00];
 
 /// A GIF89a with a two-colour palette, a logical screen of `screen` and one 1×1 LZW image per
 /// entry of `frames` (left, top, declared width, declared height), each with a 10 ms delay.
-pub fn gif(screen: (u16, u16), frames: &[(u16, u16, u16, u16)]) -> Vec<u8> {
+pub(crate) fn gif(screen: (u16, u16), frames: &[(u16, u16, u16, u16)]) -> Vec<u8> {
     let mut gif = b"GIF89a".to_vec();
     gif.extend_from_slice(&screen.0.to_le_bytes());
     gif.extend_from_slice(&screen.1.to_le_bytes());
@@ -169,7 +169,7 @@ pub fn gif(screen: (u16, u16), frames: &[(u16, u16, u16, u16)]) -> Vec<u8> {
 
 /// `count` 1×1 frames scattered over a `side`×`side` screen: cheap to store, expensive to render
 /// if every frame were composed on a full canvas.
-pub fn gif_frame_bomb(side: u16, count: usize) -> Vec<u8> {
+pub(crate) fn gif_frame_bomb(side: u16, count: usize) -> Vec<u8> {
     let frames: Vec<_> = (0..count)
         .map(|i| {
             let i = u16::try_from(i % usize::from(side)).expect("fits");
@@ -180,7 +180,7 @@ pub fn gif_frame_bomb(side: u16, count: usize) -> Vec<u8> {
 }
 
 /// A RIFF/WEBP container with a `VP8 ` chunk of `payload`.
-pub fn webp_container(payload: &[u8]) -> Vec<u8> {
+pub(crate) fn webp_container(payload: &[u8]) -> Vec<u8> {
     let mut webp = b"RIFF".to_vec();
     let size = u32::try_from(4 + 8 + payload.len()).expect("small");
     webp.extend_from_slice(&size.to_le_bytes());
@@ -192,7 +192,7 @@ pub fn webp_container(payload: &[u8]) -> Vec<u8> {
 
 /// A minimal little-endian, uncompressed, 8-bit grey TIFF declaring `width`×`height` in one strip,
 /// of which only `data` is present.
-pub fn tiff(width: u32, height: u32, data: &[u8]) -> Vec<u8> {
+pub(crate) fn tiff(width: u32, height: u32, data: &[u8]) -> Vec<u8> {
     const SHORT: u16 = 3;
     const LONG: u16 = 4;
     let entries: [(u16, u16, u32); 9] = [
@@ -225,7 +225,7 @@ pub fn tiff(width: u32, height: u32, data: &[u8]) -> Vec<u8> {
 /// Found by the `decode` fuzz target (fuzz/): 85 bytes declaring a 1×27712 frame at y=21759 on a
 /// 65535² screen, with no valid LZW data. libvips 8.14 sizes it 1×49471, and cropping its middle
 /// (`fit=cover`) keeps the GIF loader busy for about 5 s of CPU.
-pub fn slow_crop_gif() -> Vec<u8> {
+pub(crate) fn slow_crop_gif() -> Vec<u8> {
     [
         b"GIF89a".as_slice(),
         &[0xFF, 0xFF, 0xFF, 0xFF, 0x80, 0, 0], // 65535x65535 screen, 2-colour global palette

@@ -8,7 +8,7 @@ use super::pixels::Pixels;
 use crate::engine::{EngineError, OutputFormat};
 use crate::types::Encoding;
 
-pub fn can_encode(format: OutputFormat) -> bool {
+pub(super) fn can_encode(format: OutputFormat) -> bool {
     matches!(
         format,
         OutputFormat::Jpeg | OutputFormat::Png | OutputFormat::Webp
@@ -20,7 +20,7 @@ fn failed(what: &str, error: impl std::fmt::Display) -> EngineError {
 }
 
 /// Refuses, before any decoding, an encoding this engine cannot write: lossy WebP.
-pub fn check_encoding(format: OutputFormat, encoding: Encoding) -> Result<(), EngineError> {
+pub(super) fn check_encoding(format: OutputFormat, encoding: Encoding) -> Result<(), EngineError> {
     if format == OutputFormat::Webp && !encoding.lossless {
         return Err(EngineError::NotImplemented(
             "lossy WebP output (the pure-Rust encoder is lossless-only)".into(),
@@ -29,7 +29,7 @@ pub fn check_encoding(format: OutputFormat, encoding: Encoding) -> Result<(), En
     Ok(())
 }
 
-pub fn encode(
+pub(super) fn encode(
     image: &Pixels,
     format: OutputFormat,
     quality: u8,

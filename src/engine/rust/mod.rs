@@ -185,7 +185,7 @@ mod steps {
     /// Sources are taken as sRGB. A profile that says otherwise (Display P3, Adobe RGB, CMYK)
     /// would need colour management, which this engine does not do yet: refuse rather than
     /// produce shifted colours. sRGB profiles name themselves in their description tag.
-    pub fn require_srgb(icc: Option<&[u8]>) -> Result<(), EngineError> {
+    pub(super) fn require_srgb(icc: Option<&[u8]>) -> Result<(), EngineError> {
         match icc {
             Some(profile) if !describes_srgb(profile) => Err(EngineError::NotImplemented(
                 "colour management for an embedded non-sRGB ICC profile".into(),
@@ -196,7 +196,7 @@ mod steps {
 
     /// True when the profile's data colour space is RGB and its text mentions sRGB (the `desc`
     /// of "sRGB IEC61966-2.1", "sRGB built-in", Google's and Apple's sRGB profiles alike).
-    pub fn describes_srgb(profile: &[u8]) -> bool {
+    pub(super) fn describes_srgb(profile: &[u8]) -> bool {
         let rgb = profile.get(16..20) == Some(b"RGB ");
         let text = profile.windows(4).any(|w| w == b"sRGB")
             || profile
@@ -206,7 +206,10 @@ mod steps {
     }
 
     /// Lanczos3 to exactly `size` (libvips' reduce kernel), alpha premultiplied while resizing.
-    pub fn resize(image: Pixels, (width, height): (u32, u32)) -> Result<Pixels, EngineError> {
+    pub(super) fn resize(
+        image: Pixels,
+        (width, height): (u32, u32),
+    ) -> Result<Pixels, EngineError> {
         if (image.width, image.height) == (width, height) {
             return Ok(image);
         }

@@ -7,7 +7,7 @@ use crate::types::{Flip, Rotation};
 
 /// The EXIF orientation tag (0x0112) in IFD0, 1..=8; `None` when absent, malformed or out of range.
 /// `exif` starts at the TIFF header (`II*\0` or `MM\0*`); an `Exif\0\0` prefix is skipped.
-pub fn exif_orientation(exif: &[u8]) -> Option<u16> {
+pub(super) fn exif_orientation(exif: &[u8]) -> Option<u16> {
     let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
     let little = match tiff.get(..4)? {
         [b'I', b'I', 42, 0] => true,
@@ -44,12 +44,12 @@ pub fn exif_orientation(exif: &[u8]) -> Option<u16> {
 }
 
 /// Whether `orientation` swaps width and height (the transposed ones, 5..=8).
-pub fn transposes(orientation: u16) -> bool {
+pub(super) fn transposes(orientation: u16) -> bool {
     (5..=8).contains(&orientation)
 }
 
 /// Returns `image` turned upright for `orientation` (1..=8, as EXIF defines them).
-pub fn apply(image: Pixels, orientation: u16) -> Pixels {
+pub(super) fn apply(image: Pixels, orientation: u16) -> Pixels {
     if !(2..=8).contains(&orientation) {
         return image;
     }
@@ -91,7 +91,7 @@ pub fn apply(image: Pixels, orientation: u16) -> Pixels {
 
 /// Returns `image` turned clockwise by `rotation`, then mirrored by `flip` (the plan's `rot` and
 /// `flip`, after auto-orientation): each is the EXIF orientation that does the same turn.
-pub fn turn(image: Pixels, rotation: Rotation, flip: Flip) -> Pixels {
+pub(super) fn turn(image: Pixels, rotation: Rotation, flip: Flip) -> Pixels {
     let image = match rotation {
         Rotation::None => image,
         Rotation::Quarter => apply(image, 6),

@@ -5,7 +5,7 @@
 use crate::engine::{Placement, Rect, Rgba};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pixels {
+pub(super) struct Pixels {
     pub width: u32,
     pub height: u32,
     /// 3 (RGB) or 4 (RGBA); 1 (grey) or 2 (grey and alpha) after `gray`.
@@ -14,14 +14,14 @@ pub struct Pixels {
 }
 
 impl Pixels {
-    pub fn has_alpha(&self) -> bool {
+    pub(super) fn has_alpha(&self) -> bool {
         matches!(self.channels, 2 | 4)
     }
 
     /// Greyscale as libvips' `colourspace(B_W)` makes it from sRGB: a luminance of the linear
     /// light with libvips' own weights (0.2, 0.7, 0.1; measured: pure red, green and blue become
     /// 124, 218 and 89), encoded back with the sRGB curve; alpha kept.
-    pub fn into_grey(self) -> Pixels {
+    pub(super) fn into_grey(self) -> Pixels {
         if self.channels < 3 {
             return self;
         }
@@ -52,7 +52,7 @@ impl Pixels {
     }
 
     /// RGB from grey, grey+alpha to RGBA, anything else unchanged.
-    pub fn from_grey(width: u32, height: u32, grey: &[u8], with_alpha: bool) -> Pixels {
+    pub(super) fn from_grey(width: u32, height: u32, grey: &[u8], with_alpha: bool) -> Pixels {
         let data = if with_alpha {
             grey.chunks_exact(2)
                 .flat_map(|p| [p[0], p[0], p[0], p[1]])
@@ -70,7 +70,7 @@ impl Pixels {
 
     /// RGBA whose alpha is opaque everywhere becomes RGB: smaller to resize and encode, and the
     /// same choice libvips makes for a GIF without transparency.
-    pub fn drop_opaque_alpha(self) -> Pixels {
+    pub(super) fn drop_opaque_alpha(self) -> Pixels {
         if self.channels != 4 || self.data.chunks_exact(4).any(|p| p[3] != 255) {
             return self;
         }
@@ -87,7 +87,7 @@ impl Pixels {
     }
 
     /// Keeps only `rect` (which the plan keeps inside the image).
-    pub fn crop(self, rect: Rect) -> Pixels {
+    pub(super) fn crop(self, rect: Rect) -> Pixels {
         let c = usize::from(self.channels);
         let (left, top) = (rect.left.min(self.width), rect.top.min(self.height));
         let width = rect.width.min(self.width - left);
@@ -112,7 +112,7 @@ impl Pixels {
 
     /// Places the image on a canvas filled with `background`; a background that is not opaque
     /// gives the image an alpha channel first.
-    pub fn pad(self, placement: Placement, background: Rgba) -> Pixels {
+    pub(super) fn pad(self, placement: Placement, background: Rgba) -> Pixels {
         let canvas = placement.canvas;
         let image = if background.0[3] < 255 {
             self.with_alpha()
@@ -150,7 +150,7 @@ impl Pixels {
         }
     }
 
-    pub fn with_alpha(self) -> Pixels {
+    pub(super) fn with_alpha(self) -> Pixels {
         if self.has_alpha() {
             return self;
         }
@@ -168,7 +168,7 @@ impl Pixels {
     }
 
     /// Composites RGBA (or grey and alpha) over an opaque `background`, giving RGB (or grey).
-    pub fn flatten(self, background: Rgba) -> Pixels {
+    pub(super) fn flatten(self, background: Rgba) -> Pixels {
         if !self.has_alpha() {
             return self;
         }

@@ -50,13 +50,13 @@ use std::sync::Arc;
 /// libvips' twice-the-target rule. One level: from two or more levels up, the Lanczos resize of a
 /// finer decode no longer looks like the cold path's block-shrunk one (SSIM 0.983 at 120x80 from a
 /// full 6-MP decode, against >= 0.99 from one level up).
-pub const HEADROOM_REACH: u32 = 2;
+pub(super) const HEADROOM_REACH: u32 = 2;
 
 /// The same under the draft rule: only the level itself. A draft decode is resized by less than 2
 /// (below shrink 8), so a decode one level finer already looks sharper than the cold path's (SSIM
 /// 0.989 at 700x467 from 1500x1000 instead of 750x500); the level is derived by a box shrink
 /// instead.
-pub const DRAFT_REACH: u32 = 1;
+pub(super) const DRAFT_REACH: u32 = 1;
 
 /// Decoded pixels of one source at one DCT shrink.
 #[derive(Debug)]

@@ -17,7 +17,7 @@ fn smart(interesting: Interesting) -> vips::Interesting {
 
 /// Shrink-on-load to the plan's exact resize box (thumbnail auto-orients as it loads); every frame
 /// of an animation when the plan keeps them.
-pub fn load<'s>(
+pub(super) fn load<'s>(
     source: &'s [u8],
     plan: &Plan,
     strictness: Strictness,
@@ -39,7 +39,7 @@ pub fn load<'s>(
 
 /// A JPEG decoded at 1/`shrink` in the DCT domain and reduced (Lanczos3) to the plan's size, lazily:
 /// streamed like thumbnail, from a coarser decode than thumbnail's rule picks.
-pub fn load_draft<'s>(
+pub(super) fn load_draft<'s>(
     source: &'s [u8],
     shrink: u32,
     plan: &Plan,
@@ -51,7 +51,10 @@ pub fn load_draft<'s>(
 }
 
 /// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load.
-pub fn load_decoded<'s>(decoded: &'s Intermediate, plan: &Plan) -> Result<Image<'s>, EngineError> {
+pub(super) fn load_decoded<'s>(
+    decoded: &'s Intermediate,
+    plan: &Plan,
+) -> Result<Image<'s>, EngineError> {
     Image::from_pixels_borrowed(
         &decoded.pixels,
         decoded.width,
@@ -63,7 +66,7 @@ pub fn load_decoded<'s>(decoded: &'s Intermediate, plan: &Plan) -> Result<Image<
 }
 
 /// CMYK, 16-bit and other colour spaces become 8-bit sRGB so every encoder gets what it expects.
-pub fn to_srgb(image: Image<'_>) -> Result<Image<'_>, EngineError> {
+pub(super) fn to_srgb(image: Image<'_>) -> Result<Image<'_>, EngineError> {
     if image.needs_srgb_conversion() {
         image.to_srgb().map_err(undecodable)
     } else {
@@ -73,7 +76,7 @@ pub fn to_srgb(image: Image<'_>) -> Result<Image<'_>, EngineError> {
 
 /// Applies `step` to each frame of an animation (and once to a still image), then stacks the frames
 /// again.
-pub fn per_frame<'s>(
+pub(super) fn per_frame<'s>(
     image: Image<'s>,
     plan: &Plan,
     clock: &Clock,
@@ -94,7 +97,11 @@ pub fn per_frame<'s>(
 }
 
 /// Everything that shapes one frame: region, rotation, flip, crop, effects, padding.
-pub fn shape<'s>(image: Image<'s>, plan: &Plan, clock: &Clock) -> Result<Image<'s>, EngineError> {
+pub(super) fn shape<'s>(
+    image: Image<'s>,
+    plan: &Plan,
+    clock: &Clock,
+) -> Result<Image<'s>, EngineError> {
     let image = region(image, plan)?;
     let image = rotate(image, plan, clock)?;
     let image = flip(image, plan, clock)?;
@@ -231,7 +238,10 @@ fn pad<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
 
 /// The watermark, sized as the plan says: `wmscale` of the output width, else its own size, and
 /// never beyond the room the margins leave. Auto-oriented and in sRGB like any source.
-pub fn load_watermark(overlay: &Overlay, strictness: Strictness) -> Result<Image<'_>, EngineError> {
+pub(super) fn load_watermark(
+    overlay: &Overlay,
+    strictness: Strictness,
+) -> Result<Image<'_>, EngineError> {
     let header = Image::header_from_buffer(&overlay.source).map_err(undecodable)?;
     let (w, h) = if (5..=8).contains(&header.orientation()) {
         (header.height(), header.width())
@@ -259,7 +269,7 @@ pub fn load_watermark(overlay: &Overlay, strictness: Strictness) -> Result<Image
 }
 
 /// The watermark, then the text, over the shaped frame.
-pub fn overlay<'s>(
+pub(super) fn overlay<'s>(
     image: Image<'s>,
     plan: &Plan,
     watermark: Option<&Image<'s>>,
@@ -284,7 +294,7 @@ pub fn overlay<'s>(
 }
 
 /// Formats without alpha get the image composited onto the background colour.
-pub fn flatten<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+pub(super) fn flatten<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
     if plan.format.supports_alpha() || !image.has_alpha() {
         return Ok(image);
     }
@@ -307,7 +317,7 @@ fn luma(colour: crate::types::Rgba) -> f64 {
 /// Metadata goes before the save: libvips 8.14's webpsave ignores `strip` and would leak EXIF
 /// (GPS positions included) from the source. Kept metadata still loses its orientation: the pixels
 /// are upright now, and a viewer honouring the old tag would turn them again.
-pub fn metadata<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
+pub(super) fn metadata<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
     if plan.strip_metadata {
         image.without_metadata().map_err(internal)
     } else {
@@ -315,7 +325,7 @@ pub fn metadata<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineEr
     }
 }
 
-pub fn encode(image: &Image<'_>, plan: &Plan) -> Result<Vec<u8>, EngineError> {
+pub(super) fn encode(image: &Image<'_>, plan: &Plan) -> Result<Vec<u8>, EngineError> {
     let bytes = image
         .save(save_format(
             plan.format,

@@ -74,15 +74,15 @@ pub(crate) struct Label(Image<'static>);
 
 impl Label {
     /// Renders `spec` wrapped at `wrap_width` (Pango lays it out and rasterises it now).
-    pub fn render(spec: &TextSpec, wrap_width: u32) -> Result<Label, EngineError> {
+    pub(crate) fn render(spec: &TextSpec, wrap_width: u32) -> Result<Label, EngineError> {
         label(spec, wrap_width).map(Label).map_err(internal)
     }
 
-    pub fn width(&self) -> u32 {
+    pub(crate) fn width(&self) -> u32 {
         self.0.width()
     }
 
-    pub fn height(&self) -> u32 {
+    pub(crate) fn height(&self) -> u32 {
         self.0.height()
     }
 }

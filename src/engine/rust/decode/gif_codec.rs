@@ -18,7 +18,7 @@ fn canvas(screen: (u16, u16), frame: &gif::Frame<'_>) -> (u32, u32) {
     }
 }
 
-pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
+pub(super) fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     // Frames are counted from their headers; skipping LZW keeps this cheap.
     let mut decoder = options(true)
         .read_info(bytes)
@@ -52,7 +52,7 @@ pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     })
 }
 
-pub fn decode(bytes: &[u8]) -> Result<Decoded, EngineError> {
+pub(super) fn decode(bytes: &[u8]) -> Result<Decoded, EngineError> {
     let mut decoder = options(false)
         .read_info(bytes)
         .map_err(|e| broken("GIF", e))?;

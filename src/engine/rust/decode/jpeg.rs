@@ -12,7 +12,7 @@ fn read_error(error: jpeg_decoder::Error) -> EngineError {
     }
 }
 
-pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
+pub(super) fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     let mut decoder = Decoder::new(bytes);
     decoder.read_info().map_err(read_error)?;
     let info = decoder
@@ -28,7 +28,7 @@ pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     })
 }
 
-pub fn decode(
+pub(super) fn decode(
     bytes: &[u8],
     shrink_to: (u32, u32),
     rule: ShrinkRule,

@@ -16,7 +16,7 @@ use crate::engine::{EngineError, SourceFormat};
 
 /// What the header says, in the source's stored orientation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
+pub(super) struct Header {
     pub format: SourceFormat,
     pub width: u32,
     pub height: u32,
@@ -28,14 +28,14 @@ pub struct Header {
 
 /// Pixels as decoded (stored orientation), with what is needed to finish them.
 #[derive(Debug)]
-pub struct Decoded {
+pub(super) struct Decoded {
     pub pixels: Pixels,
     pub orientation: u16,
     /// An embedded ICC profile, if any.
     pub icc: Option<Vec<u8>>,
 }
 
-pub fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
+pub(super) fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
     match bytes {
         [0xFF, 0xD8, 0xFF, ..] => Some(SourceFormat::Jpeg),
         [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(SourceFormat::Png),
@@ -51,7 +51,7 @@ fn broken(what: &str, error: impl std::fmt::Display) -> EngineError {
     EngineError::Undecodable(format!("{what}: {error}"))
 }
 
-pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
+pub(super) fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     match sniff(bytes) {
         Some(SourceFormat::Jpeg) => jpeg::header(bytes),
         Some(SourceFormat::Png) => png_codec::header(bytes),
@@ -64,11 +64,11 @@ pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
 }
 
 /// A DCT shrink rule of `crate::engine::shrink`: (source size, target size) -> 8, 4, 2 or 1.
-pub type ShrinkRule = fn((u32, u32), (u32, u32)) -> u32;
+pub(super) type ShrinkRule = fn((u32, u32), (u32, u32)) -> u32;
 
 /// Decodes `bytes`. `shrink_to` (stored orientation) is the smallest size the caller still needs:
 /// a JPEG is shrunk in the DCT domain as far as `rule` allows, others are decoded in full.
-pub fn decode(
+pub(super) fn decode(
     bytes: &[u8],
     shrink_to: (u32, u32),
     rule: ShrinkRule,

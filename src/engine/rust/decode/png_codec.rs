@@ -10,7 +10,7 @@ fn reader(bytes: &[u8]) -> Result<png::Reader<Cursor<&[u8]>>, EngineError> {
     decoder.read_info().map_err(|e| broken("PNG", e))
 }
 
-pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
+pub(super) fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     let reader = reader(bytes)?;
     let info = reader.info();
     let (color, _) = reader.output_color_type();
@@ -28,7 +28,7 @@ pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     })
 }
 
-pub fn decode(bytes: &[u8]) -> Result<Decoded, EngineError> {
+pub(super) fn decode(bytes: &[u8]) -> Result<Decoded, EngineError> {
     let mut reader = reader(bytes)?;
     let size = reader
         .output_buffer_size()

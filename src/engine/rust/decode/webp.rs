@@ -7,7 +7,7 @@ fn decoder(bytes: &[u8]) -> Result<WebPDecoder<Cursor<&[u8]>>, EngineError> {
     WebPDecoder::new(Cursor::new(bytes)).map_err(|e| broken("WebP", e))
 }
 
-pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
+pub(super) fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     let mut decoder = decoder(bytes)?;
     let (width, height) = decoder.dimensions();
     Ok(Header {
@@ -30,7 +30,7 @@ pub fn header(bytes: &[u8]) -> Result<Header, EngineError> {
     })
 }
 
-pub fn decode(bytes: &[u8]) -> Result<Decoded, EngineError> {
+pub(super) fn decode(bytes: &[u8]) -> Result<Decoded, EngineError> {
     let mut decoder = decoder(bytes)?;
     let (width, height) = decoder.dimensions();
     let size = decoder
