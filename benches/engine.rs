@@ -14,6 +14,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+mod common;
+
+use common::produce;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
 use imgshield::cache::CacheKey;
@@ -21,7 +24,7 @@ use imgshield::config::Config;
 use imgshield::engine::vips::{Derivatives, VipsEngine};
 use imgshield::engine::{Engine, Plan, SourceInfo};
 use imgshield::params::{FormatChoice, ParamLimits, Params};
-use imgshield::render::{choose_format, resolve, Job, Rendered, Renderer};
+use imgshield::render::{choose_format, resolve, Renderer};
 use imgshield::samples;
 use imgshield::types::AcceptClass;
 
@@ -63,24 +66,6 @@ fn dump(sources: &[(&str, &Source)]) {
 
 fn params_300w() -> Params {
     Params::parse("src=bench.jpg&w=300", &ParamLimits::default()).expect("valid params")
-}
-
-/// What a `/resize` miss does on a worker thread (`Renderer::render`), minus fetching and metrics.
-fn produce(renderer: &Renderer, params: &Params, source: &[u8]) -> usize {
-    let selection = renderer.select(params.engine, || 0);
-    let rendered = renderer
-        .render(Job::Resize {
-            source,
-            params,
-            accept: AcceptClass::Legacy,
-            selection: &selection,
-            watermark: None,
-        })
-        .expect("render");
-    match rendered {
-        Rendered::Image(made) => made.encoded.bytes.len(),
-        Rendered::Json(_) => unreachable!("a resize makes an image"),
-    }
 }
 
 fn plan_for(engine: &VipsEngine, params: &Params, source: &Source) -> Plan {

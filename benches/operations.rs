@@ -10,13 +10,15 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+mod common;
+
+use common::produce;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 
 use imgshield::config::Config;
 use imgshield::params::{ParamLimits, Params};
-use imgshield::render::{Job, Rendered, Renderer};
+use imgshield::render::Renderer;
 use imgshield::samples;
-use imgshield::types::AcceptClass;
 
 /// The operations measured, each added to `src=bench.jpg&w=800`.
 const OPERATIONS: &[(&str, &str)] = &[
@@ -47,24 +49,6 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("fm=avif", "&fm=avif"),
     ("fm=gif", "&fm=gif"),
 ];
-
-/// What a `/resize` miss does on a worker thread, minus fetching and metrics.
-fn produce(renderer: &Renderer, params: &Params, source: &[u8]) -> usize {
-    let selection = renderer.select(params.engine, || 0);
-    let rendered = renderer
-        .render(Job::Resize {
-            source,
-            params,
-            accept: AcceptClass::Legacy,
-            selection: &selection,
-            watermark: None,
-        })
-        .expect("render");
-    match rendered {
-        Rendered::Image(made) => made.encoded.bytes.len(),
-        Rendered::Json(_) => unreachable!("a resize makes an image"),
-    }
-}
 
 fn operations(c: &mut Criterion) {
     let config = Config::from_env().expect("the default configuration");

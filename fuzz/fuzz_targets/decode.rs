@@ -6,30 +6,20 @@
 //! box and decode again.
 #![no_main]
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use bytes::Bytes;
+use common::LIMITS;
 use imgshield::engine::rust::RustEngine;
 use imgshield::engine::select::Engines;
 use imgshield::engine::vips::VipsEngine;
-use imgshield::engine::Strictness;
 use imgshield::params::{ParamLimits, Params};
-use imgshield::render::{Job, RenderLimits, Rendered, Renderer};
+use imgshield::render::{Job, Rendered, Renderer};
 use imgshield::samples;
 use imgshield::types::{AcceptClass, EngineChoice};
 use libfuzzer_sys::fuzz_target;
-
-/// Small outputs: the encoders are not what this target is after.
-const LIMITS: RenderLimits = RenderLimits {
-    max_src_pixels: 1 << 20,
-    max_frames: 64,
-    max_output_pixels: 256 * 256,
-    max_dimension: 256,
-    // Generous next to what a 1 MP decode needs; a hang shows up as a libFuzzer timeout instead.
-    time_limit: Duration::from_secs(5),
-    strictness: Strictness::Warning,
-};
 
 /// Requests exercising each fit mode and output format (AVIF is left out: slow to encode), trim,
 /// rotation, effects, a watermark and animation.
@@ -55,7 +45,9 @@ static FIXTURE: OnceLock<Fixture> = OnceLock::new();
 
 fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
-        let vips = VipsEngine::new().expect("libvips initialises").with_draft(true);
+        let vips = VipsEngine::new()
+            .expect("libvips initialises")
+            .with_draft(true);
         let rust = RustEngine::new().with_draft(true);
         let engines = Engines::new(Arc::new(vips), Arc::new(rust), 0);
         Fixture {
@@ -89,7 +81,10 @@ fuzz_target!(|data: &[u8]| {
             u64::from(out.width) * u64::from(out.height) <= LIMITS.max_output_pixels,
             "the output respects the limits"
         );
-        let back = renderer.primary().probe(&out.bytes).expect("our own output decodes");
+        let back = renderer
+            .primary()
+            .probe(&out.bytes)
+            .expect("our own output decodes");
         assert_eq!((back.width, back.height), (out.width, out.height));
     }
 });

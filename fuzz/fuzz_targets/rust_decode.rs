@@ -4,27 +4,18 @@
 //! an image made stays within the limits.
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+mod common;
 
+use std::sync::{Arc, OnceLock};
+
+use common::LIMITS;
 use imgshield::engine::rust::RustEngine;
 use imgshield::engine::select::Engines;
 use imgshield::engine::vips::VipsEngine;
-use imgshield::engine::Strictness;
 use imgshield::params::{ParamLimits, Params};
-use imgshield::render::{Job, RenderLimits, Rendered, Renderer};
+use imgshield::render::{Job, Rendered, Renderer};
 use imgshield::types::{AcceptClass, EngineChoice};
 use libfuzzer_sys::fuzz_target;
-
-/// As in `decode`: big images are refused by their header in the server anyway.
-const LIMITS: RenderLimits = RenderLimits {
-    max_src_pixels: 1 << 20,
-    max_frames: 64,
-    max_output_pixels: 256 * 256,
-    max_dimension: 256,
-    time_limit: Duration::from_secs(5),
-    strictness: Strictness::Warning,
-};
 
 const QUERIES: [&str; 4] = [
     "src=f&w=64",
