@@ -1,11 +1,17 @@
 //! The whole `GET /text` query -> a [`TextRequest`]: the `txt*` parameters ([`TextSpec`]) and the
 //! banner's own canvas size, background, format and quality. Pure, like the rest of `params`.
 
+use std::sync::LazyLock;
+
 use super::field::{self, Field, Stage};
 use super::query::Query;
 use super::text::{self, invalid, parse_u32_in, TextValues, NAMES};
 use super::{ParamError, ParamLimits};
 use crate::types::{color_str, parse_color, OutputFormat, Rgba, TextSpec};
+
+/// [`FIELDS`] in parse order.
+static ORDER: LazyLock<Vec<&'static Field<TextRequest, TextRequest>>> =
+    LazyLock::new(|| field::ordered(FIELDS));
 
 /// `/text`'s canvas colour when `bg` is absent.
 const DEFAULT_BANNER_BACKGROUND: Rgba = Rgba::WHITE;
@@ -138,7 +144,7 @@ impl TextRequest {
             format: BannerFormat::Fixed(DEFAULT_BANNER_FORMAT),
             quality: None,
         };
-        field::parse(FIELDS, &mut q, &mut request, limits)?;
+        field::parse(&ORDER, &mut q, &mut request, limits)?;
         // PNG and GIF are lossless: a quality would only split the cache.
         if let BannerFormat::Fixed(OutputFormat::Png | OutputFormat::Gif) = request.format {
             request.quality = None;

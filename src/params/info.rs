@@ -1,10 +1,16 @@
 //! The query of `GET /info`: `src` (the same rules as `/resize`) and the BlurHash component counts
 //! `bhx`, `bhy`. Pure, like the rest of `params`; the canonical form goes into the cache key.
 
+use std::sync::LazyLock;
+
 use super::field::{self, Field, Stage};
 use super::query::Query;
 use super::{ParamError, ParamLimits, Source};
 use crate::placeholder::Components;
+
+/// [`FIELDS`] in parse order.
+static ORDER: LazyLock<Vec<&'static Field<InfoParams, InfoParams>>> =
+    LazyLock::new(|| field::ordered(FIELDS));
 
 /// A validated `/info` request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,7 +70,7 @@ impl InfoParams {
             src: Source::placeholder(),
             blurhash: Components::DEFAULT,
         };
-        field::parse(FIELDS, &mut q, &mut params, &ParamLimits::default())?;
+        field::parse(&ORDER, &mut q, &mut params, &ParamLimits::default())?;
         Ok(params)
     }
 

@@ -8,6 +8,8 @@
 mod fields;
 mod groups;
 
+use std::sync::LazyLock;
+
 use super::field;
 use super::ops::{Padding, Position, Region, Watermark};
 use super::query::Query;
@@ -15,6 +17,10 @@ use super::{ParamError, ParamLimits, Qualities, Source};
 use crate::types::{
     Effects, Encoding, EngineChoice, Flip, Gravity, Milli, OutputFormat, Rgba, Rotation, TextSpec,
 };
+
+/// [`fields::FIELDS`] in parse order.
+static ORDER: LazyLock<Vec<&'static field::Field<Draft, Params>>> =
+    LazyLock::new(|| field::ordered(fields::FIELDS));
 
 /// `/resize`'s spelling of `name`, if it is one of its parameters (presets are checked against
 /// the same list).
@@ -135,7 +141,7 @@ impl Params {
             params: Params::defaults(limits.qualities),
             dpr: Milli::ONE,
         };
-        field::parse(fields::FIELDS, &mut q, &mut draft, limits)?;
+        field::parse(&ORDER, &mut q, &mut draft, limits)?;
         Ok(draft.params.normalised())
     }
 

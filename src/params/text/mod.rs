@@ -6,12 +6,18 @@
 //! most `MAX_TEXT_CHARS` characters, the size at most `MAX_TEXT_SIZE` px, and the rendered
 //! area, estimated generously from both, at most [`MAX_TEXT_PIXELS`].
 
+use std::sync::LazyLock;
+
 use crate::types::text::{TextAlign, TextSpec, TextTooLarge, MAX_TEXT_PIXELS};
 use crate::types::{parse_color, Gravity, Rgba};
 
 use super::field::{self, Field, Stage};
 use super::query::Query;
 use super::{ParamError, ParamLimits};
+
+/// [`TEXT`] in parse order.
+static ORDER: LazyLock<Vec<&'static Field<TextSpec, TextSpec>>> =
+    LazyLock::new(|| field::ordered(&TEXT));
 
 impl From<TextTooLarge> for ParamError {
     /// Names `txt`, with what would bring the size down.
@@ -206,7 +212,7 @@ impl TextSpec {
             };
         }
         let mut spec = defaults();
-        field::parse(&TEXT, &mut values.0.clone(), &mut spec, limits)?;
+        field::parse(&ORDER, &mut values.0.clone(), &mut spec, limits)?;
         Ok(Some(spec))
     }
 }
