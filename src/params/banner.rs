@@ -9,9 +9,9 @@ use super::text::{self, invalid, parse_u32_in, TextValues, NAMES};
 use super::{ParamError, ParamLimits};
 use crate::types::{color_str, parse_color, OutputFormat, Rgba, TextSpec};
 
-/// [`FIELDS`] in parse order.
-static ORDER: LazyLock<Vec<&'static Field<TextRequest, TextRequest>>> =
-    LazyLock::new(|| field::ordered(FIELDS));
+/// The table, worked out once.
+static PARSING: LazyLock<field::Parsing<TextRequest, TextRequest>> =
+    LazyLock::new(|| field::Parsing::of(FIELDS));
 
 /// `/text`'s canvas colour when `bg` is absent.
 const DEFAULT_BANNER_BACKGROUND: Rgba = Rgba::WHITE;
@@ -134,7 +134,7 @@ impl TextRequest {
                 "only presets (p=) are allowed on this server, and /text has none",
             ));
         }
-        let mut q = Query::plain(query, |name| field::known(FIELDS, name))?;
+        let mut q = Query::plain(query, |name| PARSING.known(name))?;
         let mut request = TextRequest {
             // Replaced by the text field, which runs first and refuses a query without `txt`.
             text: text::defaults(),
@@ -144,7 +144,7 @@ impl TextRequest {
             format: BannerFormat::Fixed(DEFAULT_BANNER_FORMAT),
             quality: None,
         };
-        field::parse(&ORDER, &mut q, &mut request, limits)?;
+        field::parse(&PARSING, &mut q, &mut request, limits)?;
         // PNG and GIF are lossless: a quality would only split the cache.
         if let BannerFormat::Fixed(OutputFormat::Png | OutputFormat::Gif) = request.format {
             request.quality = None;

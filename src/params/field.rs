@@ -165,15 +165,6 @@ impl Put<'_> {
     }
 }
 
-/// The table's name equal to `name`, if any (what [`Query`] keeps instead of the request's copy).
-pub(crate) fn known<D, T>(table: &[Field<D, T>], name: &str) -> Option<&'static str> {
-    table
-        .iter()
-        .flat_map(|field| field.names)
-        .find(|known| **known == name)
-        .copied()
-}
-
 /// A table's rows in parse order: stage by stage, table order within a stage.
 pub(crate) fn parse_order<E>(table: &[E], stage: fn(&E) -> Stage) -> impl Iterator<Item = &E> {
     Stage::ALL
@@ -181,22 +172,41 @@ pub(crate) fn parse_order<E>(table: &[E], stage: fn(&E) -> Stage) -> impl Iterat
         .flat_map(move |s| table.iter().filter(move |e| stage(e) == s))
 }
 
-/// The rows of `table` in parse order, for a route to keep (the order is fixed; working it out on
-/// every request cost more than the parsing itself on the hit path).
-pub(crate) fn ordered<D, T>(table: &'static [Field<D, T>]) -> Vec<&'static Field<D, T>> {
-    parse_order(table, |f| f.stage).collect()
+/// What a route works out from its table once and keeps (in a `LazyLock`): the rows in parse
+/// order and every name, the subject's first. Working these out on each request cost more than
+/// the parsing itself on the hit path.
+pub(crate) struct Parsing<D: 'static, T: 'static> {
+    order: Vec<&'static Field<D, T>>,
+    names: Vec<&'static str>,
 }
 
-/// Runs every field's parser in parse order (`order`, from [`ordered`]); the first error wins. A
-/// value that no field took means a name is known but unparsed: a programming error, refused
-/// rather than ignored.
+impl<D, T> Parsing<D, T> {
+    pub(crate) fn of(table: &'static [Field<D, T>]) -> Self {
+        let order: Vec<&'static Field<D, T>> = parse_order(table, |f| f.stage).collect();
+        let names = order
+            .iter()
+            .flat_map(|field| field.names)
+            .copied()
+            .collect();
+        Parsing { order, names }
+    }
+
+    /// The table's name equal to `name`, if any (what [`Query`] keeps instead of the request's
+    /// copy).
+    pub(crate) fn known(&self, name: &str) -> Option<&'static str> {
+        self.names.iter().find(|known| **known == name).copied()
+    }
+}
+
+/// Runs every field's parser in parse order; the first error wins. A value that no field took
+/// means a name is known but unparsed: a programming error, refused rather than ignored.
 pub(crate) fn parse<D, T>(
-    order: &[&Field<D, T>],
+    parsing: &Parsing<D, T>,
     query: &mut Query,
     draft: &mut D,
     limits: &ParamLimits,
 ) -> Result<(), ParamError> {
-    for field in order {
+    for field in &parsing.order {
         let args = Args {
             query: &mut *query,
             names: field.names,

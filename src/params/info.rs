@@ -8,9 +8,9 @@ use super::query::Query;
 use super::{ParamError, ParamLimits, Source};
 use crate::placeholder::Components;
 
-/// [`FIELDS`] in parse order.
-static ORDER: LazyLock<Vec<&'static Field<InfoParams, InfoParams>>> =
-    LazyLock::new(|| field::ordered(FIELDS));
+/// The table, worked out once.
+static PARSING: LazyLock<field::Parsing<InfoParams, InfoParams>> =
+    LazyLock::new(|| field::Parsing::of(FIELDS));
 
 /// A validated `/info` request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,13 +64,13 @@ const RANGE: &str = "expected an integer from 1 to 9";
 impl InfoParams {
     /// Parses a raw (still percent-encoded) query string.
     pub fn parse(query: &str) -> Result<InfoParams, ParamError> {
-        let mut q = Query::plain(query, |name| field::known(FIELDS, name))?;
+        let mut q = Query::plain(query, |name| PARSING.known(name))?;
         let mut params = InfoParams {
             // Replaced by the `src` field, which runs first and refuses a query without one.
             src: Source::placeholder(),
             blurhash: Components::DEFAULT,
         };
-        field::parse(&ORDER, &mut q, &mut params, &ParamLimits::default())?;
+        field::parse(&PARSING, &mut q, &mut params, &ParamLimits::default())?;
         Ok(params)
     }
 

@@ -18,14 +18,14 @@ use crate::types::{
     Effects, Encoding, EngineChoice, Flip, Gravity, Milli, OutputFormat, Rgba, Rotation, TextSpec,
 };
 
-/// [`fields::FIELDS`] in parse order.
-static ORDER: LazyLock<Vec<&'static field::Field<Draft, Params>>> =
-    LazyLock::new(|| field::ordered(fields::FIELDS));
+/// The table, worked out once.
+static PARSING: LazyLock<field::Parsing<Draft, Params>> =
+    LazyLock::new(|| field::Parsing::of(fields::FIELDS));
 
 /// `/resize`'s spelling of `name`, if it is one of its parameters (presets are checked against
 /// the same list).
 pub(crate) fn known(name: &str) -> Option<&'static str> {
-    field::known(fields::FIELDS, name)
+    PARSING.known(name)
 }
 
 /// How the source is fitted into the requested box (the names and meanings of sharp/weserv).
@@ -141,7 +141,7 @@ impl Params {
             params: Params::defaults(limits.qualities),
             dpr: Milli::ONE,
         };
-        field::parse(&ORDER, &mut q, &mut draft, limits)?;
+        field::parse(&PARSING, &mut q, &mut draft, limits)?;
         Ok(draft.params.normalised())
     }
 

@@ -15,9 +15,9 @@ use super::field::{self, Field, Stage};
 use super::query::Query;
 use super::{ParamError, ParamLimits};
 
-/// [`TEXT`] in parse order.
-static ORDER: LazyLock<Vec<&'static Field<TextSpec, TextSpec>>> =
-    LazyLock::new(|| field::ordered(&TEXT));
+/// The table, worked out once.
+static PARSING: LazyLock<field::Parsing<TextSpec, TextSpec>> =
+    LazyLock::new(|| field::Parsing::of(&TEXT));
 
 impl From<TextTooLarge> for ParamError {
     /// Names `txt`, with what would bring the size down.
@@ -212,7 +212,7 @@ impl TextSpec {
             };
         }
         let mut spec = defaults();
-        field::parse(&ORDER, &mut values.0.clone(), &mut spec, limits)?;
+        field::parse(&PARSING, &mut values.0.clone(), &mut spec, limits)?;
         Ok(Some(spec))
     }
 }
