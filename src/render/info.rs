@@ -11,7 +11,7 @@ use crate::params::InfoParams;
 
 /// The JSON body. Field order is the documented one (docs/API.md); serde keeps it.
 #[derive(Serialize)]
-pub struct InfoBody<'a> {
+struct InfoBody<'a> {
     format: &'static str,
     /// After EXIF auto-orientation: the size `/resize` works with and a browser shows.
     width: u32,
@@ -30,7 +30,7 @@ pub struct InfoBody<'a> {
 }
 
 impl<'a> InfoBody<'a> {
-    pub fn new(d: &'a Description, placeholders: &'a Placeholders, file_size: u64) -> InfoBody<'a> {
+    fn new(d: &'a Description, placeholders: &'a Placeholders, file_size: u64) -> InfoBody<'a> {
         InfoBody {
             format: d.format,
             width: d.info.width,

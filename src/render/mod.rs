@@ -13,13 +13,12 @@
 
 mod banner;
 mod error;
-pub mod format;
+mod format;
 mod info;
-pub mod resolve;
+mod resolve;
 
 pub use error::RenderError;
 pub use format::{banner_format, choose_format, choose_format_animated};
-pub use info::InfoBody;
 pub use resolve::{resolve, resolve_trimmed, with_watermark};
 
 use std::sync::Arc;
@@ -150,10 +149,6 @@ impl Renderer {
     /// The primary engine (libvips): probes, negotiates formats and makes every unsampled miss.
     pub fn primary(&self) -> &Arc<dyn Engine> {
         self.engines.primary()
-    }
-
-    pub fn limits(&self) -> &RenderLimits {
-        &self.limits
     }
 
     /// The client's class for `fm=auto`, by what the primary can encode (so both engines of an A/B
