@@ -5,6 +5,7 @@
 //! the same `Plan`. Engines run on blocking worker threads only (see `workers`).
 
 pub mod info;
+mod jpeg_layout;
 mod plan;
 mod riff;
 pub mod rust;
@@ -13,6 +14,7 @@ pub mod shrink;
 pub mod trim;
 pub mod vips;
 
+pub use jpeg_layout::{jpeg_layout, JpegLayout};
 pub use riff::drop_webp_metadata;
 
 pub use crate::types::{AcceptClass, OutputFormat, Rect, Rgba, Size, SourceFormat};
