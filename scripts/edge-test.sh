@@ -5,6 +5,8 @@
 #   - edge MISS then HIT, and /metrics not exposed;
 #   - fm=auto: each Accept class gets its format, and another browser's Accept string of the same
 #     class is an edge HIT (the cache is not split per Accept string);
+#   - no AVIF or WebP reaches an Accept that refuses it: over fm=auto, presets that say fm=auto and
+#     URLs without fm, with q=0 in its spellings;
 #   - consistent hashing: the three Accept variants of a URL reach one replica (the origin sends each
 #     image once), and both replicas get URLs;
 #   - a killed replica is routed around: every URL still answers;
@@ -63,7 +65,7 @@ for name in a b; do
     port=$(free_port)
     RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" --root "$work/empty" \
         --allow-host "127.0.0.1:$origin_port" --max-age 2 --cache-ttl 1s --stale-grace 0s \
-        --breaker-failures 0 >"$work/replica-$name.log" 2>&1 &
+        --breaker-failures 0 --preset 'hero=w=120&fm=auto' >"$work/replica-$name.log" 2>&1 &
     replica_pids+=("$!")
     pids+=("$!")
     replica_ports+=("$port")
@@ -134,6 +136,29 @@ check "a WebP-only browser gets WebP" \
 check "another browser gets JPEG" "$(is "$(get "$auto" "*/*" | cut -d' ' -f1,3)" "200 image/jpeg")"
 check "another WebP browser's Accept string is an edge HIT" \
     "$(is "$(get "$auto" "image/webp,image/apng,image/svg+xml,*/*;q=0.8")" "200 HIT image/webp")"
+
+# No browser is ever sent a type its Accept refuses: over fm=auto, a preset that says fm=auto, a
+# URL without fm, and Accept headers that refuse AVIF or WebP with q=0 (each asked after a browser
+# that takes AVIF has filled the edge cache for that URL).
+refused=0
+for url in "/resize?src=$origin/p2.jpg&w=150&fm=auto" "/resize?src=$origin/p2.jpg&p=hero" \
+    "/resize?src=$origin/p2.jpg&w=140" "/resize?src=$origin/p2.jpg&p=hero&fm=%61uto"; do
+    get "$url" "image/avif,image/webp,*/*" >/dev/null
+    while IFS='|' read -r accept allowed; do
+        got=$(get "$url" "$accept" | cut -d' ' -f1,3)
+        [[ "$got" =~ ^200\ ($allowed)$ ]] || { log "     $url with '$accept': '$got'"; refused=1; }
+    done <<'ACCEPTS'
+image/jpeg|image/jpeg
+image/avif;q=0,image/webp|image/webp|image/jpeg
+image/avif;q=0.0, image/webp;q=0, */*|image/jpeg
+image/webp;q=0,image/avif;q=0,image/*|image/jpeg
+image/webp,image/avif;q=0.000|image/webp|image/jpeg
+image/avif;q=0.5,*/*|image/avif|image/jpeg
+ACCEPTS
+done
+check "no AVIF or WebP reaches an Accept that refuses it (fm=auto, presets, q=0)" "$refused"
+check "a preset with fm=auto still gives AVIF to a browser that takes it" \
+    "$(is "$(get "/resize?src=$origin/p2.jpg&p=hero" "image/avif,*/*" | cut -d' ' -f1,3)" "200 image/avif")"
 
 # Consistent hashing: three edge variants of each URL, one source fetch per image in all.
 for i in $(seq 3 10); do
