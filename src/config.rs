@@ -163,6 +163,16 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_DIMENSION", default_value_t = 8192)]
     pub max_dimension: u32,
 
+    /// A web origin (`https://shop.example.com`) whose pages may read images and `/info` with
+    /// `fetch()` or draw them on a canvas (CORS); repeat the flag for more, or `*` for any origin.
+    /// Without it no CORS headers are sent. A list answers with the matching origin and `Vary: Origin`.
+    #[arg(
+        long = "cors-origin",
+        env = "IMGSHIELD_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
     /// A named parameter set, `name=query` (e.g. `thumb=w=200&h=200&fit=cover`), used as `p=thumb`;
     /// repeat the flag for more. The request's own parameters override the preset's.
     #[arg(long = "preset", env = "IMGSHIELD_PRESETS", value_delimiter = ';')]

@@ -19,7 +19,7 @@ pub mod text;
 pub use info::InfoParams;
 pub use ops::{Padding, Position, Region, Watermark};
 pub use query::Presets;
-pub use resize::{Fit, FormatChoice, Params};
+pub use resize::{Delivery, Fit, FormatChoice, Params, MAX_FILENAME_CHARS};
 pub use source::{LocalPath, Source};
 
 use crate::types::OutputFormat;

@@ -2,14 +2,16 @@
 //!
 //! Presets come first and the request's own parameters override them (imgproxy's rule), so
 //! `p=thumb&w=300` is the thumb preset at width 300. With `presets_only`, a request may name
-//! nothing but `src`, `p` and `sig`: an operator can then allow exactly the renditions their pages use.
+//! nothing but `src`, `p`, `sig` and the delivery names `filename` and `dl`: an operator can then
+//! allow exactly the renditions their pages use.
 
 use std::collections::BTreeMap;
 
 use super::{resize, ParamError};
 
-/// Parameters a request may give when only presets are allowed.
-const ALWAYS_ALLOWED: &[&str] = &["src", "p", "sig"];
+/// Parameters a request may give when only presets are allowed: the subject, the presets, the
+/// signature, and how the result is delivered (`filename`, `dl`), which makes no new rendition.
+const ALWAYS_ALLOWED: &[&str] = &["src", "p", "sig", "filename", "dl"];
 
 /// Sets `name` to `value`, replacing an earlier value.
 fn set(values: &mut Vec<(&'static str, String)>, name: &'static str, value: String) {

@@ -24,6 +24,8 @@ use crate::render::Renderer;
 use crate::signature::Signer;
 use crate::workers::Workers;
 
+mod cors;
+mod disposition;
 mod gauges;
 mod info;
 mod lookup;
@@ -33,6 +35,7 @@ mod route;
 mod stats;
 mod text;
 
+use cors::Cors;
 use route::{log_request, Note, Route};
 use stats::{Stats, DASHBOARD_HTML};
 
@@ -63,6 +66,8 @@ pub struct App {
     stale_cache_control: HeaderValue,
     cache_ttl: Duration,
     signer: Option<Signer>,
+    /// `--cors-origin`: CORS headers on the image routes.
+    cors: Option<Cors>,
     ready: AtomicBool,
     /// What `/stats` and the `/dashboard` page show.
     stats: Stats,
@@ -152,6 +157,7 @@ impl App {
             ))
             .map_err(|e| e.to_string())?,
             signer: Signer::new(&config.secrets)?,
+            cors: Cors::from_config(&config.cors_origins)?,
             ready: AtomicBool::new(true),
             stats: Stats::default(),
         })
@@ -185,7 +191,7 @@ impl App {
                 .instrument(span)
                 .await
         };
-        let response = match dispatched {
+        let mut response = match dispatched {
             Ok(response) => response,
             Err(error) => {
                 self.metrics
@@ -197,6 +203,9 @@ impl App {
                 response
             }
         };
+        if let (Some(cors), true) = (&self.cors, route.is_image()) {
+            cors.apply(request.headers(), response.headers_mut());
+        }
         let status = response.status().as_u16();
         let elapsed = started.elapsed();
         let labels = HttpLabels {
@@ -229,6 +238,11 @@ impl App {
             return Err(Arc::new(Error::UrlTooLong {
                 max: self.max_url_bytes,
             }));
+        }
+        if let (Some(cors), true) = (&self.cors, route.is_image()) {
+            if Cors::is_preflight(request) {
+                return Ok(cors.preflight(request));
+            }
         }
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
             return Err(Arc::new(Error::MethodNotAllowed { allow: "GET, HEAD" }));

@@ -7,6 +7,7 @@
 
 use tracing::Instrument;
 
+use super::disposition::Disposition;
 use super::lookup::{Expiry, Lookup};
 use super::*;
 use crate::render::{Job, RenderError, Rendered};
@@ -39,6 +40,7 @@ impl App {
             digest.sample()
         });
         let key = CacheKey::new(&params, accept, selection.engine.as_ref());
+        let disposition = Disposition::of(&params);
 
         let (rendition, result) = self
             .lookup(key, note, Expiry::Ttl, || {
@@ -47,7 +49,13 @@ impl App {
             .await?;
         self.stats
             .record_lookup(matches!(result, Lookup::Hit | Lookup::Stale));
-        Ok(self.image_response(&rendition, request, negotiated, result))
+        let mut response = self.image_response(&rendition, request, negotiated, result);
+        if let Some(value) = disposition.header(&rendition.content_type) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+        Ok(response)
     }
 
     /// The start of every miss: a place in the bounded work (before the fetch, so a burst of misses

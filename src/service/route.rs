@@ -49,6 +49,11 @@ impl Route {
             Route::Other => "other",
         }
     }
+
+    /// The routes a page's script may read with CORS: images and `/info`.
+    pub(super) fn is_image(self) -> bool {
+        matches!(self, Route::Resize | Route::Text | Route::Info)
+    }
 }
 
 /// What a request did, for its log line.

@@ -5,6 +5,7 @@
 //! Adding a parameter: a row here (its names, stage, parser and canonical writer), a default in
 //! `Params::defaults`, and a test. `normalised` only if it interacts with another parameter.
 
+use super::delivery::parse_filename;
 use super::groups::{self, DPR};
 use super::{Draft, Fit, FormatChoice, Params};
 use crate::params::field::{Field, Stage};
@@ -317,4 +318,14 @@ pub(super) static FIELDS: &[Field<Draft, Params>] = &[
     }),
     // Presets, expanded by `Query::with_presets`: the name never reaches the fields.
     Field::new(&["p"], Stage::Subject, |_, _, _| Ok(())),
+    // How the result is delivered, not what it is: not written (see `delivery`).
+    Field::new(&["filename"], Stage::Options, |mut a, d, _| {
+        a.set(0, &mut d.params.delivery.filename, |v, name| {
+            parse_filename(v, name).map(Some)
+        })
+    }),
+    Field::new(&["dl"], Stage::Options, |mut a, d, _| {
+        d.params.delivery.download = a.flag(0, false)?;
+        Ok(())
+    }),
 ];

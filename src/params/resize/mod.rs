@@ -5,10 +5,13 @@
 //! the cache key hashes, so `?w=300&src=a.jpg` and `?src=a.jpg&w=300&fit=inside` share one cache
 //! entry.
 
+mod delivery;
 mod fields;
 mod groups;
 
 use std::sync::LazyLock;
+
+pub use delivery::{Delivery, MAX_FILENAME_CHARS};
 
 use super::field;
 use super::ops::{Padding, Position, Region, Watermark};
@@ -124,6 +127,8 @@ pub struct Params {
     pub text: Option<TextSpec>,
     /// `None`: the server decides (libvips, or the `--rust-percent` sample).
     pub engine: Option<EngineChoice>,
+    /// `filename=` and `dl=`: the response's `Content-Disposition` (not in the canonical form).
+    pub delivery: Delivery,
 }
 
 /// A `/resize` request being parsed: the fields write into `params`; `dpr` is kept for the sizes
@@ -171,6 +176,7 @@ impl Params {
             watermark: None,
             text: None,
             engine: None,
+            delivery: Delivery::default(),
         }
     }
 
