@@ -86,6 +86,11 @@ impl CacheKey {
         CacheKey(hasher.finalize())
     }
 
+    /// The key's first 8 bytes in hex: enough to tell requests apart in a log line.
+    pub fn short(&self) -> String {
+        self.0.to_hex()[..16].to_owned()
+    }
+
     /// 64 bits of the key, uniformly spread: what `--rust-percent` samples on.
     pub fn sample(&self) -> u64 {
         let mut first = [0u8; 8];

@@ -285,6 +285,23 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "IMGSHIELD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+
+    /// Export traces over OTLP/HTTP (protobuf) to this collector, e.g. `http://127.0.0.1:4318`
+    /// (`/v1/traces` is added unless the URL already names a path). Off without it.
+    #[arg(long, env = "IMGSHIELD_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
+    /// Share of new traces exported (0 to 1); a request that arrives with a `traceparent` follows
+    /// its caller's sampling decision.
+    #[arg(long, env = "IMGSHIELD_OTLP_SAMPLE_RATIO", default_value_t = 1.0, value_parser = sample_ratio)]
+    pub otlp_sample_ratio: f64,
+}
+
+fn sample_ratio(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err("a number from 0 to 1".into()),
+    }
 }
 
 /// How a JPEG is shrunk while it is decoded (`--jpeg-shrink`).

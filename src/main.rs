@@ -31,7 +31,6 @@ fn main() -> ExitCode {
         return compare(args);
     }
     let config = cli.serve;
-    let _log_guard = imgshield::telemetry::init(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,7 +41,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let telemetry =
+        imgshield::telemetry::exporting(&config).map(|otlp| imgshield::telemetry::Telemetry {
+            format: config.log_format,
+            otlp: otlp.map(|otlp| (otlp, runtime.handle().clone())),
+        });
+    let mut log_guard = match telemetry.and_then(imgshield::telemetry::init) {
+        Ok(guard) => guard,
+        Err(message) => {
+            eprintln!("imgshield: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let result = runtime.block_on(imgshield::run(config, shutdown_signal()));
+    // The last spans go out while the runtime that posts them still runs.
+    log_guard.finish_traces();
     // The grace period is over: a libvips job still running on a blocking thread is abandoned,
     // not waited for (dropping the runtime would wait for it without bound).
     runtime.shutdown_timeout(Duration::from_millis(100));

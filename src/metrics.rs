@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use prometheus_client::encoding::text::encode;
+mod process;
+
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -22,6 +24,14 @@ pub struct HttpLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CacheLabels {
     pub result: &'static str,
+}
+
+/// `imgshield_build_info`'s labels: what is running.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: &'static str,
+    /// The libvips engine's version and output-changing settings (as in the cache key).
+    pub libvips: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -55,6 +65,9 @@ const TRANSFORM_BUCKETS: [f64; 11] = [
 
 pub struct Metrics {
     registry: Registry,
+    /// The standard, unprefixed `process_*` series.
+    process: Registry,
+    pub build_info: Family<BuildLabels, Gauge>,
     pub requests: Family<HttpLabels, Counter>,
     pub request_duration: Family<HttpLabels, Histogram>,
     pub cache_lookups: Family<CacheLabels, Counter>,
@@ -90,6 +103,8 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut metrics = Metrics {
             registry: Registry::with_prefix("imgshield"),
+            process: process::registry(),
+            build_info: Family::default(),
             requests: Family::default(),
             request_duration: Family::new_with_constructor(|| Histogram::new(REQUEST_BUCKETS)),
             cache_lookups: Family::default(),
@@ -151,6 +166,11 @@ impl Metrics {
             "cache_weighted_bytes",
             "Bytes held in the memory cache, as weighed for eviction",
             self.cache_weighted_bytes.clone(),
+        );
+        self.registry.register(
+            "build_info",
+            "1, labelled with the version running and its libvips engine",
+            self.build_info.clone(),
         );
         self.registry.register(
             "source_cache_lookups",
@@ -262,7 +282,9 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
         // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.process);
+        let _ = encode_eof(&mut out);
         out
     }
 }

@@ -1,5 +1,5 @@
 //! The Grafana dashboard in docs/grafana/ queries only series the server really exports: every
-//! `imgshield_*` name in its expressions is checked against a live server's /metrics after traffic
+//! `imgshield_*` and `process_*` name in its expressions is checked against a live server's /metrics after traffic
 //! that touches every family (hits, misses, a remote source, an origin error, an error response).
 
 mod common;
@@ -53,7 +53,11 @@ async fn every_dashboard_series_exists() {
         for target in panel["targets"].as_array().expect("targets") {
             let expr = target["expr"].as_str().expect("expr");
             let mut rest = expr;
-            while let Some(at) = rest.find("imgshield_") {
+            while let Some(at) = ["imgshield_", "process_"]
+                .iter()
+                .filter_map(|prefix| rest.find(prefix))
+                .min()
+            {
                 let name: String = rest[at..]
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -64,6 +68,13 @@ async fn every_dashboard_series_exists() {
         }
     }
     assert!(used.len() >= 10, "the dashboard uses {used:?}");
+    for standard in [
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "imgshield_build_info",
+    ] {
+        assert!(used.contains(standard), "the dashboard shows {standard}");
+    }
     let missing: Vec<_> = used.difference(&exported).collect();
     assert!(
         missing.is_empty(),

@@ -71,6 +71,14 @@ impl Source {
     }
 
     /// The stable identity of the source: the normalised URL, or the root-relative path.
+    /// The origin's host for logs (`local` for a file below the root).
+    pub fn host(&self) -> &str {
+        match self {
+            Source::Remote(url) => url.host_str().unwrap_or("-"),
+            Source::Local(_) => "local",
+        }
+    }
+
     pub fn identity(&self) -> String {
         match self {
             Source::Remote(url) => url.as_str().to_string(),

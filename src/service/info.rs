@@ -17,6 +17,7 @@ impl App {
     ) -> Result<Response<Body>, Arc<Error>> {
         let query = self.signed_query(request)?;
         let params = InfoParams::parse(query).map_err(|e| Arc::new(e.into()))?;
+        note.src_host = Some(params.src.host().to_owned());
         let key = CacheKey::info(&params, self.engine());
         let (rendition, result) = self
             .lookup(key, note, Expiry::Ttl, || self.clone().make_info(params))

@@ -70,6 +70,7 @@ impl App {
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
     {
+        note.key = Some(key.short());
         let fresh = |hit: &Rendition| expiry == Expiry::Never || hit.is_fresh(self.cache_ttl);
         let (rendition, result) = match self.cache.get(&key).await {
             Some(hit) if fresh(&hit) => (hit, Lookup::Hit),

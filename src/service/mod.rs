@@ -17,7 +17,9 @@ use crate::engine::select::Selection;
 use crate::engine::vips::{Derivatives, OnLookup};
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::metrics::{status_class, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels};
+use crate::metrics::{
+    status_class, BuildLabels, CacheLabels, HttpLabels, KindLabels, Metrics, OriginLabels,
+};
 use crate::origin::{AllowList, Breakers, Origin, OriginConfig, SourceCache};
 use crate::params::{FormatChoice, InfoParams, ParamLimits, Params, Presets, Qualities, Source};
 use crate::render::Renderer;
@@ -34,10 +36,12 @@ mod respond;
 mod route;
 mod stats;
 mod text;
+mod trace;
 
 use cors::Cors;
-use route::{log_request, Note, Route};
+use route::{log_request, Note, Outcome, Route};
 use stats::{Stats, DASHBOARD_HTML};
+use trace::TraceContext;
 
 pub type Body = Full<Bytes>;
 
@@ -132,6 +136,13 @@ impl App {
             )
         });
         let renderer = Renderer::with_derivatives(config, derivatives.clone())?;
+        metrics
+            .build_info
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+                libvips: renderer.primary().version().to_owned(),
+            })
+            .set(1);
         let origin = origin(config, root, &metrics)?;
         Ok(App {
             renderer: Arc::new(renderer),
@@ -181,14 +192,24 @@ impl App {
         let started = Instant::now();
         let route = Route::of(request.uri().path());
         let mut note = Note::default();
-        // Debug level: free at the default `info`; with RUST_LOG=imgshield=debug every request
-        // logs its spans (request, queue_wait, fetch, cpu_wait, transform) with their timings.
-        let span =
-            tracing::debug_span!("request", method = %request.method(), route = route.as_str());
+        let mut trace = TraceContext::of(request.headers());
+        // Info level, so every line the request logs carries its id; its children (queue_wait,
+        // fetch, cpu_wait, transform) are debug level: with RUST_LOG=imgshield=debug every request
+        // logs its timeline, and with --otlp-endpoint they are exported as child spans.
+        let span = tracing::info_span!(
+            "request",
+            id = tracing::field::Empty,
+            method = %request.method(),
+            route = route.as_str()
+        );
+        if let Some(exported) = crate::telemetry::link(&span, trace.remote()) {
+            trace.adopt(exported);
+        }
+        span.record("id", trace.request_id.as_str());
         let dispatched = {
             use tracing::Instrument;
             self.dispatch(route, &request, &mut note)
-                .instrument(span)
+                .instrument(span.clone())
                 .await
         };
         let mut response = match dispatched {
@@ -206,22 +227,33 @@ impl App {
         if let (Some(cors), true) = (&self.cors, route.is_image()) {
             cors.apply(request.headers(), response.headers_mut());
         }
-        let status = response.status().as_u16();
-        let elapsed = started.elapsed();
+        trace.write(response.headers_mut());
+        let outcome = Outcome {
+            status: response.status().as_u16(),
+            bytes: hyper::body::Body::size_hint(response.body())
+                .exact()
+                .unwrap_or(0),
+            elapsed: started.elapsed(),
+        };
+        self.count_request(route, &outcome);
+        span.in_scope(|| log_request(request.method(), route, &outcome, &note));
+        response
+    }
+
+    fn count_request(&self, route: Route, outcome: &Outcome) {
         let labels = HttpLabels {
             route: route.as_str(),
-            status: status_class(status),
+            status: status_class(outcome.status),
         };
         self.metrics.requests.get_or_create(&labels).inc();
         if route == Route::Resize {
-            self.stats.record_request(elapsed, status >= 400);
+            self.stats
+                .record_request(outcome.elapsed, outcome.status >= 400);
         }
         self.metrics
             .request_duration
             .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
-        log_request(request.method(), route, status, &note, elapsed);
-        response
+            .observe(outcome.elapsed.as_secs_f64());
     }
 
     async fn dispatch<B>(

@@ -22,6 +22,7 @@ impl App {
     ) -> Result<Response<Body>, Arc<Error>> {
         let query = self.signed_query(request)?;
         let params = Params::parse(query, &self.limits).map_err(|e| Arc::new(e.into()))?;
+        note.src_host = Some(params.src.host().to_owned());
         if params.engine.is_some() && !self.allow_engine_param {
             return Err(Arc::new(Error::EngineParamNotAllowed));
         }

@@ -60,6 +60,10 @@ impl Route {
 #[derive(Default)]
 pub(super) struct Note {
     pub(super) cache: Option<&'static str>,
+    /// The source's host (`local` for the root).
+    pub(super) src_host: Option<String>,
+    /// The start of the cache key: the canonical parameters, hashed.
+    pub(super) key: Option<String>,
     pub(super) fetch: Option<Duration>,
     pub(super) transform: Option<Duration>,
     pub(super) error: Option<Arc<Error>>,
@@ -69,25 +73,35 @@ fn millis(d: Option<Duration>) -> Option<f64> {
     d.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0)
 }
 
-pub(super) fn log_request(
-    method: &Method,
-    route: Route,
-    status: u16,
-    note: &Note,
-    elapsed: Duration,
-) {
+/// What the access line says of the response, besides the note.
+pub(super) struct Outcome {
+    pub(super) status: u16,
+    pub(super) bytes: u64,
+    pub(super) elapsed: Duration,
+}
+
+/// The access line: one per request, inside the request's span (so it carries the request id).
+pub(super) fn log_request(method: &Method, route: Route, outcome: &Outcome, note: &Note) {
+    let Outcome {
+        status,
+        bytes,
+        elapsed,
+    } = *outcome;
     let total_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0;
     let cache = note.cache.unwrap_or("-");
+    let src = note.src_host.as_deref().unwrap_or("-");
+    let key = note.key.as_deref().unwrap_or("-");
     let (fetch_ms, transform_ms) = (millis(note.fetch), millis(note.transform));
+    let route = route.as_str();
     match &note.error {
         Some(error) if status >= 500 => tracing::warn!(
-            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request failed"
+            %method, route, src, key, status, bytes, cache, total_ms, code = error.code(), error = %error, "request failed"
         ),
         Some(error) => tracing::info!(
-            %method, route = route.as_str(), status, cache, total_ms, code = error.code(), error = %error, "request refused"
+            %method, route, src, key, status, bytes, cache, total_ms, code = error.code(), error = %error, "request refused"
         ),
         None => tracing::info!(
-            %method, route = route.as_str(), status, cache, fetch_ms, transform_ms, total_ms, "request"
+            %method, route, src, key, status, bytes, cache, fetch_ms, transform_ms, total_ms, "request"
         ),
     }
 }

@@ -125,7 +125,7 @@ fn every_name_in_the_table_is_taken_by_its_parser() {
                  &fm=webp&q=80&prog=0&palette=0&lossless=0&anim=0&meta=keep&engine=rust\
                  &wm=logo.png&wmpos=top&wmscale=0.5&wmopacity=0.5&wmmargin=4&txt=hi&txtsize=20\
                  &txtcolor=fff&txtpos=top&txtfont=Sans&txtwidth=100&txtalign=left&txtmargin=2\
-                 &txtbg=000&sig=x";
+                 &txtbg=000&filename=photo&dl=1&sig=x";
     parse(query).expect("every parameter at once");
     let given: Vec<&str> = query
         .split('&')
