@@ -88,7 +88,8 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_ROOT")]
     pub root: Option<PathBuf>,
 
-    /// Host allowed as a remote origin: `host`, `host:port` or `*.domain` (repeatable; comma-separated
+    /// Host allowed as a remote origin: `host` (the scheme's default port only), `host:port`,
+    /// `host:*` (any port), `*.domain`, `*.domain:port` or `*.domain:*` (repeatable; comma-separated
     /// in the environment). Exact entries may resolve to loopback/private addresses; wildcard entries
     /// must resolve to public ones. Without any, remote `src` URLs are refused.
     #[arg(
