@@ -114,6 +114,15 @@ impl Origin {
         self.sources.as_ref()
     }
 
+    /// Forgets a remote source's cached copy because a render refused these `bytes` of it (see
+    /// [`SourceCache::forget`]); local files are not cached here.
+    pub async fn forget(&self, source: &Source, bytes: &Bytes) -> bool {
+        match (source, &self.sources) {
+            (Source::Remote(url), Some(sources)) => sources.forget(url.as_str(), bytes).await,
+            _ => false,
+        }
+    }
+
     /// The whole source, or why not.
     pub async fn fetch(&self, source: &Source) -> Result<Bytes, OriginError> {
         match (source, &self.sources) {

@@ -27,6 +27,7 @@ use crate::workers::Workers;
 mod gauges;
 mod info;
 mod lookup;
+mod rejected;
 mod resize;
 mod respond;
 mod route;
