@@ -234,8 +234,9 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_REDIRECTS", default_value_t = 5)]
     pub max_redirects: u8,
 
-    /// Failures in a row (connect errors, timeouts, 5xx, broken bodies) after which an origin host
-    /// is not asked for `--breaker-cooldown`; 0 disables the breaker.
+    /// Failures in a row after which an origin host is not asked for `--breaker-cooldown`; 0
+    /// disables the breaker. Connect errors and connect timeouts count each time; 5xx, broken
+    /// bodies and fetch timeouts once per distinct path (so one failing URL cannot open it).
     #[arg(long, env = "IMGSHIELD_BREAKER_FAILURES", default_value_t = 5)]
     pub breaker_failures: u32,
 

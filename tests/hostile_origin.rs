@@ -1,5 +1,5 @@
 //! An origin that misbehaves on purpose, and clients that try to turn it against everybody: a
-//! broken answer must not be kept.
+//! broken answer must not be kept, one client must not open the circuit for all.
 
 mod common;
 
@@ -95,4 +95,77 @@ async fn info_does_not_keep_garbage_either() {
             "{name}: /info and /resize share the good copy"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_repeating_a_failing_url_cannot_open_the_circuit() {
+    let (_f, origin, s) = setup(&["--breaker-failures", "3"]).await;
+    origin.route("/down.jpg", Behaviour::Status(503));
+    // The same failing source, with and without cache-busting query strings: one path.
+    for i in 0..20 {
+        let path = if i % 2 == 0 {
+            "/down.jpg".to_string()
+        } else {
+            format!("/down.jpg?v={i}")
+        };
+        origin.route(&path, Behaviour::Status(503));
+        let reply = s
+            .get(&resize(&origin, &path, &format!("&w={}", 10 + i)))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_GATEWAY,
+            "{i}: {}",
+            reply.text()
+        );
+    }
+    // Verdicts about one URL never count: 404, 403, not an image, a refused redirect.
+    origin.route("/gone.jpg", Behaviour::Status(404));
+    origin.route("/private.jpg", Behaviour::Status(403));
+    origin.route("/html.jpg", Behaviour::NotAnImage);
+    origin.route(
+        "/away.jpg",
+        Behaviour::Redirect("http://example.com/".into()),
+    );
+    for path in ["/gone.jpg", "/private.jpg", "/html.jpg", "/away.jpg"] {
+        for w in [10, 11, 12] {
+            let reply = s.get(&resize(&origin, path, &format!("&w={w}"))).await;
+            assert!(reply.status.is_client_error() || reply.status.is_server_error());
+            assert_ne!(reply.code(), "origin_circuit_open", "{path}");
+        }
+    }
+    let ok = s.get(&resize(&origin, "/ok.jpg", "&w=40")).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    assert_eq!(s.metric("imgshield_origin_circuit_trips_total").await, 0.0);
+
+    // An origin failing on three distinct paths is failing: the circuit opens.
+    for path in ["/a.jpg", "/b.jpg", "/c.jpg"] {
+        origin.route(path, Behaviour::Status(500));
+        s.get(&resize(&origin, path, "&w=10")).await;
+    }
+    origin.route("/fresh.jpg", Behaviour::Image(common::photo_jpeg(64, 64)));
+    let refused = s.get(&resize(&origin, "/fresh.jpg", "&w=41")).await;
+    assert_eq!(refused.code(), "origin_circuit_open", "{}", refused.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_host_still_opens_the_circuit_through_one_url() {
+    // Nothing listens here: every URL on the host fails the same way, so each refusal counts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let fixtures = Fixtures::new();
+    let allow = format!("127.0.0.1:{port}");
+    let s = Server::start(
+        fixtures.path(),
+        &["--allow-host", &allow, "--breaker-failures", "3"],
+    )
+    .await;
+    let url = |w: u32| format!("/resize?src=http://127.0.0.1:{port}/x.jpg&w={w}");
+    for w in 10..13 {
+        assert_eq!(s.get(&url(w)).await.code(), "origin_unreachable");
+    }
+    assert_eq!(s.get(&url(20)).await.code(), "origin_circuit_open");
 }

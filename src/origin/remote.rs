@@ -23,7 +23,7 @@ use hyper_util::rt::TokioExecutor;
 use url::Url;
 
 use super::allow::{is_public, AllowList, Reach};
-use super::breaker::Breakers;
+use super::breaker::{Breakers, Scope};
 use super::freshness::{Fetched, SourceMeta, Validators};
 use super::{read_limited, OriginConfig, OriginError};
 
@@ -81,11 +81,21 @@ impl RemoteOrigin {
             });
         }
         let result =
-            tokio::time::timeout(self.fetch_timeout, self.fetch_following(url, validators))
-                .await
-                .unwrap_or(Err(OriginError::Timeout));
+            tokio::time::timeout(self.fetch_timeout, self.fetch_following(url, validators)).await;
+        let (result, scope) = match result {
+            // Past the whole fetch's deadline: this source is slow (a connect timeout is the
+            // host's, below).
+            Err(_) => (Err(OriginError::Timeout), Scope::source(url.path())),
+            Ok(result) => {
+                let scope = match &result {
+                    Err(OriginError::Connect(_) | OriginError::Timeout) => Scope::Host,
+                    _ => Scope::source(url.path()),
+                };
+                (result, scope)
+            }
+        };
         match &result {
-            Err(e) if e.is_origin_failure() => self.breakers.record_failure(&host),
+            Err(e) if e.is_origin_failure() => self.breakers.record_failure(&host, scope),
             _ => self.breakers.record_success(&host),
         }
         result
