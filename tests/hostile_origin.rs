@@ -1,5 +1,6 @@
 //! An origin that misbehaves on purpose, and clients that try to turn it against everybody: a
-//! broken answer must not be kept, one client must not open the circuit for all.
+//! broken answer must not be kept, one client must not open the circuit for all, and no error body
+//! carries libvips, hyper, resolver or OS text.
 
 mod common;
 
@@ -168,4 +169,84 @@ async fn a_dead_host_still_opens_the_circuit_through_one_url() {
         assert_eq!(s.get(&url(w)).await.code(), "origin_unreachable");
     }
     assert_eq!(s.get(&url(20)).await.code(), "origin_circuit_open");
+}
+
+/// Words that only libvips, hyper, the resolver or the OS would write.
+const FOREIGN: &[&str] = &[
+    "os error",
+    "tcp",
+    "hyper",
+    "client error",
+    "Connection",
+    "connection closed",
+    "vips",
+    "Vips",
+    "VipsJpeg",
+    "Premature",
+    "jpeg",
+    "resolves",
+    "non-public",
+    "dns",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_bodies_carry_only_our_own_words() {
+    // A port with nothing behind it, allowed too: connection errors come from the OS and hyper.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let closed_entry = format!("127.0.0.1:{closed}");
+    let (f, origin, s) = setup(&["--allow-host", &closed_entry]).await;
+    let jpeg = common::photo_jpeg(400, 300);
+    std::fs::write(f.path().join("half.jpg"), &jpeg[..jpeg.len() / 2]).expect("write");
+    origin.route("/truncated-body.jpg", Behaviour::Truncated(jpeg.clone()));
+    origin.route("/html.jpg", Behaviour::NotAnImage);
+    origin.route(
+        "/half.jpg",
+        Behaviour::Image(jpeg[..jpeg.len() / 2].to_vec()),
+    );
+    origin.route("/loop.jpg", Behaviour::Redirect("/loop.jpg".into()));
+    origin.route(
+        "/away.jpg",
+        Behaviour::Redirect("http://internal.example.com:6379/x".into()),
+    );
+    origin.route(
+        "/to-closed.jpg",
+        Behaviour::Redirect(format!("http://127.0.0.1:{closed}/x.jpg")),
+    );
+    let mut queries: Vec<String> = [
+        "/truncated-body.jpg",
+        "/html.jpg",
+        "/half.jpg",
+        "/loop.jpg",
+        "/away.jpg",
+        "/to-closed.jpg",
+    ]
+    .iter()
+    .flat_map(|p| {
+        [
+            resize(&origin, p, "&w=10"),
+            format!("/info?src={}", origin.url(p)),
+        ]
+    })
+    .collect();
+    queries.push(format!("/resize?src=http://127.0.0.1:{closed}/x.jpg&w=10"));
+    queries.push("/resize?src=half.jpg&w=10".into());
+    queries.push("/resize?src=garbage.jpg&w=10".into());
+    queries.push("/text?txt=%E2%80%8B".into());
+    for query in queries {
+        let reply = s.get(&query).await;
+        assert!(!reply.status.is_success(), "{query}");
+        let json: serde_json::Value = serde_json::from_slice(&reply.body).expect("json body");
+        let message = json["message"].as_str().expect("a message");
+        for word in FOREIGN {
+            assert!(!message.contains(word), "{query}: {word:?} in {message:?}");
+        }
+        assert!(
+            message.matches('\'').count() <= 2,
+            "{query}: nested quotes in {message:?}"
+        );
+    }
 }
