@@ -284,6 +284,9 @@ async fn invisible_only_text_is_a_400_not_a_500() {
         "%20%E2%80%8D%20",
         "%EF%B8%8F",
         "%E3%80%80%0A",
+        // Drawn blank by fonts: the braille blank and the object replacement character.
+        "%E2%A0%80",
+        "%EF%BF%BC",
     ] {
         for route in ["/text?txt=", "/resize?src=x.jpg&w=10&txt="] {
             let reply = s.get(&format!("{route}{txt}")).await;

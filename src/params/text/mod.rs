@@ -245,7 +245,8 @@ fn is_combining(c: char) -> bool {
 
 /// Characters that draw nothing and take no room: Unicode's default-ignorable code points (zero-width
 /// spaces and joiners, bidirectional marks, the word joiner and invisible operators, variation
-/// selectors, the byte-order mark, Hangul fillers, tags) and the soft hyphen.
+/// selectors, the byte-order mark, Hangul fillers, tags), the soft hyphen, and the characters
+/// fonts draw blank (the braille blank, the interlinear annotation and object replacement marks).
 fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}'
@@ -261,7 +262,9 @@ fn is_invisible(c: char) -> bool {
         | '\u{FE00}'..='\u{FE0F}'
         | '\u{FEFF}'
         | '\u{FFA0}'
-        | '\u{FFF0}'..='\u{FFF8}'
+        | '\u{FFF0}'..='\u{FFFC}'
+        | '\u{2800}'
+        | '\u{16FE4}'
         | '\u{1BCA0}'..='\u{1BCA3}'
         | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0000}'..='\u{E0FFF}')
