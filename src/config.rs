@@ -88,7 +88,8 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_ROOT")]
     pub root: Option<PathBuf>,
 
-    /// Host allowed as a remote origin: `host`, `host:port` or `*.domain` (repeatable; comma-separated
+    /// Host allowed as a remote origin: `host` (the scheme's default port only), `host:port`,
+    /// `host:*` (any port), `*.domain`, `*.domain:port` or `*.domain:*` (repeatable; comma-separated
     /// in the environment). Exact entries may resolve to loopback/private addresses; wildcard entries
     /// must resolve to public ones. Without any, remote `src` URLs are refused.
     #[arg(
@@ -243,8 +244,9 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_REDIRECTS", default_value_t = 5)]
     pub max_redirects: u8,
 
-    /// Failures in a row (connect errors, timeouts, 5xx, broken bodies) after which an origin host
-    /// is not asked for `--breaker-cooldown`; 0 disables the breaker.
+    /// Failures in a row after which an origin host is not asked for `--breaker-cooldown`; 0
+    /// disables the breaker. Connect errors and connect timeouts count each time; 5xx, broken
+    /// bodies and fetch timeouts once per distinct path (so one failing URL cannot open it).
     #[arg(long, env = "IMGSHIELD_BREAKER_FAILURES", default_value_t = 5)]
     pub breaker_failures: u32,
 

@@ -2,6 +2,10 @@
 //!
 //! Who caused it decides the class: the client -> 4xx, the source or origin -> 404/422/502/504,
 //! our own capacity -> 503 with `Retry-After`, ourselves -> 500. Logging is the caller's business.
+//!
+//! The public message is ours alone: text that comes from libvips, hyper, the resolver or the OS
+//! (decoder complaints, connection errors, internal host names) stays in the `Display` form, which
+//! goes to the log line only.
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
@@ -73,9 +77,10 @@ impl Error {
             }
             Error::Origin(e) => match e {
                 OriginError::NotFound => StatusCode::NOT_FOUND,
-                OriginError::HostNotAllowed(_) | OriginError::PathEscapesRoot => {
-                    StatusCode::FORBIDDEN
-                }
+                OriginError::HostNotAllowed(_)
+                | OriginError::NotPublic(_)
+                | OriginError::PathEscapesRoot => StatusCode::FORBIDDEN,
+                OriginError::UnusableUrl(_) => StatusCode::BAD_REQUEST,
                 OriginError::TooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 OriginError::Timeout => StatusCode::GATEWAY_TIMEOUT,
                 OriginError::Status(_)
@@ -123,7 +128,8 @@ impl Error {
             Error::TooManyFrames { .. } => "source_too_many_frames",
             Error::Origin(e) => match e {
                 OriginError::NotFound => "source_not_found",
-                OriginError::HostNotAllowed(_) => "host_not_allowed",
+                OriginError::HostNotAllowed(_) | OriginError::NotPublic(_) => "host_not_allowed",
+                OriginError::UnusableUrl(_) => "invalid_parameter",
                 OriginError::PathEscapesRoot => "path_not_allowed",
                 OriginError::TooLarge { .. } => "source_too_large",
                 OriginError::Timeout => "origin_timeout",
@@ -145,10 +151,30 @@ impl Error {
 
     /// What the client is told. Internal failures say nothing about our insides; the log has them.
     pub fn public_message(&self) -> String {
-        match self.status() {
-            StatusCode::INTERNAL_SERVER_ERROR => "internal error".to_string(),
-            _ => self.to_string(),
+        if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
+            return "internal error".to_string();
         }
+        let fixed = match self {
+            Error::Engine(EngineError::Undecodable(_)) => {
+                "the source is not a decodable image: not an image, a blocked format, truncated or corrupt"
+            }
+            Error::Origin(e) => match e {
+                // The same words as a host missing from the list: which names resolve where
+                // inside the network is nobody's business.
+                OriginError::NotPublic(host) | OriginError::HostNotAllowed(host) => {
+                    return format!("host '{host}' is not an allowed origin");
+                }
+                OriginError::UnusableUrl(_) => "the URL cannot be requested",
+                OriginError::Connect(_) => "cannot connect to the origin",
+                OriginError::Body(_) => "the origin's response broke off",
+                OriginError::Redirect(_) => {
+                    "the origin's redirect was refused: a loop, too many redirects, or a target that is not allowed"
+                }
+                _ => return self.to_string(),
+            },
+            _ => return self.to_string(),
+        };
+        fixed.to_string()
     }
 
     /// `{"code": "...", "message": "..."}` with `Cache-Control: no-store`: errors are never cached,
@@ -215,6 +241,36 @@ mod tests {
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
         let full = format!("{:?}", response.body());
         assert!(!full.contains("secret"), "{full}");
+    }
+
+    #[test]
+    fn public_messages_carry_no_library_text() {
+        let detail = "DETAIL from hyper/libvips/os";
+        let cases: Vec<Error> = vec![
+            OriginError::Connect(detail.into()).into(),
+            OriginError::Body(detail.into()).into(),
+            OriginError::Redirect(detail.into()).into(),
+            OriginError::UnusableUrl(detail.into()).into(),
+            OriginError::Local(detail.into()).into(),
+            EngineError::Undecodable(detail.into()).into(),
+            EngineError::Internal(detail.into()).into(),
+            WorkerError::Crashed(detail.into()).into(),
+            Error::Internal(detail.into()),
+        ];
+        for error in cases {
+            let message = error.public_message();
+            assert!(!message.contains("DETAIL"), "{error:?}: {message}");
+            assert!(error.to_string().contains("DETAIL"), "the log keeps it");
+        }
+        // A wildcard name resolving inside the network reads like any host not allowed.
+        let private = Error::from(OriginError::NotPublic("db.example.com".into()));
+        let absent = Error::from(OriginError::HostNotAllowed("db.example.com".into()));
+        assert_eq!(private.public_message(), absent.public_message());
+        assert_eq!(
+            (private.status(), private.code()),
+            (absent.status(), absent.code())
+        );
+        assert_eq!(private.public_message().matches('\'').count(), 2);
     }
 
     #[test]

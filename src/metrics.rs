@@ -76,6 +76,7 @@ pub struct Metrics {
     pub source_cache_lookups: Family<CacheLabels, Counter>,
     pub source_cache_entries: Gauge,
     pub source_cache_weighted_bytes: Gauge,
+    pub source_cache_refused: Counter,
     pub derivative_cache_lookups: Family<CacheLabels, Counter>,
     pub derivative_cache_weighted_bytes: Gauge,
     pub origin_fetch_duration: Family<OriginLabels, Histogram>,
@@ -113,6 +114,7 @@ impl Metrics {
             source_cache_lookups: Family::default(),
             source_cache_entries: Gauge::default(),
             source_cache_weighted_bytes: Gauge::default(),
+            source_cache_refused: Counter::default(),
             derivative_cache_lookups: Family::default(),
             derivative_cache_weighted_bytes: Gauge::default(),
             origin_fetch_duration: Family::new_with_constructor(|| Histogram::new(FETCH_BUCKETS)),
@@ -186,6 +188,11 @@ impl Metrics {
             "source_cache_weighted_bytes",
             "Bytes held in the source cache, as weighed for eviction",
             self.source_cache_weighted_bytes.clone(),
+        );
+        self.registry.register(
+            "source_cache_refused",
+            "Cached remote sources dropped because a render refused their bytes (not an image, corrupt, over a source limit): the next request fetches again",
+            self.source_cache_refused.clone(),
         );
         self.registry.register(
             "derivative_cache_lookups",

@@ -269,6 +269,41 @@ async fn bad_parameters_get_400_naming_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_with_a_sign_or_space_are_refused_as_documented() {
+    let f = Fixtures::new();
+    let s = server(&f).await;
+    // `%2B` is `+`: Rust's integer parser takes a leading plus, the API does not.
+    for (query, needle) in [
+        ("src=photo.jpg&w=%2B77", "'w'"),
+        ("src=photo.jpg&h=%2B77", "'h'"),
+        ("src=photo.jpg&q=%2B50", "'q'"),
+        ("src=photo.jpg&w=77%20", "'w'"),
+        ("src=photo.jpg&crop=%2B1,0,10,10", "'crop'"),
+        ("src=photo.jpg&pad=%2B4", "'pad'"),
+        ("src=photo.jpg&trim=%2B10", "'trim'"),
+        ("src=photo.jpg&dpr=%2B2", "'dpr'"),
+    ] {
+        let reply = s.get(&format!("/resize?{query}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(reply.code(), "invalid_parameter", "{query}");
+        assert!(reply.text().contains(needle), "{query}: {}", reply.text());
+    }
+    let info = s.get("/info?src=photo.jpg&bhx=%2B4").await;
+    assert_eq!(info.status, StatusCode::BAD_REQUEST, "{}", info.text());
+    // Plain digits still work, leading zeros included (they are digits; the canonical form is 77).
+    let plain = s.get("/resize?src=photo.jpg&w=77").await;
+    let zeros = s.get("/resize?src=photo.jpg&w=077").await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert_eq!(zeros.status, StatusCode::OK);
+    assert_eq!(plain.header("etag"), zeros.header("etag"));
+    assert_eq!(
+        zeros.header("x-cache"),
+        Some("HIT"),
+        "same canonical form, same entry"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paths_cannot_escape_the_root() {
     let f = Fixtures::new();
     let outside = tempfile::tempdir().expect("tmp");

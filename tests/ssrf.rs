@@ -129,3 +129,35 @@ async fn redirects_to_forbidden_addresses_are_refused_without_a_connection() {
         "no redirect reached the target"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_without_a_port_allows_the_default_port_only() {
+    let fixtures = Fixtures::new();
+    let origin = Origin::start().await;
+    origin.route("/a.jpg", Behaviour::Image(common::photo_jpeg(64, 48)));
+    let port = origin.addr.port();
+    // `127.0.0.1` means http://127.0.0.1:80 only: the origin's random port is refused, so is every
+    // other port (no port-scan oracle of 502/422/504), and no connection is made.
+    let bare = Server::start(fixtures.path(), &["--allow-host", "127.0.0.1"]).await;
+    for other in [port, 1, 22, 6379] {
+        let reply = bare
+            .get(&format!("/resize?w=10&src=http://127.0.0.1:{other}/a.jpg"))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{other}: {}",
+            reply.text()
+        );
+        assert_eq!(reply.code(), "host_not_allowed");
+    }
+    assert_eq!(origin.connections.load(Ordering::SeqCst), 0);
+    // `:*` is the explicit way to allow every port; `:PORT` allows that one.
+    for entry in ["127.0.0.1:*".to_string(), format!("127.0.0.1:{port}")] {
+        let s = Server::start(fixtures.path(), &["--allow-host", &entry]).await;
+        let reply = s
+            .get(&format!("/resize?w=10&src={}", origin.url("/a.jpg")))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{entry}: {}", reply.text());
+    }
+}

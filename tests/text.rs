@@ -273,6 +273,40 @@ async fn invalid_values_are_refused_naming_the_parameter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invisible_only_text_is_a_400_not_a_500() {
+    let (_root, s) = server().await;
+    // Zero-width space, two of them, BOM, word joiner, ZWJ with spaces, a variation selector.
+    for txt in [
+        "%E2%80%8B",
+        "%E2%80%8B%E2%80%8B",
+        "%EF%BB%BF",
+        "%E2%81%A0",
+        "%20%E2%80%8D%20",
+        "%EF%B8%8F",
+        "%E3%80%80%0A",
+        // Drawn blank by fonts: the braille blank and the object replacement character.
+        "%E2%A0%80",
+        "%EF%BF%BC",
+    ] {
+        for route in ["/text?txt=", "/resize?src=x.jpg&w=10&txt="] {
+            let reply = s.get(&format!("{route}{txt}")).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{route}{txt}: {}",
+                reply.text()
+            );
+            assert_eq!(reply.code(), "invalid_parameter");
+            assert!(reply.text().contains("'txt'"), "{}", reply.text());
+        }
+    }
+    // Visible text around a zero-width character still renders.
+    let joined = s.get("/text?txt=a%E2%80%8Bb").await;
+    assert_eq!(joined.status, StatusCode::OK);
+    s.assert_healthy("/text?txt=still%20fine").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn banners_are_cached_with_etags_and_counted_under_their_route() {
     let (_root, s) = server().await;
     let query = "/text?txt=cached&w=300&h=100";

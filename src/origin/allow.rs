@@ -1,9 +1,11 @@
 //! Which remote hosts may be fetched, and which addresses they may resolve to.
 //!
-//! Entries are `host`, `host:port`, `*.domain` or `*.domain:port`, normalised by the same URL host
-//! parser that normalised the request (case, IDNA, IPv4 notations, IPv6 brackets). An exact entry is
-//! an explicit decision by the operator, so it may point at loopback or private addresses (tests use
-//! `127.0.0.1:PORT`); a wildcard entry may only ever reach public addresses.
+//! Entries are `host`, `host:port`, `host:*`, `*.domain`, `*.domain:port` or `*.domain:*`,
+//! normalised by the same URL host parser that normalised the request (case, IDNA, IPv4 notations,
+//! IPv6 brackets). Without a port an entry allows the scheme's default port only (80 for http, 443
+//! for https): every other port on the host, and so a port scan of it, needs an explicit `:*`. An
+//! exact entry is an explicit decision by the operator, so it may point at loopback or private
+//! addresses (tests use `127.0.0.1:PORT`); a wildcard entry may only ever reach public addresses.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -16,10 +18,32 @@ enum HostPattern {
     Subdomains(String),
 }
 
+/// Which ports an entry allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ports {
+    /// No port written: the URL scheme's default (80 for http, 443 for https) only.
+    Default,
+    /// `:*`: any port.
+    Any,
+    /// `:N`: that port only.
+    One(u16),
+}
+
+impl Ports {
+    fn allow(self, url: &Url) -> bool {
+        match self {
+            // `Url::port` is `None` exactly when the URL names no port or its scheme's default.
+            Ports::Default => url.port().is_none(),
+            Ports::Any => true,
+            Ports::One(port) => url.port_or_known_default() == Some(port),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     host: HostPattern,
-    port: Option<u16>,
+    port: Ports,
 }
 
 /// What an allowed URL may connect to.
@@ -50,10 +74,10 @@ impl AllowList {
     /// `Some(reach)` if the URL's host and port are allowed.
     pub fn check(&self, url: &Url) -> Option<Reach> {
         let host = url.host_str()?.to_ascii_lowercase();
-        let port = url.port_or_known_default()?;
+        url.port_or_known_default()?;
         let mut reach = None;
         for entry in &self.entries {
-            if entry.port.is_some_and(|p| p != port) {
+            if !entry.port.allow(url) {
                 continue;
             }
             match &entry.host {
@@ -71,12 +95,15 @@ impl AllowList {
 fn parse_entry(entry: &str) -> Result<Entry, String> {
     let bad = |why: &str| format!("--allow-host '{entry}': {why}");
     let (host, port) = split_port(entry);
-    let port = port
-        .map(|p| {
-            p.parse::<u16>()
-                .map_err(|_| bad("the port is not a number"))
-        })
-        .transpose()?;
+    let port = match port {
+        None => Ports::Default,
+        Some("*") => Ports::Any,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p
+            .parse::<u16>()
+            .map(Ports::One)
+            .map_err(|_| bad("the port is not a number from 0 to 65535 or '*'"))?,
+        Some(_) => return Err(bad("the port is not a number from 0 to 65535 or '*'")),
+    };
     let (wildcard, host) = match host.strip_prefix("*.") {
         Some(rest) => (true, rest),
         None => (false, host),
@@ -200,7 +227,7 @@ mod tests {
 
     #[test]
     fn an_exact_entry_for_one_port_does_not_widen_a_wildcard_match_on_another() {
-        let allow = list(&["cdn.example.com:8443", "*.example.com"]);
+        let allow = list(&["cdn.example.com:8443", "*.example.com:*"]);
         assert_eq!(
             allow.check(&url("https://cdn.example.com:8443/a")),
             Some(Reach::Any)
@@ -210,6 +237,66 @@ mod tests {
             allow.check(&url("http://cdn.example.com:6379/a")),
             Some(Reach::PublicOnly)
         );
+        // Without `:*` the wildcard allows the default port only.
+        let default_only = list(&["cdn.example.com:8443", "*.example.com"]);
+        assert_eq!(
+            default_only.check(&url("http://cdn.example.com:6379/a")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_host_without_a_port_allows_the_default_port_only() {
+        let allow = list(&["images.example.com", "*.cdn.example.net", "10.0.0.5"]);
+        for ok in [
+            "http://images.example.com/a",
+            "https://images.example.com/a",
+            "http://images.example.com:80/a",
+            "https://images.example.com:443/a",
+            "https://eu.cdn.example.net/a",
+            "http://10.0.0.5/a",
+        ] {
+            assert!(allow.check(&url(ok)).is_some(), "{ok}");
+        }
+        for refused in [
+            "http://images.example.com:8080/a",
+            "http://images.example.com:443/a",
+            "https://images.example.com:80/a",
+            "https://eu.cdn.example.net:8443/a",
+            "http://10.0.0.5:6379/a",
+            "http://10.0.0.5:22/a",
+        ] {
+            assert_eq!(allow.check(&url(refused)), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_star_port_allows_every_port_and_a_number_one() {
+        let allow = list(&["images.example.com:*", "*.cdn.example.net:*", "[::1]:*"]);
+        assert_eq!(
+            allow.check(&url("http://images.example.com:8080/a")),
+            Some(Reach::Any)
+        );
+        assert_eq!(
+            allow.check(&url("https://eu.cdn.example.net:8443/a")),
+            Some(Reach::PublicOnly)
+        );
+        assert_eq!(allow.check(&url("http://[::1]:9/a")), Some(Reach::Any));
+        assert_eq!(allow.check(&url("http://other.example.com:8080/a")), None);
+        let one = list(&["images.example.com:8080"]);
+        assert!(one
+            .check(&url("http://images.example.com:8080/a"))
+            .is_some());
+        assert_eq!(one.check(&url("http://images.example.com/a")), None);
+        for bad in [
+            "a.com:",
+            "a.com:+80",
+            "a.com:65536",
+            "a.com:**",
+            "*.a.com:8*",
+        ] {
+            assert!(AllowList::parse(&[bad.into()]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub enum OriginError {
     NotFound,
     #[error("host '{0}' is not an allowed origin")]
     HostNotAllowed(String),
+    /// Allowed through a wildcard entry, but the name resolves to no public address.
+    #[error("host '{0}' resolves only to non-public addresses")]
+    NotPublic(String),
+    /// The URL parsed, but the HTTP client cannot send a request for it.
+    #[error("the URL cannot be requested: {0}")]
+    UnusableUrl(String),
     #[error("the path leaves the image root")]
     PathEscapesRoot,
     #[error("the origin answered {0}")]
@@ -56,6 +62,8 @@ impl OriginError {
         match self {
             OriginError::NotFound => "not_found",
             OriginError::HostNotAllowed(_) => "host_not_allowed",
+            OriginError::NotPublic(_) => "not_public",
+            OriginError::UnusableUrl(_) => "unusable_url",
             OriginError::PathEscapesRoot => "path_escapes_root",
             OriginError::Status(_) => "status",
             OriginError::Connect(_) => "connect",
@@ -112,6 +120,15 @@ impl Origin {
 
     pub fn source_cache(&self) -> Option<&SourceCache> {
         self.sources.as_ref()
+    }
+
+    /// Forgets a remote source's cached copy because a render refused these `bytes` of it (see
+    /// [`SourceCache::forget`]); local files are not cached here.
+    pub async fn forget(&self, source: &Source, bytes: &Bytes) -> bool {
+        match (source, &self.sources) {
+            (Source::Remote(url), Some(sources)) => sources.forget(url.as_str(), bytes).await,
+            _ => false,
+        }
     }
 
     /// The whole source, or why not.

@@ -23,7 +23,7 @@ use hyper_util::rt::TokioExecutor;
 use url::Url;
 
 use super::allow::{is_public, AllowList, Reach};
-use super::breaker::Breakers;
+use super::breaker::{Breakers, Scope};
 use super::freshness::{Fetched, SourceMeta, Validators};
 use super::{read_limited, OriginConfig, OriginError};
 
@@ -81,11 +81,21 @@ impl RemoteOrigin {
             });
         }
         let result =
-            tokio::time::timeout(self.fetch_timeout, self.fetch_following(url, validators))
-                .await
-                .unwrap_or(Err(OriginError::Timeout));
+            tokio::time::timeout(self.fetch_timeout, self.fetch_following(url, validators)).await;
+        let (result, scope) = match result {
+            // Past the whole fetch's deadline: this source is slow (a connect timeout is the
+            // host's, below).
+            Err(_) => (Err(OriginError::Timeout), Scope::source(url.path())),
+            Ok(result) => {
+                let scope = match &result {
+                    Err(OriginError::Connect(_) | OriginError::Timeout) => Scope::Host,
+                    _ => Scope::source(url.path()),
+                };
+                (result, scope)
+            }
+        };
         match &result {
-            Err(e) if e.is_origin_failure() => self.breakers.record_failure(&host),
+            Err(e) if e.is_origin_failure() => self.breakers.record_failure(&host, scope),
             _ => self.breakers.record_success(&host),
         }
         result
@@ -100,8 +110,11 @@ impl RemoteOrigin {
         let mut url = first.clone();
         for hop in 0..=self.max_redirects {
             let client = self.client_for(&url, hop)?;
-            let request = conditional_get(&url, validators)?;
-            let response = client.request(request).await.map_err(classify)?;
+            let request = conditional_get(&url, validators).map_err(|e| on_hop(e, &url, hop))?;
+            let response = client
+                .request(request)
+                .await
+                .map_err(|e| on_hop(classify(e, &url), &url, hop))?;
             let status = response.status();
             if status.is_success() {
                 return self.read_full(response).await;
@@ -168,7 +181,7 @@ fn conditional_get(
     let uri: Uri = url
         .as_str()
         .parse()
-        .map_err(|e| OriginError::Connect(format!("unusable URL: {e}")))?;
+        .map_err(|e: http::uri::InvalidUri| OriginError::UnusableUrl(e.to_string()))?;
     let mut request = Request::get(uri)
         .header(header::USER_AGENT, USER_AGENT)
         .header(header::ACCEPT, "image/*,*/*;q=0.8");
@@ -182,7 +195,22 @@ fn conditional_get(
     }
     request
         .body(Empty::new())
-        .map_err(|e| OriginError::Connect(e.to_string()))
+        .map_err(|e| OriginError::UnusableUrl(e.to_string()))
+}
+
+/// What a refusal of the URL means on hop `hop`: on the first, the client's URL is refused; on a
+/// redirect, the origin's redirect is (502, as documented), whatever refused the target.
+fn on_hop(error: OriginError, url: &Url, hop: u8) -> OriginError {
+    let host = url.host_str().unwrap_or_default();
+    match error {
+        OriginError::NotPublic(_) if hop > 0 => OriginError::Redirect(format!(
+            "to host '{host}', which resolves only to non-public addresses"
+        )),
+        OriginError::UnusableUrl(why) if hop > 0 => {
+            OriginError::Redirect(format!("to a URL that cannot be requested: {why}"))
+        }
+        other => other,
+    }
 }
 
 /// Where a redirect response points: its `Location` resolved against `url`, http(s) only.
@@ -224,14 +252,15 @@ fn pooled_client(
         .build(https)
 }
 
-/// Sorts a client error into refused (our resolver said no), timed out, or could not connect.
-fn classify(err: hyper_util::client::legacy::Error) -> OriginError {
+/// Sorts a client error for `url` into refused (our resolver said no), timed out, or could not
+/// connect.
+fn classify(err: hyper_util::client::legacy::Error, url: &Url) -> OriginError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<io::Error>() {
             match io.kind() {
                 io::ErrorKind::PermissionDenied => {
-                    return OriginError::HostNotAllowed(io.to_string())
+                    return OriginError::NotPublic(url.host_str().unwrap_or_default().to_string())
                 }
                 io::ErrorKind::TimedOut => return OriginError::Timeout,
                 _ => {}
@@ -299,6 +328,32 @@ mod tests {
     use super::*;
     use std::str::FromStr;
     use tower_service::Service;
+
+    #[tokio::test]
+    async fn a_name_resolving_privately_is_403_first_and_a_refused_redirect_after() {
+        let config = OriginConfig {
+            root: std::env::temp_dir(),
+            allow: AllowList::default(),
+            max_bytes: 1 << 20,
+            connect_timeout: Duration::from_secs(2),
+            fetch_timeout: Duration::from_secs(2),
+            max_redirects: 1,
+        };
+        // The client a wildcard entry gets; `localhost` resolves (through /etc/hosts) to loopback.
+        let client = pooled_client(&config, GuardedResolver { public_only: true });
+        let url = Url::parse("http://localhost:9/a.jpg").expect("url");
+        let request = conditional_get(&url, None).expect("request");
+        let err = client.request(request).await.expect_err("refused");
+        let refused = classify(err, &url);
+        assert_eq!(refused, OriginError::NotPublic("localhost".into()));
+        assert_eq!(on_hop(refused.clone(), &url, 0), refused);
+        let redirected = on_hop(refused, &url, 1);
+        assert!(
+            matches!(&redirected, OriginError::Redirect(why) if why.contains("non-public")),
+            "{redirected:?}"
+        );
+        assert!(!redirected.is_origin_failure());
+    }
 
     #[tokio::test]
     async fn the_public_only_resolver_refuses_names_resolving_to_loopback() {

@@ -9,6 +9,12 @@
 //! again. `no-store` and `private` responses are used once and not kept. Fetches of one source are
 //! coalesced: concurrent misses wait for the one fetch in flight. Failures are never kept, and a
 //! stale copy is never served from here (stale results are the result cache's business).
+//!
+//! Only what decodes is kept: the bytes are judged by decoding them (never by `Content-Type`, so
+//! `application/octet-stream` images are fine), which happens after the fetch, so the service
+//! calls [`SourceCache::forget`] when a render refuses the bytes (not an image, corrupt, over a
+//! source limit). An origin that answered once with a maintenance page is asked again by the next
+//! request instead of every width being refused for `--cache-ttl`.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -182,6 +188,25 @@ impl SourceCache {
         }
     }
 
+    /// Drops the copy of `identity` if it is still `bytes` (the very copy a render refused): a
+    /// newer copy fetched meanwhile is kept. Returns whether a copy was dropped.
+    pub async fn forget(&self, identity: &str, bytes: &Bytes) -> bool {
+        let key = *blake3::hash(identity.as_bytes()).as_bytes();
+        let same = |kept: &Bytes| kept.as_ptr() == bytes.as_ptr() && kept.len() == bytes.len();
+        let outcome = self
+            .cache
+            .entry(key)
+            .and_compute_with(|current| {
+                let op = match current {
+                    Some(entry) if same(&entry.value().bytes) => Op::Remove,
+                    _ => Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+        matches!(outcome, CompResult::Removed(_))
+    }
+
     fn count(&self, lookup: SourceLookup) {
         self.lookups
             .get_or_create(&CacheLabels {
@@ -303,6 +328,30 @@ mod tests {
                 .await,
             Err(OriginError::Status(503))
         );
+    }
+
+    #[tokio::test]
+    async fn a_refused_copy_is_forgotten_but_not_a_newer_one() {
+        let c = cache(Duration::from_secs(60));
+        let bad = c
+            .get("u", |_| async { full(b"<html>", SourceMeta::default()) })
+            .await
+            .expect("fetched");
+        assert!(c.forget("u", &bad).await, "the refused copy is dropped");
+        let good = c
+            .get("u", |_| async {
+                full(b"\xff\xd8 image", SourceMeta::default())
+            })
+            .await
+            .expect("fetched again");
+        assert_eq!(&good[..], b"\xff\xd8 image");
+        // A late refusal of the old copy does not drop the new one.
+        assert!(!c.forget("u", &bad).await);
+        let kept = c
+            .get("u", |_| async { Err(OriginError::Timeout) })
+            .await
+            .expect("still cached");
+        assert_eq!(&kept[..], b"\xff\xd8 image");
     }
 
     #[tokio::test]

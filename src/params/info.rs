@@ -83,8 +83,8 @@ impl InfoParams {
 /// A component count, 1 to 9; absent, `current`.
 fn components(a: &mut field::Args<'_>, current: u8) -> Result<u8, ParamError> {
     let mut n = current;
-    a.set(0, &mut n, |v, name| match v.parse::<u8>() {
-        Ok(n @ 1..=9) => Ok(n),
+    a.set(0, &mut n, |v, name| match super::plain_number::<u8>(v) {
+        Some(n @ 1..=9) => Ok(n),
         _ => Err(ParamError::invalid(name, RANGE)),
     })?;
     Ok(n)

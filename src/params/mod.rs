@@ -92,6 +92,15 @@ pub enum ParamError {
     Invalid { name: &'static str, reason: String },
 }
 
+/// A plain unsigned integer: ASCII digits only (no sign, no space), as the API documents. Rust's
+/// own `parse` also takes a leading `+`, which would make `w=+77` and `w=77` two spellings.
+pub(crate) fn plain_number<T: std::str::FromStr>(value: &str) -> Option<T> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
 impl ParamError {
     pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
         ParamError::Invalid {

@@ -180,8 +180,8 @@ impl Query {
         range: std::ops::RangeInclusive<u32>,
     ) -> Result<Option<u32>, ParamError> {
         self.take(name)
-            .map(|v| match v.parse::<u32>() {
-                Ok(n) if range.contains(&n) => Ok(n),
+            .map(|v| match super::plain_number::<u32>(&v) {
+                Some(n) if range.contains(&n) => Ok(n),
                 _ => Err(ParamError::invalid(
                     name,
                     format!(

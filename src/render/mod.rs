@@ -215,7 +215,8 @@ impl Renderer {
             text.check_size(text.wrap_width(plan.output_size().width))
                 .map_err(ParamError::from)?;
         }
-        Ok(self.engines.transform(selection, source, &plan)?)
+        let made = self.engines.transform(selection, source, &plan);
+        made.map_err(error::blaming_inkless_text)
     }
 
     fn banner(&self, request: &TextRequest, format: OutputFormat) -> Result<Encoded, RenderError> {

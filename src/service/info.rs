@@ -6,6 +6,7 @@
 //! own) and response headers (`Cache-Control`, `ETag`, `304`, `X-Cache`), and the same errors.
 
 use super::lookup::Expiry;
+use super::rejected::Fetched;
 use super::*;
 use crate::render::Job;
 
@@ -28,12 +29,13 @@ impl App {
     /// Fetches one source and describes it. Runs once per cache miss, in its own task.
     async fn make_info(self: Arc<Self>, params: InfoParams) -> Result<Arc<Rendition>, Error> {
         let (admission, source, fetch_time) = self.admit_and_fetch(&params.src).await?;
-        self.render_on_worker(admission, fetch_time, move |renderer| {
+        let fetched = Fetched::one(&params.src, &source);
+        let render = self.render_on_worker(admission, fetch_time, move |renderer| {
             renderer.render(Job::Info {
                 source: &source,
                 params: &params,
             })
-        })
-        .await
+        });
+        self.forget_if_refused(fetched, render).await
     }
 }

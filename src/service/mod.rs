@@ -31,6 +31,7 @@ mod disposition;
 mod gauges;
 mod info;
 mod lookup;
+mod rejected;
 mod resize;
 mod respond;
 mod route;

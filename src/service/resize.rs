@@ -9,6 +9,7 @@ use tracing::Instrument;
 
 use super::disposition::Disposition;
 use super::lookup::{Expiry, Lookup};
+use super::rejected;
 use super::*;
 use crate::render::{Job, RenderError, Rendered};
 use crate::types::AcceptClass;
@@ -120,7 +121,8 @@ impl App {
             })?),
             None => None,
         };
-        self.render_on_worker(admission, fetch_time, move |renderer| {
+        let fetched = rejected::Fetched::resize(&params, &source, watermark.as_ref());
+        let render = self.render_on_worker(admission, fetch_time, move |renderer| {
             renderer.render(Job::Resize {
                 source: &source,
                 params: &params,
@@ -128,8 +130,8 @@ impl App {
                 selection: &selection,
                 watermark,
             })
-        })
-        .await
+        });
+        self.forget_if_refused(fetched, render).await
     }
 
     /// Runs one render on the worker pool (`admission` holds its place) and wraps what it made

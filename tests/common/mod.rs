@@ -165,6 +165,12 @@ pub(crate) enum Behaviour {
     /// 200 with a body that is not an image.
     NotAnImage,
     Redirect(String),
+    /// 200 with `garbage` (sent as `image/jpeg`) to the first request, then `Image(then)`: an
+    /// origin that served a maintenance page (or a broken file) once and then recovered.
+    GarbageOnce {
+        garbage: Vec<u8>,
+        then: Vec<u8>,
+    },
     /// 200 with `ETag` and `Cache-Control`; 304 (counted as `hits("<path> 304")`) when the
     /// request's `If-None-Match` names the tag.
     Validated {
@@ -259,17 +265,19 @@ async fn serve_origin_connection(
                 .then(|| value.trim().to_string())
         });
         *hits.lock().expect("lock").entry(path.clone()).or_default() += 1;
-        let behaviour = routes
-            .lock()
-            .expect("lock")
-            .get(&path)
-            .cloned()
-            .unwrap_or(Behaviour::Status(404));
+        let behaviour = {
+            let mut routes = routes.lock().expect("lock");
+            let behaviour = routes.get(&path).cloned().unwrap_or(Behaviour::Status(404));
+            if let Behaviour::GarbageOnce { then, .. } = &behaviour {
+                routes.insert(path.clone(), Behaviour::Image(then.clone()));
+            }
+            behaviour
+        };
         let ok_head = |len: usize, ctype: &str| {
             format!("HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len}\r\n\r\n")
         };
         match behaviour {
-            Behaviour::Image(bytes) => {
+            Behaviour::Image(bytes) | Behaviour::GarbageOnce { garbage: bytes, .. } => {
                 stream
                     .write_all(ok_head(bytes.len(), "image/jpeg").as_bytes())
                     .await?;

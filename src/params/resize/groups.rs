@@ -6,7 +6,7 @@
 use super::{Draft, FormatChoice};
 use crate::params::field::Args;
 use crate::params::ops::{Padding, Position, Region, Watermark};
-use crate::params::{ParamError, ParamLimits, Source};
+use crate::params::{plain_number, ParamError, ParamLimits, Source};
 use crate::types::{Effects, Gravity, Interesting, Milli, OutputFormat};
 
 /// The name of the device pixel ratio: errors of the sizes it scales may name it.
@@ -75,7 +75,7 @@ pub(super) fn crop(mut a: Args<'_>, d: &mut Draft, _: &ParamLimits) -> Parsed {
     let bad = || a.invalid(0, "expected x,y,w,h in source pixels, w and h at least 1");
     let numbers: Vec<u32> = value
         .split(',')
-        .map(|n| n.parse::<u32>().map_err(|_| bad()))
+        .map(|n| plain_number::<u32>(n).ok_or_else(bad))
         .collect::<Result<_, _>>()?;
     d.params.crop = match numbers[..] {
         [left, top, width @ 1..=u32::MAX, height @ 1..=u32::MAX] => Some(Region {
@@ -94,8 +94,8 @@ pub(super) fn trim(mut a: Args<'_>, d: &mut Draft, _: &ParamLimits) -> Parsed {
         None | Some("false") => None,
         // weserv's default threshold.
         Some("true") => Some(10),
-        Some(v) => match v.parse::<u8>() {
-            Ok(t @ 1..=254) => Some(t),
+        Some(v) => match plain_number::<u8>(v) {
+            Some(t @ 1..=254) => Some(t),
             _ => return Err(a.invalid(0, "expected true or a threshold from 1 to 254")),
         },
     };
@@ -116,8 +116,8 @@ pub(super) fn padding(mut a: Args<'_>, d: &mut Draft, _: &ParamLimits) -> Parsed
     };
     let sides: Vec<u32> = value
         .split(',')
-        .map(|n| match n.parse::<u32>() {
-            Ok(v) if v <= MAX_PADDING => d.scale(name, v, MAX_PADDING * 4),
+        .map(|n| match plain_number::<u32>(n) {
+            Some(v) if v <= MAX_PADDING => d.scale(name, v, MAX_PADDING * 4),
             _ => Err(bad()),
         })
         .collect::<Result<_, _>>()?;

@@ -223,8 +223,8 @@ pub(super) fn parse_u32_in(
     min: u32,
     max: u32,
 ) -> Result<u32, ParamError> {
-    match value.parse::<u32>() {
-        Ok(v) if (min..=max).contains(&v) && !value.starts_with('+') => Ok(v),
+    match super::plain_number::<u32>(value) {
+        Some(v) if (min..=max).contains(&v) => Ok(v),
         _ => Err(invalid(
             name,
             format!("expected an integer from {min} to {max}"),
@@ -243,6 +243,33 @@ fn is_combining(c: char) -> bool {
         | '\u{FE20}'..='\u{FE2F}')
 }
 
+/// Characters that draw nothing and take no room: Unicode's default-ignorable code points (zero-width
+/// spaces and joiners, bidirectional marks, the word joiner and invisible operators, variation
+/// selectors, the byte-order mark, Hangul fillers, tags), the soft hyphen, and the characters
+/// fonts draw blank (the braille blank, the interlinear annotation and object replacement marks).
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{034F}'
+        | '\u{061C}'
+        | '\u{115F}'..='\u{1160}'
+        | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFC}'
+        | '\u{2800}'
+        | '\u{16FE4}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
 fn parse_text(value: &str, name: &'static str) -> Result<String, ParamError> {
     let text = value.replace("\r\n", "\n");
     let chars = text.chars().count();
@@ -252,8 +279,13 @@ fn parse_text(value: &str, name: &'static str) -> Result<String, ParamError> {
             format!("{chars} characters; at most {MAX_TEXT_CHARS} are allowed"),
         ));
     }
-    if text.trim().is_empty() {
-        return Err(invalid(name, "expected some visible text"));
+    // Pango lays out nothing for a text of spaces and invisible characters (libvips then fails
+    // with "no text to render"): refuse it here, naming the parameter.
+    if text.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+        return Err(invalid(
+            name,
+            "expected some visible text (not only spaces or invisible characters)",
+        ));
     }
     // U+2028/U+2029 break lines too, which the size estimate counts only for `\n`.
     if let Some(c) = text
