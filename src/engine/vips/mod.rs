@@ -206,7 +206,7 @@ impl Engine for VipsEngine {
         let watermark = plan
             .overlay
             .as_ref()
-            .map(|overlay| steps::load_watermark(overlay, self.strictness))
+            .map(|overlay| steps::load_watermark(overlay, plan, &clock, self.strictness))
             .transpose()?;
         let image = steps::per_frame(image, plan, &clock, |frame, plan, clock| {
             let frame = steps::shape(frame, plan, clock)?;

@@ -237,11 +237,16 @@ fn pad<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
 }
 
 /// The watermark, sized as the plan says: `wmscale` of the output width, else its own size, and
-/// never beyond the room the margins leave. Auto-oriented and in sRGB like any source.
-pub(super) fn load_watermark(
-    overlay: &Overlay,
+/// never beyond the room the margins leave. Auto-oriented and in sRGB like any source. An animation
+/// lays it on every frame, reading it once per frame, which its sequential loader refuses past a
+/// few hundred rows ("out of order read"): it is then decoded into memory first (it is at most one
+/// output frame).
+pub(super) fn load_watermark<'s>(
+    overlay: &'s Overlay,
+    plan: &Plan,
+    clock: &Clock,
     strictness: Strictness,
-) -> Result<Image<'_>, EngineError> {
+) -> Result<Image<'s>, EngineError> {
     let header = Image::header_from_buffer(&overlay.source).map_err(undecodable)?;
     let (w, h) = if (5..=8).contains(&header.orientation()) {
         (header.height(), header.width())
@@ -265,7 +270,12 @@ pub(super) fn load_watermark(
         strictness.into(),
     )
     .map_err(undecodable)?;
-    to_srgb(image)
+    let image = to_srgb(image)?;
+    if plan.animated {
+        random_access(image, clock)
+    } else {
+        Ok(image)
+    }
 }
 
 /// The watermark, then the text, over the shaped frame.
