@@ -37,6 +37,12 @@ int imgshield_page_height(VipsImage *image);
 /* A copy whose EXIF orientation tag, where there is one, says 1 (top-left): pixels are upright. */
 int imgshield_reset_orientation(VipsImage *in, VipsImage **out);
 
+/* A copy of `in` (pixels shared) carrying the metadata `meta=keep` keeps from `from`: EXIF (blob and
+ * parsed fields), XMP, IPTC, the ICC profile, the resolution and its unit, but not the orientation
+ * (neither the orientation field nor the EXIF Orientation fields), as libvips' autorotate leaves
+ * them: for pixels decoded from `from`'s source and already upright. */
+int imgshield_copy_upright_metadata(VipsImage *in, VipsImage *from, VipsImage **out);
+
 int imgshield_pngsave_palette_buffer(VipsImage *in, void **buf, size_t *len, int compression,
                                      int strip);
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Server;
+use common::{with_exif, Server};
 use http::StatusCode;
 use image::{AnimationDecoder, ImageFormat, Rgba, RgbaImage};
 
@@ -153,4 +153,106 @@ async fn watermarks_are_laid_on_every_frame_of_an_animation() {
         .ok("src=anim.gif&w=100&wm=mark.png&wmscale=0.3&txt=Hi&txtsize=10&txtpos=top-left")
         .await;
     assert_marked_frames(&reply.body, "scaled mark and text");
+}
+
+/// The EXIF orientation value in `bytes` (either byte order), if an Orientation entry is there.
+fn exif_orientation(bytes: &[u8]) -> Option<u16> {
+    let le = [0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00];
+    let be = [0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01];
+    bytes.windows(10).find_map(|w| {
+        if w[..8] == le {
+            Some(u16::from_le_bytes([w[8], w[9]]))
+        } else if w[..8] == be {
+            Some(u16::from_be_bytes([w[8], w[9]]))
+        } else {
+            None
+        }
+    })
+}
+
+fn contains(bytes: &[u8], text: &[u8]) -> bool {
+    bytes.windows(text.len()).any(|w| w == text)
+}
+
+/// `meta=keep` keeps EXIF on every decode path: the plain thumbnail, the draft decode, and the
+/// derivative cache (a kept decode of the JPEG, made and hit). The pixels come out upright and the
+/// kept EXIF does not ask for a second turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_keep_survives_every_decode_path() {
+    let paths: [(&[&str], &str); 3] = [
+        (&[], "derivative cache (draft rule)"),
+        (
+            &["--jpeg-shrink", "headroom"],
+            "derivative cache (headroom rule)",
+        ),
+        (&["--derivative-cache-bytes", "0"], "draft decode"),
+    ];
+    for (extra, path) in paths {
+        let b = bench(extra).await;
+        // Stored 1200×800, EXIF says "rotate 90° clockwise": displayed 800×1200.
+        let photo = with_exif(&common::photo_jpeg(1200, 800), 6, Some("secret place"));
+        b.write("photo.jpg", &photo);
+        // 800 needs a full decode (the thumbnail path); the smaller ones take the path under test,
+        // the later ones hitting what the earlier ones kept.
+        for w in [800, 400, 100, 90, 80] {
+            for fm in ["jpeg", "webp", "png", "avif"] {
+                let query = format!("src=photo.jpg&w={w}&fm={fm}&meta=keep");
+                let body = b.ok(&query).await.body;
+                let what = format!("{path}: {query}");
+                assert!(contains(&body, b"secret place"), "{what}: EXIF kept");
+                let orientation = exif_orientation(&body);
+                assert!(
+                    matches!(orientation, None | Some(1)),
+                    "{what}: {orientation:?}"
+                );
+                if fm != "avif" {
+                    let size = image::load_from_memory(&body).expect("decodable output");
+                    assert_eq!((size.width(), size.height()), (w, w * 3 / 2), "{what}");
+                }
+            }
+        }
+        if extra.is_empty() || extra[0] == "--jpeg-shrink" {
+            let hits = b
+                .server
+                .metric("imgshield_derivative_cache_lookups_total{result=\"hit\"}")
+                .await;
+            assert!(hits > 0.0, "{path}: the derivative cache was used");
+        }
+    }
+}
+
+/// `meta=keep` keeps the ICC profile (converted to sRGB, so it is the sRGB one) in every format that
+/// can hold one, on the shrunk and the full-size path. P3 sources made by the vips CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_keep_keeps_the_profile_in_every_format() {
+    let b = bench(&[]).await;
+    let teal = RgbaImage::from_pixel(640, 640, Rgba([0, 200, 120, 255]));
+    b.write("teal.png", &encode(&teal, ImageFormat::Png));
+    for src in ["p3.jpg", "p3.webp"] {
+        let made = std::process::Command::new("vips")
+            .args([
+                "icc_transform",
+                "teal.png",
+                src,
+                "p3",
+                "--input-profile",
+                "srgb",
+            ])
+            .current_dir(b.dir.path())
+            .status()
+            .expect("the vips CLI (libvips-tools) runs");
+        assert!(made.success());
+        let markers: [(&str, &[u8]); 4] = [
+            ("jpeg", b"ICC_PROFILE"),
+            ("webp", b"ICCP"),
+            ("png", b"iCCP"),
+            ("avif", b"rICC"),
+        ];
+        for w in [640, 100] {
+            for (fm, marker) in markers {
+                let query = format!("src={src}&w={w}&fm={fm}&meta=keep");
+                assert!(contains(&b.ok(&query).await.body, marker), "{query}");
+            }
+        }
+    }
 }

@@ -35,4 +35,16 @@ impl<'src> Image<'src> {
             unsafe { ffi::imgshield_reset_orientation(self.raw(), out) }
         })
     }
+
+    /// A copy (pixels shared) carrying what `meta=keep` keeps of `from`'s metadata (EXIF, XMP, IPTC,
+    /// ICC profile, resolution) but not its orientation: for pixels decoded from the source `from`
+    /// describes and already turned upright, which the derivative cache holds without metadata.
+    pub fn with_upright_metadata_of(&self, from: &Image<'_>) -> Result<Image<'src>, VipsError> {
+        produce("copying metadata failed", |out| {
+            // SAFETY: self and from are live for the call; out is a valid out-pointer. The copied
+            // values are owned by the copy (blobs by reference count, and loaders copy them out of
+            // the source buffer), so the result borrows nothing of `from`.
+            unsafe { ffi::imgshield_copy_upright_metadata(self.raw(), from.raw(), out) }
+        })
+    }
 }

@@ -46,6 +46,11 @@ extern "C" {
     ) -> c_int;
     pub fn imgshield_page_height(image: *mut VipsImage) -> c_int;
     pub fn imgshield_reset_orientation(input: *mut VipsImage, out: *mut *mut VipsImage) -> c_int;
+    pub fn imgshield_copy_upright_metadata(
+        input: *mut VipsImage,
+        from: *mut VipsImage,
+        out: *mut *mut VipsImage,
+    ) -> c_int;
     pub fn imgshield_pngsave_palette_buffer(
         input: *mut VipsImage,
         buf: *mut *mut c_void,

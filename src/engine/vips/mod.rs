@@ -195,7 +195,7 @@ impl Engine for VipsEngine {
         };
         let draft = jpeg.map(|size| draft_shrink(size, (plan.resize.width, plan.resize.height)));
         let image = match (&intermediate, draft) {
-            (Some(decoded), _) => steps::load_decoded(decoded, plan)?,
+            (Some(decoded), _) => steps::load_decoded(decoded, source, plan)?,
             (None, Some(shrink)) if self.draft && shrink > 1 => {
                 steps::load_draft(source, shrink, plan, self.strictness)?
             }

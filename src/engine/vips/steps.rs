@@ -50,19 +50,27 @@ pub(super) fn load_draft<'s>(
         .map_err(undecodable)
 }
 
-/// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load.
+/// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load. The
+/// decode is bare pixels, so `meta=keep` takes the metadata from `source`'s header, as the
+/// thumbnail path would have it: everything but the orientation (the pixels are upright).
 pub(super) fn load_decoded<'s>(
     decoded: &'s Intermediate,
+    source: &[u8],
     plan: &Plan,
 ) -> Result<Image<'s>, EngineError> {
-    Image::from_pixels_borrowed(
+    let image = Image::from_pixels_borrowed(
         &decoded.pixels,
         decoded.width,
         decoded.height,
         decoded.bands,
     )
     .and_then(|image| image.resize_to(plan.resize.width, plan.resize.height))
-    .map_err(internal)
+    .map_err(internal)?;
+    if plan.strip_metadata {
+        return Ok(image);
+    }
+    let header = Image::header_from_buffer(source).map_err(undecodable)?;
+    image.with_upright_metadata_of(&header).map_err(internal)
 }
 
 /// CMYK, 16-bit and other colour spaces become 8-bit sRGB so every encoder gets what it expects.
