@@ -27,8 +27,25 @@ int imgshield_shrink(VipsImage *in, VipsImage **out, double hshrink, double vshr
     return vips_shrink(in, out, hshrink, vshrink, NULL);
 }
 
-int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma) {
-    return vips_gaussblur(in, out, sigma, NULL);
+int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma, double min_ampl,
+                        int float_mask) {
+    VipsImage *blurred, *rounded;
+    int rc;
+    if (!float_mask)
+        return vips_gaussblur(in, out, sigma, "min_ampl", min_ampl, NULL);
+    if (vips_gaussblur(in, &blurred, sigma,
+                       "min_ampl", min_ampl,
+                       "precision", VIPS_PRECISION_FLOAT,
+                       NULL))
+        return -1;
+    /* A float convolution gives float pixels: round them back to the input's format. */
+    rc = vips_rint(blurred, &rounded, NULL);
+    g_object_unref(blurred);
+    if (rc)
+        return -1;
+    rc = vips_cast(rounded, out, vips_image_get_format(in), NULL);
+    g_object_unref(rounded);
+    return rc;
 }
 
 int imgshield_sharpen(VipsImage *in, VipsImage **out, double sigma) {

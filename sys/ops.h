@@ -23,7 +23,11 @@ int imgshield_copy_memory(VipsImage *in, VipsImage **out);
  * JPEG's DCT-domain downscale nearly is. */
 int imgshield_shrink(VipsImage *in, VipsImage **out, double hshrink, double vshrink);
 
-int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma);
+/* Gaussian blur whose mask stops where it falls below `min_ampl` of its peak; `float_mask` != 0
+ * convolves with the exact (float) mask, then rounds back to the input's format, instead of taps
+ * rounded to twentieths. */
+int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma, double min_ampl,
+                        int float_mask);
 
 /* Unsharp mask on the luminance with the given sigma (libvips' sharpen, default strengths). */
 int imgshield_sharpen(VipsImage *in, VipsImage **out, double sigma);

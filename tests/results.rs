@@ -256,3 +256,50 @@ async fn meta_keep_keeps_the_profile_in_every_format() {
         }
     }
 }
+
+/// 64×64 grey noise between 64 and 191 (a fixed LCG): every sigma leaves a mark on it, and there is
+/// room for sharpening to push values apart.
+fn noise() -> RgbaImage {
+    let mut state = 0x2545_f491_u32;
+    RgbaImage::from_fn(64, 64, |_, _| {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let v = 64 + (state >> 25) as u8;
+        Rgba([v, v, v, 255])
+    })
+}
+
+/// The mean absolute difference between horizontal neighbours: lower is smoother.
+fn detail(image: &RgbaImage) -> f64 {
+    let mut sum = 0u64;
+    for y in 0..image.height() {
+        for x in 1..image.width() {
+            let (a, b) = (image.get_pixel(x - 1, y), image.get_pixel(x, y));
+            sum += u64::from(a.0[0].abs_diff(b.0[0]));
+        }
+    }
+    sum as f64 / f64::from(image.height() * (image.width() - 1))
+}
+
+/// Every documented blur sigma blurs, from the smallest (0.3) up, and a larger one blurs more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_blur_sigmas_blur_and_more_blurs_more() {
+    let b = bench(&[]).await;
+    b.write("noise.png", &encode(&noise(), ImageFormat::Png));
+    let decode = |body: &[u8]| image::load_from_memory(body).expect("a PNG").to_rgba8();
+    let mut before = detail(&decode(&b.ok("src=noise.png&w=64&fm=png").await.body));
+    for sigma in [
+        "0.3", "0.4", "0.5", "0.55", "0.6", "0.8", "1", "2", "5",
+    ] {
+        let out = decode(
+            &b.ok(&format!("src=noise.png&w=64&fm=png&blur={sigma}"))
+                .await
+                .body,
+        );
+        let now = detail(&out);
+        assert!(
+            now < before,
+            "blur={sigma}: detail {now:.3}, not below {before:.3}"
+        );
+        before = now;
+    }
+}

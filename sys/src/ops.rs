@@ -33,6 +33,8 @@ extern "C" {
         input: *mut VipsImage,
         out: *mut *mut VipsImage,
         sigma: c_double,
+        min_ampl: c_double,
+        float_mask: c_int,
     ) -> c_int;
     pub fn imgshield_sharpen(
         input: *mut VipsImage,
