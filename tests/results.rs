@@ -287,9 +287,7 @@ async fn small_blur_sigmas_blur_and_more_blurs_more() {
     b.write("noise.png", &encode(&noise(), ImageFormat::Png));
     let decode = |body: &[u8]| image::load_from_memory(body).expect("a PNG").to_rgba8();
     let mut before = detail(&decode(&b.ok("src=noise.png&w=64&fm=png").await.body));
-    for sigma in [
-        "0.3", "0.4", "0.5", "0.55", "0.6", "0.8", "1", "2", "5",
-    ] {
+    for sigma in ["0.3", "0.4", "0.5", "0.55", "0.6", "0.8", "1", "2", "5"] {
         let out = decode(
             &b.ok(&format!("src=noise.png&w=64&fm=png&blur={sigma}"))
                 .await
@@ -301,5 +299,86 @@ async fn small_blur_sigmas_blur_and_more_blurs_more() {
             "blur={sigma}: detail {now:.3}, not below {before:.3}"
         );
         before = now;
+    }
+}
+
+/// The column range (first, last) of ink (pixels darker than 128) in each line of a dark-on-white
+/// image, the lines being the bands of inked rows between blank ones.
+fn line_extents(image: &RgbaImage) -> Vec<(u32, u32)> {
+    let inked = |x: u32, y: u32| image.get_pixel(x, y).0[0] < 128;
+    let mut lines = Vec::new();
+    let mut current: Option<(u32, u32)> = None;
+    for y in 0..image.height() {
+        let row = (0..image.width()).filter(|&x| inked(x, y));
+        let span = row.fold(None, |span: Option<(u32, u32)>, x| match span {
+            None => Some((x, x)),
+            Some((a, b)) => Some((a.min(x), b.max(x))),
+        });
+        current = match (current, span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (None, span) => span,
+            (Some(line), None) => {
+                lines.push(line);
+                None
+            }
+        };
+    }
+    lines.extend(current);
+    lines
+}
+
+/// Asserts that the lines' ink lines up as `align` says (edges or centres within a few pixels), and
+/// that the lines really differ in length (so a wrong alignment would show).
+fn assert_aligned(lines: &[(u32, u32)], align: &str, what: &str) {
+    let widths: Vec<u32> = lines.iter().map(|&(a, b)| b - a).collect();
+    let (shortest, longest) = (widths.iter().min(), widths.iter().max());
+    assert!(
+        lines.len() >= 2 && longest.zip(shortest).is_some_and(|(l, s)| l - s > 40),
+        "{what}: lines of different lengths expected, got {lines:?}"
+    );
+    let anchor = |&(a, b): &(u32, u32)| match align {
+        "left" => a,
+        "right" => b,
+        _ => (a + b) / 2,
+    };
+    let anchors: Vec<u32> = lines.iter().map(anchor).collect();
+    let spread = anchors.iter().max().zip(anchors.iter().min());
+    assert!(
+        spread.is_some_and(|(max, min)| max - min <= 6),
+        "{what}: {align}-aligned lines at {lines:?}"
+    );
+}
+
+/// `txtalign` is where the lines go on the page, whatever their script's direction: Arabic and
+/// Hebrew lines align like English ones, also mixed with them, also when wrapped, on `/text` and
+/// on `/resize`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_alignment_holds_for_right_to_left_lines() {
+    let b = bench(&[]).await;
+    let white = RgbaImage::from_pixel(500, 300, Rgba([255, 255, 255, 255]));
+    b.write("white.png", &encode(&white, ImageFormat::Png));
+    let texts = [
+        ("english", "Hello big wide world\nHello", ""),
+        ("arabic", "مرحبا بالعالم الكبير\nمرحبا", ""),
+        ("hebrew", "שלום עולם גדול ורחב\nשלום", ""),
+        ("mixed", "Summer sale\nتخفيض كبير جدا اليوم\n50%", ""),
+        ("wrapped", "مرحبا بالعالم الكبير جدا اليوم", "&txtwidth=300"),
+    ];
+    for (name, text, extra) in texts {
+        let txt: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+        for align in ["left", "center", "right"] {
+            let style = format!("txt={txt}&txtalign={align}&txtsize=30{extra}&fm=png");
+            let banner = b.server.get(&format!("/text?{style}&w=500&h=300")).await;
+            assert_eq!(banner.status, StatusCode::OK, "{name}: {}", banner.text());
+            let image = image::load_from_memory(&banner.body)
+                .expect("PNG")
+                .to_rgba8();
+            assert_aligned(&line_extents(&image), align, &format!("/text {name}"));
+            let overlay = b.ok(&format!("src=white.png&txtpos=center&{style}")).await;
+            let image = image::load_from_memory(&overlay.body)
+                .expect("PNG")
+                .to_rgba8();
+            assert_aligned(&line_extents(&image), align, &format!("/resize {name}"));
+        }
     }
 }
