@@ -148,9 +148,9 @@ async fn watermarks_are_laid_on_every_frame_of_an_animation() {
     let reply = b.ok("src=anim.webp&w=100&wm=mark.png").await;
     assert_eq!(reply.header("content-type"), Some("image/webp"));
     assert_marked_frames(&reply.body, "mark on WebP");
-    // With text as well, and with wmscale (a resized mark).
+    // With text on a box as well, and with wmscale (a resized mark).
     let reply = b
-        .ok("src=anim.gif&w=100&wm=mark.png&wmscale=0.3&txt=Hi&txtsize=10&txtpos=top-left")
+        .ok("src=anim.gif&w=100&wm=mark.png&wmscale=0.3&txt=Hi&txtsize=10&txtpos=top-left&txtbg=fff")
         .await;
     assert_marked_frames(&reply.body, "scaled mark and text");
 }
