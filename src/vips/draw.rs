@@ -121,16 +121,27 @@ impl Image<'static> {
         let font = CString::new(font)
             .map_err(|_| VipsError("the font name contains a NUL character".into()))?;
         let width = c_dim(wrap_width.unwrap_or(0))?;
-        let runs = bidi::direction_runs(text)
-            .into_iter()
-            .map(|(run, direction)| {
+        let runs = bidi::direction_runs(text);
+        let rendered = runs
+            .iter()
+            .map(|&(run, direction)| {
                 let markup = coloured_markup(run, [r, g, b])?;
                 render_markup(&markup, &font, width, pango_align(align, direction))
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let rendered = match runs.as_slice() {
-            [one] => one.clone(),
-            _ => stack(&runs, align)?,
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|rendered| match rendered.as_slice() {
+                [one] => Ok(one.clone()),
+                _ => stack(&rendered, align),
+            });
+        let rendered = match rendered {
+            Ok(image) => image,
+            // A run with nothing visible (a direction mark alone) renders nothing by itself; the
+            // whole text as one layout still does, aligned as Pango reads `align`.
+            Err(_) if runs.len() > 1 => {
+                let markup = coloured_markup(text, [r, g, b])?;
+                render_markup(&markup, &font, width, align)?
+            }
+            Err(err) => return Err(err),
         };
         if a == 255 {
             Ok(rendered)
@@ -271,6 +282,18 @@ mod tests {
             wrapped.height(),
             line.height()
         );
+    }
+
+    #[test]
+    fn a_paragraph_of_direction_marks_alone_still_renders() {
+        for text in [
+            "Hello\n\u{200F}",
+            "\u{200F}\nHello",
+            "שלום\n\u{200E}\nworld",
+        ] {
+            let image = Image::text(text, "DejaVu Sans 20px", WHITE, None, Align::High);
+            assert!(image.is_ok(), "{text:?}");
+        }
     }
 
     #[test]
