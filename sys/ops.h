@@ -23,7 +23,11 @@ int imgshield_copy_memory(VipsImage *in, VipsImage **out);
  * JPEG's DCT-domain downscale nearly is. */
 int imgshield_shrink(VipsImage *in, VipsImage **out, double hshrink, double vshrink);
 
-int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma);
+/* Gaussian blur whose mask stops where it falls below `min_ampl` of its peak; `float_mask` != 0
+ * convolves with the exact (float) mask, then rounds back to the input's format, instead of taps
+ * rounded to twentieths. */
+int imgshield_gaussblur(VipsImage *in, VipsImage **out, double sigma, double min_ampl,
+                        int float_mask);
 
 /* Unsharp mask on the luminance with the given sigma (libvips' sharpen, default strengths). */
 int imgshield_sharpen(VipsImage *in, VipsImage **out, double sigma);
@@ -36,6 +40,12 @@ int imgshield_page_height(VipsImage *image);
 
 /* A copy whose EXIF orientation tag, where there is one, says 1 (top-left): pixels are upright. */
 int imgshield_reset_orientation(VipsImage *in, VipsImage **out);
+
+/* A copy of `in` (pixels shared) carrying the metadata `meta=keep` keeps from `from`: EXIF (blob and
+ * parsed fields), XMP, IPTC, the ICC profile, the resolution and its unit, but not the orientation
+ * (neither the orientation field nor the EXIF Orientation fields), as libvips' autorotate leaves
+ * them: for pixels decoded from `from`'s source and already upright. */
+int imgshield_copy_upright_metadata(VipsImage *in, VipsImage *from, VipsImage **out);
 
 int imgshield_pngsave_palette_buffer(VipsImage *in, void **buf, size_t *len, int compression,
                                      int strip);

@@ -17,8 +17,10 @@
 //!
 //! Files, by concern: [`error`](VipsError), `runtime` (init and process policy), `image` (the
 //! handle), `load`, `compute` (running a pipeline), `resize`, `geometry`, `colour`, `frames`,
-//! `ops` (filters and metadata), `save`, `draw` (text, canvases, compositing), `introspect`.
+//! `ops` (filters and metadata), `save`, `draw` (text, canvases, compositing), `bidi` (paragraph
+//! directions for text alignment), `introspect`.
 
+mod bidi;
 mod colour;
 mod compute;
 mod draw;

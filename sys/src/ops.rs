@@ -33,6 +33,8 @@ extern "C" {
         input: *mut VipsImage,
         out: *mut *mut VipsImage,
         sigma: c_double,
+        min_ampl: c_double,
+        float_mask: c_int,
     ) -> c_int;
     pub fn imgshield_sharpen(
         input: *mut VipsImage,
@@ -46,6 +48,11 @@ extern "C" {
     ) -> c_int;
     pub fn imgshield_page_height(image: *mut VipsImage) -> c_int;
     pub fn imgshield_reset_orientation(input: *mut VipsImage, out: *mut *mut VipsImage) -> c_int;
+    pub fn imgshield_copy_upright_metadata(
+        input: *mut VipsImage,
+        from: *mut VipsImage,
+        out: *mut *mut VipsImage,
+    ) -> c_int;
     pub fn imgshield_pngsave_palette_buffer(
         input: *mut VipsImage,
         buf: *mut *mut c_void,

@@ -39,7 +39,9 @@
 //! Only plain JPEGs take this path: 8-bit sRGB or greyscale, no ICC profile, one page (anything
 //! else goes through thumbnail's own colour handling, unchanged). Intermediates are auto-oriented,
 //! keyed by blake3 of the source bytes and the shrink, weighed by their bytes
-//! (`--derivative-cache-bytes`), and larger ones than `max_pixels` are not kept.
+//! (`--derivative-cache-bytes`), and larger ones than `max_pixels` are not kept. They are bare
+//! pixels: with `meta=keep` the metadata comes from the source's header (`steps::load_decoded`),
+//! all of it but the orientation, as on the thumbnail path.
 //!
 //! How each lookup ends ([`Lookup`]) is told to an [`OnLookup`] callback: the server counts them in
 //! its metrics; the engine knows nothing of those.

@@ -195,7 +195,7 @@ impl Engine for VipsEngine {
         };
         let draft = jpeg.map(|size| draft_shrink(size, (plan.resize.width, plan.resize.height)));
         let image = match (&intermediate, draft) {
-            (Some(decoded), _) => steps::load_decoded(decoded, plan)?,
+            (Some(decoded), _) => steps::load_decoded(decoded, source, plan)?,
             (None, Some(shrink)) if self.draft && shrink > 1 => {
                 steps::load_draft(source, shrink, plan, self.strictness)?
             }
@@ -206,7 +206,7 @@ impl Engine for VipsEngine {
         let watermark = plan
             .overlay
             .as_ref()
-            .map(|overlay| steps::load_watermark(overlay, self.strictness))
+            .map(|overlay| steps::load_watermark(overlay, plan, &clock, self.strictness))
             .transpose()?;
         let image = steps::per_frame(image, plan, &clock, |frame, plan, clock| {
             let frame = steps::shape(frame, plan, clock)?;

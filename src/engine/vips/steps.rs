@@ -50,19 +50,27 @@ pub(super) fn load_draft<'s>(
         .map_err(undecodable)
 }
 
-/// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load.
+/// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load. The
+/// decode is bare pixels, so `meta=keep` takes the metadata from `source`'s header, as the
+/// thumbnail path would have it: everything but the orientation (the pixels are upright).
 pub(super) fn load_decoded<'s>(
     decoded: &'s Intermediate,
+    source: &[u8],
     plan: &Plan,
 ) -> Result<Image<'s>, EngineError> {
-    Image::from_pixels_borrowed(
+    let image = Image::from_pixels_borrowed(
         &decoded.pixels,
         decoded.width,
         decoded.height,
         decoded.bands,
     )
     .and_then(|image| image.resize_to(plan.resize.width, plan.resize.height))
-    .map_err(internal)
+    .map_err(internal)?;
+    if plan.strip_metadata {
+        return Ok(image);
+    }
+    let header = Image::header_from_buffer(source).map_err(undecodable)?;
+    image.with_upright_metadata_of(&header).map_err(internal)
 }
 
 /// CMYK, 16-bit and other colour spaces become 8-bit sRGB so every encoder gets what it expects.
@@ -237,11 +245,16 @@ fn pad<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, EngineError> {
 }
 
 /// The watermark, sized as the plan says: `wmscale` of the output width, else its own size, and
-/// never beyond the room the margins leave. Auto-oriented and in sRGB like any source.
-pub(super) fn load_watermark(
-    overlay: &Overlay,
+/// never beyond the room the margins leave. Auto-oriented and in sRGB like any source. An animation
+/// lays it on every frame, reading it once per frame, which its sequential loader refuses past a
+/// few hundred rows ("out of order read"): it is then decoded into memory first (it is at most one
+/// output frame).
+pub(super) fn load_watermark<'s>(
+    overlay: &'s Overlay,
+    plan: &Plan,
+    clock: &Clock,
     strictness: Strictness,
-) -> Result<Image<'_>, EngineError> {
+) -> Result<Image<'s>, EngineError> {
     let header = Image::header_from_buffer(&overlay.source).map_err(undecodable)?;
     let (w, h) = if (5..=8).contains(&header.orientation()) {
         (header.height(), header.width())
@@ -265,7 +278,12 @@ pub(super) fn load_watermark(
         strictness.into(),
     )
     .map_err(undecodable)?;
-    to_srgb(image)
+    let image = to_srgb(image)?;
+    if plan.animated {
+        random_access(image, clock)
+    } else {
+        Ok(image)
+    }
 }
 
 /// The watermark, then the text, over the shaped frame.
