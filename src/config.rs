@@ -288,6 +288,27 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
 
+    /// An image (file path or http(s) URL, read at start-up) answered instead of the JSON error
+    /// body when `/resize` or `/text` fails, so pages show a placeholder, not a broken image.
+    #[arg(long, env = "IMGSHIELD_FALLBACK_IMAGE")]
+    pub fallback_image: Option<String>,
+
+    /// The fallback for client errors (4xx) only; overrides `--fallback-image` for them.
+    #[arg(long = "fallback-image-4xx", env = "IMGSHIELD_FALLBACK_IMAGE_4XX")]
+    pub fallback_image_4xx: Option<String>,
+
+    /// The fallback for origin and server errors (5xx) only; overrides `--fallback-image` for them.
+    #[arg(long = "fallback-image-5xx", env = "IMGSHIELD_FALLBACK_IMAGE_5XX")]
+    pub fallback_image_5xx: Option<String>,
+
+    /// The status a fallback image is answered with: the error's own (`error`) or `200`.
+    #[arg(long, env = "IMGSHIELD_FALLBACK_STATUS", value_enum, default_value_t = FallbackStatus::Error)]
+    pub fallback_status: FallbackStatus,
+
+    /// `Cache-Control: max-age` of a fallback answer (short: the real image may come back soon).
+    #[arg(long, env = "IMGSHIELD_FALLBACK_MAX_AGE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub fallback_max_age: Duration,
+
     /// Export traces over OTLP/HTTP (protobuf) to this collector, e.g. `http://127.0.0.1:4318`
     /// (`/v1/traces` is added unless the URL already names a path). Off without it.
     #[arg(long, env = "IMGSHIELD_OTLP_ENDPOINT")]
@@ -330,6 +351,16 @@ impl From<FailOn> for Strictness {
             FailOn::Error => Strictness::Error,
         }
     }
+}
+
+/// `--fallback-status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FallbackStatus {
+    /// The error's own status (404, 422, 502, ...): CDNs and crawlers see the failure.
+    Error,
+    /// `200`: for clients that show nothing on an error status.
+    #[value(name = "200")]
+    Ok,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -45,7 +45,8 @@ impl Running {
 
 /// Builds the app, binds `config.listen` (port 0 picks a free port) and starts serving.
 pub async fn start(config: &Config, root: &Path) -> Result<Running, String> {
-    let app = Arc::new(App::new(config, root)?);
+    let fallbacks = crate::service::Fallbacks::load(config).await?;
+    let app = Arc::new(App::new(config, root)?.with_fallbacks(fallbacks));
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

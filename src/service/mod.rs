@@ -28,6 +28,7 @@ use crate::workers::Workers;
 
 mod cors;
 mod disposition;
+mod fallback;
 mod gauges;
 mod info;
 mod lookup;
@@ -40,6 +41,7 @@ mod text;
 mod trace;
 
 use cors::Cors;
+pub use fallback::Fallbacks;
 use route::{log_request, Note, Outcome, Route};
 use stats::{Stats, DASHBOARD_HTML};
 use trace::TraceContext;
@@ -73,6 +75,8 @@ pub struct App {
     signer: Option<Signer>,
     /// `--cors-origin`: CORS headers on the image routes.
     cors: Option<Cors>,
+    /// `--fallback-image*`: images answered for failed `/resize` and `/text` requests.
+    fallbacks: Option<Fallbacks>,
     ready: AtomicBool,
     /// What `/stats` and the `/dashboard` page show.
     stats: Stats,
@@ -170,9 +174,16 @@ impl App {
             .map_err(|e| e.to_string())?,
             signer: Signer::new(&config.secrets)?,
             cors: Cors::from_config(&config.cors_origins)?,
+            fallbacks: None,
             ready: AtomicBool::new(true),
             stats: Stats::default(),
         })
+    }
+
+    /// The fallback images (loaded by the caller: a URL is fetched, which needs the runtime).
+    pub fn with_fallbacks(mut self, fallbacks: Option<Fallbacks>) -> App {
+        self.fallbacks = fallbacks;
+        self
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -220,7 +231,11 @@ impl App {
                     .errors
                     .get_or_create(&KindLabels { kind: error.code() })
                     .inc();
-                let response = error.to_response();
+                let fallback = match (&self.fallbacks, route) {
+                    (Some(fallbacks), Route::Resize | Route::Text) => fallbacks.answer(&error),
+                    _ => None,
+                };
+                let response = fallback.unwrap_or_else(|| error.to_response());
                 note.error = Some(error);
                 response
             }
