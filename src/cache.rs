@@ -22,7 +22,7 @@ use http::HeaderValue;
 
 use crate::engine::{Encoded, Engine};
 use crate::params::{InfoParams, Params};
-use crate::types::AcceptClass;
+use crate::types::{AcceptClass, Caching};
 
 /// blake3 of the canonical request description.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -116,6 +116,8 @@ pub struct Rendition {
     /// When it was made: fresh for `--cache-ttl`, then servable only if the origin fails, for
     /// `--stale-grace` more.
     pub created: Instant,
+    /// What the source's origin allows (who may keep it, for how long, when it last changed).
+    pub caching: Caching,
 }
 
 impl Rendition {
@@ -173,11 +175,19 @@ impl Rendition {
             fetch_time,
             transform_time,
             created: Instant::now(),
+            caching: Caching::default(),
         }
     }
 
+    /// The same rendition under its sources' caching rules.
+    pub fn with_caching(mut self, caching: Caching) -> Rendition {
+        self.caching = caching;
+        self
+    }
+
+    /// Fresh for `ttl`, and no longer than its origin allows.
     pub fn is_fresh(&self, ttl: Duration) -> bool {
-        self.created.elapsed() <= ttl
+        self.created.elapsed() <= ttl && self.caching.remaining().is_none_or(|left| !left.is_zero())
     }
 }
 

@@ -258,6 +258,11 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_MAX_AGE", default_value_t = 31_536_000)]
     pub max_age: u64,
 
+    /// Answer with the origin's own `Cache-Control` (imgproxy's cache-control passthrough)
+    /// instead of one made from it and `--max-age`; sources without one still get ours.
+    #[arg(long, env = "IMGSHIELD_CACHE_CONTROL_PASSTHROUGH")]
+    pub cache_control_passthrough: bool,
+
     /// Time a client gets to send a request's headers; also how long an idle keep-alive connection
     /// is kept open (slowloris guard).
     #[arg(long, env = "IMGSHIELD_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]

@@ -48,6 +48,11 @@ pub enum Error {
     MethodNotAllowed { allow: &'static str },
     #[error("internal error: {0}")]
     Internal(String),
+    /// Not a failure: a result its origin forbids shared caches to keep (`no-store`, `private`),
+    /// handed to every request that waited for it without entering the result cache.
+    /// `service::lookup` turns it back into an answer; it never reaches a client as an error.
+    #[error("a result that may not be kept in a shared cache")]
+    Uncacheable(std::sync::Arc<crate::cache::Rendition>),
 }
 
 impl From<RenderError> for Error {
@@ -91,7 +96,7 @@ impl Error {
                 OriginError::CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
             },
             Error::Worker(WorkerError::QueueFull) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => {
+            Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) | Error::Uncacheable(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Error::RouteNotFound => StatusCode::NOT_FOUND,
@@ -141,7 +146,9 @@ impl Error {
                 OriginError::CircuitOpen { .. } => "origin_circuit_open",
             },
             Error::Worker(WorkerError::QueueFull) => "overloaded",
-            Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => "internal",
+            Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) | Error::Uncacheable(_) => {
+                "internal"
+            }
             Error::RouteNotFound => "not_found",
             Error::UrlTooLong { .. } => "url_too_long",
             Error::EngineParamNotAllowed => "engine_param_not_allowed",

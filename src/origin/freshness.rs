@@ -3,10 +3,12 @@
 //! keeping it but not reusing it without asking, `s-maxage` wins over `max-age` for a shared cache)
 //! and the validators (`ETag`, `Last-Modified`) a conditional request sends back.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{header, HeaderMap};
+
+use crate::types::{Caching, Store};
 
 /// What came back from a (possibly conditional) fetch.
 #[derive(Clone, Debug)]
@@ -38,15 +40,19 @@ impl Validators {
 pub struct SourceMeta {
     /// May not be kept at all (`no-store`, `private`).
     pub no_store: bool,
-    /// Lifetime the origin gave (`s-maxage`, else `max-age`; `no-cache` counts as 0); `None`
-    /// when it gave none.
+    /// `private` (a browser may keep what is made from it; no shared cache may).
+    pub private: bool,
+    /// Lifetime the origin gave (`s-maxage`, else `max-age`, else `Expires` less `Date`;
+    /// `no-cache` counts as 0); `None` when it gave none.
     pub max_age: Option<Duration>,
     pub validators: Validators,
+    /// The `Cache-Control` lines, joined, verbatim.
+    pub cache_control: Option<String>,
 }
 
 impl SourceMeta {
     pub fn from_headers(headers: &HeaderMap) -> SourceMeta {
-        let (mut no_store, mut no_cache) = (false, false);
+        let (mut no_store, mut no_cache, mut private) = (false, false, false);
         let (mut max_age, mut s_maxage) = (None, None);
         for value in headers.get_all(header::CACHE_CONTROL) {
             let Ok(value) = value.to_str() else { continue };
@@ -59,7 +65,8 @@ impl SourceMeta {
                         .map(Duration::from_secs)
                 };
                 match name.trim().to_ascii_lowercase().as_str() {
-                    "no-store" | "private" => no_store = true,
+                    "no-store" => no_store = true,
+                    "private" => private = true,
                     "no-cache" => no_cache = true,
                     "max-age" => max_age = seconds().or(Some(Duration::ZERO)),
                     "s-maxage" => s_maxage = seconds().or(Some(Duration::ZERO)),
@@ -73,17 +80,45 @@ impl SourceMeta {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
+        let lines: Vec<&str> = headers
+            .get_all(header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         SourceMeta {
-            no_store,
+            no_store: no_store || private,
+            private,
             max_age: if no_cache {
                 Some(Duration::ZERO)
             } else {
-                s_maxage.or(max_age)
+                s_maxage.or(max_age).or_else(|| expires_in(headers))
             },
             validators: Validators {
                 etag: text(header::ETAG),
                 last_modified: text(header::LAST_MODIFIED),
             },
+            cache_control: (!lines.is_empty()).then(|| lines.join(", ")),
+        }
+    }
+
+    /// The rules for what is made from this copy, whose lifetime started at `since`.
+    pub fn caching(&self, since: std::time::Instant) -> Caching {
+        Caching {
+            store: if self.private {
+                Store::Private
+            } else if self.no_store {
+                Store::NoStore
+            } else {
+                Store::Public
+            },
+            max_age: self.max_age,
+            since: Some(since),
+            last_modified: self
+                .validators
+                .last_modified
+                .as_deref()
+                .and_then(|date| httpdate::parse_http_date(date).ok()),
+            cache_control: self.cache_control.clone(),
         }
     }
 
@@ -93,6 +128,25 @@ impl SourceMeta {
     pub fn freshness(&self, cap: Duration) -> Duration {
         self.max_age.map_or(cap, |age| age.min(cap))
     }
+}
+
+/// `Expires` less `Date` (or less now, without a `Date`); an `Expires` that is not a date means
+/// "already expired" (RFC 9111, 5.3).
+fn expires_in(headers: &HeaderMap) -> Option<Duration> {
+    let date = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| httpdate::parse_http_date(v.trim()))
+    };
+    let expires = match date(header::EXPIRES)? {
+        Ok(at) => at,
+        Err(_) => return Some(Duration::ZERO),
+    };
+    let now = date(header::DATE)
+        .and_then(Result::ok)
+        .unwrap_or_else(SystemTime::now);
+    Some(expires.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -124,6 +178,44 @@ mod tests {
         assert_eq!(m.freshness(cap), Duration::from_secs(30));
         let m = meta(&[("cache-control", "max-age=abc")]);
         assert_eq!(m.freshness(cap), Duration::ZERO);
+    }
+
+    #[test]
+    fn expires_counts_from_the_origin_date_and_max_age_wins_over_it() {
+        let cap = Duration::from_secs(3600);
+        let m = meta(&[
+            ("date", "Sat, 05 Dec 2026 10:00:00 GMT"),
+            ("expires", "Sat, 05 Dec 2026 10:02:00 GMT"),
+        ]);
+        assert_eq!(m.freshness(cap), Duration::from_secs(120));
+        let m = meta(&[
+            ("date", "Sat, 05 Dec 2026 10:00:00 GMT"),
+            ("expires", "Sat, 05 Dec 2026 10:02:00 GMT"),
+            ("cache-control", "max-age=30"),
+        ]);
+        assert_eq!(m.freshness(cap), Duration::from_secs(30));
+        assert_eq!(meta(&[("expires", "0")]).freshness(cap), Duration::ZERO);
+        assert_eq!(
+            meta(&[("expires", "Thu, 01 Jan 1970 00:00:00 GMT")]).freshness(cap),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn caching_rules_for_results() {
+        let now = std::time::Instant::now();
+        let private = meta(&[("cache-control", "private, max-age=60")]).caching(now);
+        assert_eq!(private.store, Store::Private);
+        assert_eq!(
+            private.cache_control.as_deref(),
+            Some("private, max-age=60")
+        );
+        let gone = meta(&[("cache-control", "no-store")]).caching(now);
+        assert_eq!(gone.store, Store::NoStore);
+        let public = meta(&[("last-modified", "Tue, 01 Dec 2026 10:00:00 GMT")]).caching(now);
+        assert!(public.shared());
+        assert!(public.last_modified.is_some());
+        assert_eq!(public.max_age, None);
     }
 
     #[test]

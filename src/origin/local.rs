@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::OriginError;
+use super::{Got, OriginError};
 use crate::params::LocalPath;
+use crate::types::Caching;
 
 pub(super) struct LocalRoot {
     root: PathBuf,
@@ -27,12 +28,26 @@ impl LocalRoot {
         Ok(LocalRoot { root, max_bytes })
     }
 
-    pub(super) async fn read(&self, path: &LocalPath) -> Result<Bytes, OriginError> {
+    /// The file's bytes; its modification time is the result's `Last-Modified`.
+    pub(super) async fn read(&self, path: &LocalPath) -> Result<Got, OriginError> {
         let (root, relative, limit) =
             (self.root.clone(), path.as_str().to_string(), self.max_bytes);
-        tokio::task::spawn_blocking(move || read_below(&root, &relative, limit))
-            .await
-            .map_err(|e| OriginError::Local(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            let bytes = read_below(&root, &relative, limit)?;
+            let modified = std::fs::metadata(root.join(&relative))
+                .and_then(|meta| meta.modified())
+                .ok();
+            Ok(Got {
+                bytes,
+                caching: Caching {
+                    last_modified: modified,
+                    ..Caching::default()
+                },
+                fetched: true,
+            })
+        })
+        .await
+        .map_err(|e| OriginError::Local(e.to_string()))?
     }
 }
 

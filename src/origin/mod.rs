@@ -22,6 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::params::Source;
+use crate::types::Caching;
 
 /// Why a source could not be had. `error` maps each kind to a status.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -98,6 +99,16 @@ pub struct OriginConfig {
     pub max_redirects: u8,
 }
 
+/// A source as its origin gave it: the bytes, what may be done with copies of what is made from
+/// them, and whether the origin (or the disk) was really read for this request, not the source
+/// cache (what `imgshield_origin_fetch_duration_seconds` counts).
+#[derive(Clone, Debug)]
+pub struct Got {
+    pub bytes: Bytes,
+    pub caching: Caching,
+    pub fetched: bool,
+}
+
 pub struct Origin {
     local: local::LocalRoot,
     remote: remote::RemoteOrigin,
@@ -131,8 +142,8 @@ impl Origin {
         }
     }
 
-    /// The whole source, or why not.
-    pub async fn fetch(&self, source: &Source) -> Result<Bytes, OriginError> {
+    /// The whole source and what its origin allows, or why not.
+    pub async fn fetch(&self, source: &Source) -> Result<Got, OriginError> {
         match (source, &self.sources) {
             (Source::Remote(url), Some(sources)) => {
                 sources
@@ -142,7 +153,11 @@ impl Origin {
                     .await
             }
             (Source::Remote(url), None) => match self.remote.fetch(url, None).await? {
-                Fetched::Full { bytes, .. } => Ok(bytes),
+                Fetched::Full { bytes, meta } => Ok(Got {
+                    bytes,
+                    caching: meta.caching(std::time::Instant::now()),
+                    fetched: true,
+                }),
                 // Only a conditional request can get a 304, and this one was not.
                 Fetched::NotModified { .. } => Err(OriginError::Status(304)),
             },

@@ -26,7 +26,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
 use super::freshness::{Fetched, SourceMeta, Validators};
-use super::OriginError;
+use super::{Got, OriginError};
 use crate::metrics::CacheLabels;
 
 /// Bookkeeping per entry on top of the body, so that many tiny sources still count.
@@ -43,6 +43,15 @@ struct CachedSource {
 impl CachedSource {
     fn is_fresh(&self, cap: Duration) -> bool {
         self.checked.elapsed() < self.meta.freshness(cap)
+    }
+
+    /// This copy as a fetch result; `fetched` when the origin was asked for it just now.
+    fn got(&self, fetched: bool) -> Got {
+        Got {
+            bytes: self.bytes.clone(),
+            caching: self.meta.caching(self.checked),
+            fetched,
+        }
     }
 }
 
@@ -116,7 +125,7 @@ impl SourceCache {
 
     /// The bytes of the source named `identity`, from the cache or through `fetch` (called with
     /// the cached copy's validators when it can revalidate, at most once).
-    pub async fn get<F, Fut>(&self, identity: &str, fetch: F) -> Result<Bytes, OriginError>
+    pub async fn get<F, Fut>(&self, identity: &str, fetch: F) -> Result<Got, OriginError>
     where
         F: FnOnce(Option<Validators>) -> Fut,
         Fut: Future<Output = Result<Fetched, OriginError>>,
@@ -125,13 +134,13 @@ impl SourceCache {
         if let Some(copy) = self.cache.get(&key).await {
             if copy.is_fresh(self.cap) {
                 self.count(SourceLookup::Hit);
-                return Ok(copy.bytes.clone());
+                return Ok(copy.got(false));
             }
         }
         let cap = self.cap;
         // What the compute below decided, and a body the origin forbade keeping.
-        let outcome: Mutex<(SourceLookup, Option<Bytes>)> = Mutex::new((SourceLookup::Miss, None));
-        let set = |lookup: SourceLookup, body: Option<Bytes>| {
+        let outcome: Mutex<(SourceLookup, Option<Got>)> = Mutex::new((SourceLookup::Miss, None));
+        let set = |lookup: SourceLookup, body: Option<Got>| {
             if let Ok(mut slot) = outcome.lock() {
                 *slot = (lookup, body);
             }
@@ -163,7 +172,15 @@ impl SourceCache {
                         })))
                     }
                     Fetched::Full { bytes, meta } if meta.no_store => {
-                        set(SourceLookup::Uncacheable, Some(bytes));
+                        let caching = meta.caching(Instant::now());
+                        set(
+                            SourceLookup::Uncacheable,
+                            Some(Got {
+                                bytes,
+                                caching,
+                                fetched: true,
+                            }),
+                        );
                         Ok(Op::Remove)
                     }
                     Fetched::Full { bytes, meta } => {
@@ -179,10 +196,11 @@ impl SourceCache {
             .await?;
         let (lookup, passed_through) = outcome.into_inner().unwrap_or((SourceLookup::Miss, None));
         self.count(lookup);
+        let fetched = !matches!(lookup, SourceLookup::Hit | SourceLookup::Coalesced);
         match computed {
             CompResult::Inserted(entry)
             | CompResult::ReplacedWith(entry)
-            | CompResult::Unchanged(entry) => Ok(entry.into_value().bytes.clone()),
+            | CompResult::Unchanged(entry) => Ok(entry.into_value().got(fetched)),
             CompResult::Removed(_) | CompResult::StillNone(_) => passed_through
                 .ok_or_else(|| OriginError::Body("the source vanished from the cache".into())),
         }
@@ -220,6 +238,8 @@ impl SourceCache {
 fn merge(old: &SourceMeta, new: SourceMeta) -> SourceMeta {
     SourceMeta {
         no_store: new.no_store,
+        private: new.private,
+        cache_control: new.cache_control.or_else(|| old.cache_control.clone()),
         max_age: new.max_age.or(old.max_age),
         validators: Validators {
             etag: new.validators.etag.or_else(|| old.validators.etag.clone()),
@@ -234,6 +254,17 @@ fn merge(old: &SourceMeta, new: SourceMeta) -> SourceMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl SourceCache {
+        /// `get`, for the tests that only look at the bytes.
+        async fn bytes<F, Fut>(&self, identity: &str, fetch: F) -> Result<Bytes, OriginError>
+        where
+            F: FnOnce(Option<Validators>) -> Fut,
+            Fut: Future<Output = Result<Fetched, OriginError>>,
+        {
+            self.get(identity, fetch).await.map(|got| got.bytes)
+        }
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn cache(cap: Duration) -> SourceCache {
@@ -249,12 +280,12 @@ mod tests {
 
     fn tagged(etag: &str, max_age: Option<u64>) -> SourceMeta {
         SourceMeta {
-            no_store: false,
             max_age: max_age.map(Duration::from_secs),
             validators: Validators {
                 etag: Some(etag.into()),
                 last_modified: None,
             },
+            ..SourceMeta::default()
         }
     }
 
@@ -264,7 +295,7 @@ mod tests {
         let calls = AtomicUsize::new(0);
         for _ in 0..3 {
             let bytes = c
-                .get("http://o/a.jpg", |_| async {
+                .bytes("http://o/a.jpg", |_| async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     full(b"one", SourceMeta::default())
                 })
@@ -278,12 +309,12 @@ mod tests {
     #[tokio::test]
     async fn a_stale_copy_is_revalidated_with_its_etag() {
         let c = cache(Duration::from_secs(60));
-        c.get("u", |_| async { full(b"v1", tagged("\"1\"", Some(0))) })
+        c.bytes("u", |_| async { full(b"v1", tagged("\"1\"", Some(0))) })
             .await
             .expect("first");
         let sent = Mutex::new(None);
         let bytes = c
-            .get("u", |validators| async {
+            .bytes("u", |validators| async {
                 *sent.lock().expect("lock") = validators;
                 Ok(Fetched::NotModified {
                     meta: SourceMeta::default(),
@@ -296,12 +327,12 @@ mod tests {
         assert_eq!(sent.etag.as_deref(), Some("\"1\""));
         // A changed source replaces the copy.
         let bytes = c
-            .get("u", |_| async { full(b"v2", tagged("\"2\"", Some(60))) })
+            .bytes("u", |_| async { full(b"v2", tagged("\"2\"", Some(60))) })
             .await
             .expect("refetched");
         assert_eq!(&bytes[..], b"v2");
         let bytes = c
-            .get("u", |_| async { Err(OriginError::Timeout) })
+            .bytes("u", |_| async { Err(OriginError::Timeout) })
             .await
             .expect("fresh now");
         assert_eq!(&bytes[..], b"v2");
@@ -315,16 +346,16 @@ mod tests {
             ..SourceMeta::default()
         };
         let bytes = c
-            .get("p", |_| async { full(b"secret", private.clone()) })
+            .bytes("p", |_| async { full(b"secret", private.clone()) })
             .await
             .expect("passed through");
         assert_eq!(&bytes[..], b"secret");
         assert_eq!(
-            c.get("p", |_| async { Err(OriginError::NotFound) }).await,
+            c.bytes("p", |_| async { Err(OriginError::NotFound) }).await,
             Err(OriginError::NotFound)
         );
         assert_eq!(
-            c.get("p", |_| async { Err(OriginError::Status(503)) })
+            c.bytes("p", |_| async { Err(OriginError::Status(503)) })
                 .await,
             Err(OriginError::Status(503))
         );
@@ -334,12 +365,12 @@ mod tests {
     async fn a_refused_copy_is_forgotten_but_not_a_newer_one() {
         let c = cache(Duration::from_secs(60));
         let bad = c
-            .get("u", |_| async { full(b"<html>", SourceMeta::default()) })
+            .bytes("u", |_| async { full(b"<html>", SourceMeta::default()) })
             .await
             .expect("fetched");
         assert!(c.forget("u", &bad).await, "the refused copy is dropped");
         let good = c
-            .get("u", |_| async {
+            .bytes("u", |_| async {
                 full(b"\xff\xd8 image", SourceMeta::default())
             })
             .await
@@ -348,7 +379,7 @@ mod tests {
         // A late refusal of the old copy does not drop the new one.
         assert!(!c.forget("u", &bad).await);
         let kept = c
-            .get("u", |_| async { Err(OriginError::Timeout) })
+            .bytes("u", |_| async { Err(OriginError::Timeout) })
             .await
             .expect("still cached");
         assert_eq!(&kept[..], b"\xff\xd8 image");
@@ -362,7 +393,7 @@ mod tests {
             .map(|_| {
                 let (c, calls) = (c.clone(), calls.clone());
                 tokio::spawn(async move {
-                    c.get("shared", |_| async {
+                    c.bytes("shared", |_| async {
                         calls.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         full(b"x", SourceMeta::default())

@@ -29,8 +29,9 @@ impl App {
     /// Fetches one source and describes it. Runs once per cache miss, in its own task.
     async fn make_info(self: Arc<Self>, params: InfoParams) -> Result<Arc<Rendition>, Error> {
         let (admission, source, fetch_time) = self.admit_and_fetch(&params.src).await?;
+        let (source, caching) = (source.bytes, source.caching);
         let fetched = Fetched::one(&params.src, &source);
-        let render = self.render_on_worker(admission, fetch_time, move |renderer| {
+        let render = self.render_on_worker(admission, fetch_time, caching, move |renderer| {
             renderer.render(Job::Info {
                 source: &source,
                 params: &params,

@@ -72,10 +72,18 @@ impl App {
     {
         note.key = Some(key.short());
         let fresh = |hit: &Rendition| expiry == Expiry::Never || hit.is_fresh(self.cache_ttl);
-        let (rendition, result) = match self.cache.get(&key).await {
-            Some(hit) if fresh(&hit) => (hit, Lookup::Hit),
-            Some(stale) => self.refresh(key, stale, make()).await?,
-            None => self.fill(key, make()).await?,
+        let looked_up = match self.cache.get(&key).await {
+            Some(hit) if fresh(&hit) => Ok((hit, Lookup::Hit)),
+            Some(stale) => self.refresh(key, stale, make()).await,
+            None => self.fill(key, make()).await,
+        };
+        let (rendition, result) = match looked_up {
+            Ok(found) => found,
+            // Made for the requests that waited for it, but not for the cache.
+            Err(error) => match &*error {
+                Error::Uncacheable(rendition) => (rendition.clone(), Lookup::Miss),
+                _ => return Err(error),
+            },
         };
         if matches!(result, Lookup::Miss | Lookup::Refreshed) {
             note.fetch = Some(rendition.fetch_time);
@@ -107,7 +115,7 @@ impl App {
         let entry = self
             .cache
             .entry(key)
-            .or_try_insert_with(async move { app.produce_in_task(key, work).await })
+            .or_try_insert_with(async move { app.produce_in_task(key, work).await.and_then(kept) })
             .await?;
         let lookup = if entry.is_fresh() {
             Lookup::Miss
@@ -136,7 +144,10 @@ impl App {
                 if current.is_some_and(|entry| entry.value().is_fresh(ttl)) {
                     return Ok(Op::Nop);
                 }
-                app.produce_in_task(key, work).await.map(Op::Put)
+                app.produce_in_task(key, work)
+                    .await
+                    .and_then(kept)
+                    .map(Op::Put)
             })
             .await;
         match outcome {
@@ -174,11 +185,24 @@ impl App {
         tokio::spawn(async move {
             let result = work.instrument(span).await;
             if let Ok(rendition) = &result {
-                self.cache.insert(key, rendition.clone()).await;
+                if rendition.caching.shared() {
+                    self.cache.insert(key, rendition.clone()).await;
+                }
             }
             result
         })
         .await
         .unwrap_or_else(|e| Err(Error::Internal(format!("transform task: {e}"))))
+    }
+}
+
+/// A result goes into the cache only if its origin lets shared caches keep it; otherwise it is
+/// handed to the waiting requests as [`Error::Uncacheable`], which moka does not store (and a
+/// refresh that meets it drops the stale entry).
+fn kept(rendition: Arc<Rendition>) -> Result<Arc<Rendition>, Error> {
+    if rendition.caching.shared() {
+        Ok(rendition)
+    } else {
+        Err(Error::Uncacheable(rendition))
     }
 }

@@ -70,6 +70,10 @@ pub struct App {
     limits: ParamLimits,
     max_url_bytes: usize,
     cache_control: HeaderValue,
+    /// `--max-age`, the longest lifetime downstream caches are given.
+    max_age: u64,
+    /// `--cache-control-passthrough`: answer with the origin's own `Cache-Control`.
+    cache_control_passthrough: bool,
     stale_cache_control: HeaderValue,
     cache_ttl: Duration,
     signer: Option<Signer>,
@@ -167,6 +171,8 @@ impl App {
             max_url_bytes: config.max_url_bytes,
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .map_err(|e| e.to_string())?,
+            max_age: config.max_age,
+            cache_control_passthrough: config.cache_control_passthrough,
             stale_cache_control: HeaderValue::from_str(&format!(
                 "public, max-age={}",
                 config.max_age.min(STALE_MAX_AGE)

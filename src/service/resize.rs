@@ -11,8 +11,9 @@ use super::disposition::Disposition;
 use super::lookup::{Expiry, Lookup};
 use super::rejected;
 use super::*;
+use crate::origin::Got;
 use crate::render::{Job, RenderError, Rendered};
-use crate::types::AcceptClass;
+use crate::types::{AcceptClass, Caching};
 use crate::workers::Admission;
 
 impl App {
@@ -65,7 +66,7 @@ impl App {
     pub(super) async fn admit_and_fetch(
         &self,
         src: &Source,
-    ) -> Result<(Admission, Bytes, Duration), Error> {
+    ) -> Result<(Admission, Got, Duration), Error> {
         let origin_kind = match src {
             Source::Remote(_) => "remote",
             Source::Local(_) => "local",
@@ -92,13 +93,16 @@ impl App {
             }
         };
         let fetch_time = fetch_started.elapsed();
-        self.metrics
-            .origin_fetch_duration
-            .get_or_create(&OriginLabels {
-                origin: origin_kind,
-            })
-            .observe(fetch_time.as_secs_f64());
-        self.metrics.source_bytes.inc_by(source.len() as u64);
+        // Only what was really read from an origin or the disk, not a source-cache copy.
+        if source.fetched {
+            self.metrics
+                .origin_fetch_duration
+                .get_or_create(&OriginLabels {
+                    origin: origin_kind,
+                })
+                .observe(fetch_time.as_secs_f64());
+            self.metrics.source_bytes.inc_by(source.bytes.len() as u64);
+        }
         Ok((admission, source, fetch_time))
     }
 
@@ -121,8 +125,13 @@ impl App {
             })?),
             None => None,
         };
+        let caching = match &watermark {
+            Some(wm) => source.caching.clone().combine(&wm.caching),
+            None => source.caching.clone(),
+        };
+        let (source, watermark) = (source.bytes, watermark.map(|wm| wm.bytes));
         let fetched = rejected::Fetched::resize(&params, &source, watermark.as_ref());
-        let render = self.render_on_worker(admission, fetch_time, move |renderer| {
+        let render = self.render_on_worker(admission, fetch_time, caching, move |renderer| {
             renderer.render(Job::Resize {
                 source: &source,
                 params: &params,
@@ -140,6 +149,7 @@ impl App {
         &self,
         admission: Admission,
         fetch_time: Duration,
+        caching: Caching,
         job: F,
     ) -> Result<Arc<Rendition>, Error>
     where
@@ -168,6 +178,6 @@ impl App {
         if fell_back {
             self.metrics.engine_fallbacks.inc();
         }
-        Ok(Arc::new(rendition))
+        Ok(Arc::new(rendition.with_caching(caching)))
     }
 }

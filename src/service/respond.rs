@@ -2,8 +2,11 @@
 //! `Content-Type`, `Cache-Control` (shorter for a stale answer), `ETag`, `Vary`, `X-Cache` and
 //! `X-Engine`. Shared by every rendering route.
 
+use std::time::SystemTime;
+
 use super::lookup::Lookup;
 use super::*;
+use crate::types::{Caching, Store};
 
 impl App {
     pub(super) fn image_response<B>(
@@ -13,10 +16,11 @@ impl App {
         negotiated: bool,
         lookup: Lookup,
     ) -> Response<Body> {
-        let not_modified = request
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .is_some_and(|inm| etag_matches(inm, &r.etag));
+        let not_modified = match request.headers().get(header::IF_NONE_MATCH) {
+            Some(inm) => etag_matches(inm, &r.etag),
+            // If-Modified-Since counts only without If-None-Match (RFC 9110, 13.1.3).
+            None => not_modified_since(request.headers(), r.caching.last_modified),
+        };
         let head = request.method() == Method::HEAD;
         let (status, body) = if not_modified {
             (StatusCode::NOT_MODIFIED, Bytes::new())
@@ -41,9 +45,14 @@ impl App {
                 HeaderValue::from_static("110 - \"Response is Stale\""),
             );
         } else {
-            headers.insert(header::CACHE_CONTROL, self.cache_control.clone());
+            headers.insert(header::CACHE_CONTROL, self.cache_control_for(&r.caching));
         }
         headers.insert(header::ETAG, r.etag.clone());
+        if let Some(modified) = r.caching.last_modified {
+            if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(modified)) {
+                headers.insert(header::LAST_MODIFIED, value);
+            }
+        }
         if negotiated {
             headers.insert(header::VARY, HeaderValue::from_static("Accept"));
         }
@@ -51,4 +60,52 @@ impl App {
         headers.insert("x-engine", HeaderValue::from_static(r.engine));
         response
     }
+}
+
+impl App {
+    /// `Cache-Control` for a result: the origin's own header with `--cache-control-passthrough`;
+    /// else `no-store` or `private` when the origin said so, and a `max-age` that is the smaller of
+    /// what is left of the origin's lifetime and `--max-age`.
+    fn cache_control_for(&self, caching: &Caching) -> HeaderValue {
+        if self.cache_control_passthrough {
+            if let Some(value) = caching
+                .cache_control
+                .as_deref()
+                .and_then(|raw| HeaderValue::from_str(raw).ok())
+            {
+                return value;
+            }
+        }
+        let seconds = |cap: u64| {
+            caching
+                .remaining()
+                .map_or(cap, |left| left.as_secs().min(cap))
+        };
+        let value = match caching.store {
+            Store::NoStore => return HeaderValue::from_static("no-store"),
+            Store::Private => format!("private, max-age={}", seconds(self.max_age)),
+            Store::Public if caching.max_age.is_none() => return self.cache_control.clone(),
+            Store::Public => format!("public, max-age={}", seconds(self.max_age)),
+        };
+        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("no-store"))
+    }
+}
+
+/// Whether `If-Modified-Since` names a time at or after `last_modified` (whole seconds, as HTTP
+/// dates have).
+fn not_modified_since(headers: &HeaderMap, last_modified: Option<SystemTime>) -> bool {
+    let (Some(modified), Some(since)) = (
+        last_modified,
+        headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v.trim()).ok()),
+    ) else {
+        return false;
+    };
+    let whole = |t: SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    whole(modified) <= whole(since)
 }

@@ -57,7 +57,9 @@ impl App {
             .admit()
             .instrument(tracing::debug_span!("queue_wait"))
             .await?;
-        self.render_on_worker(admission, Duration::ZERO, move |renderer| {
+        // A banner has no source: nothing but our own rules apply to it.
+        let caching = crate::types::Caching::default();
+        self.render_on_worker(admission, Duration::ZERO, caching, move |renderer| {
             renderer.render(Job::Banner {
                 request: &params,
                 format,

@@ -3,12 +3,14 @@
 //! (`render`) and the engines all depend on it and never on each other, the role
 //! `imageflow_types` plays between imageflow's parser and its core.
 
+mod caching;
 mod color;
 mod format;
 mod geometry;
 mod ops;
 pub mod text;
 
+pub use caching::{Caching, Store};
 pub use color::{color_str, parse_color, Rgba};
 pub use format::{AcceptClass, OutputFormat, SourceFormat};
 pub use geometry::{Gravity, Rect, Size};

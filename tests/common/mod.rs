@@ -171,6 +171,8 @@ pub(crate) enum Behaviour {
         garbage: Vec<u8>,
         then: Vec<u8>,
     },
+    /// 200 with the image and these extra response headers (`Cache-Control`, `Expires`, ...).
+    WithHeaders(Vec<u8>, Vec<(&'static str, String)>),
     /// 200 with `ETag` and `Cache-Control`; 304 (counted as `hits("<path> 304")`) when the
     /// request's `If-None-Match` names the tag.
     Validated {
@@ -281,6 +283,18 @@ async fn serve_origin_connection(
                 stream
                     .write_all(ok_head(bytes.len(), "image/jpeg").as_bytes())
                     .await?;
+                stream.write_all(&bytes).await?;
+            }
+            Behaviour::WithHeaders(bytes, extra) => {
+                let mut head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n",
+                    bytes.len()
+                );
+                for (name, value) in &extra {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                head.push_str("\r\n");
+                stream.write_all(head.as_bytes()).await?;
                 stream.write_all(&bytes).await?;
             }
             Behaviour::Slow(delay, bytes) => {
