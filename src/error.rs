@@ -30,6 +30,8 @@ pub enum Error {
     TooManyPixels { pixels: u64, max: u64 },
     #[error("the source has {frames} frames or pages, more than the {max} allowed")]
     TooManyFrames { frames: u32, max: u32 },
+    #[error("{0}")]
+    TooComplex(String),
     #[error(transparent)]
     Worker(#[from] WorkerError),
     #[error("'engine' may only be chosen on signed URLs or when the server allows it")]
@@ -54,6 +56,7 @@ impl From<RenderError> for Error {
             RenderError::Plan(e) => Error::Plan(e),
             RenderError::TooManyPixels { pixels, max } => Error::TooManyPixels { pixels, max },
             RenderError::TooManyFrames { frames, max } => Error::TooManyFrames { frames, max },
+            RenderError::TooComplex(why) => Error::TooComplex(why),
         }
     }
 }
@@ -68,7 +71,7 @@ impl Error {
             Error::Engine(EngineError::Timeout(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Engine(EngineError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Engine(EngineError::NotImplemented(_)) => StatusCode::NOT_IMPLEMENTED,
-            Error::TooManyPixels { .. } | Error::TooManyFrames { .. } => {
+            Error::TooManyPixels { .. } | Error::TooManyFrames { .. } | Error::TooComplex(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Error::Origin(e) => match e {
@@ -121,6 +124,7 @@ impl Error {
             Error::Engine(EngineError::NotImplemented(_)) => "not_implemented",
             Error::TooManyPixels { .. } => "source_too_many_pixels",
             Error::TooManyFrames { .. } => "source_too_many_frames",
+            Error::TooComplex(_) => "source_too_complex",
             Error::Origin(e) => match e {
                 OriginError::NotFound => "source_not_found",
                 OriginError::HostNotAllowed(_) => "host_not_allowed",
@@ -200,6 +204,7 @@ mod tests {
             (EngineError::Undecodable("x".into()).into(), 422),
             (Error::TooManyPixels { pixels: 2, max: 1 }, 422),
             (Error::TooManyFrames { frames: 2, max: 1 }, 422),
+            (Error::TooComplex("2000 scans".into()), 422),
             (WorkerError::QueueFull.into(), 503),
             (EngineError::Internal("secret detail".into()).into(), 500),
             (EngineError::NotImplemented("CMYK".into()).into(), 501),

@@ -4,6 +4,7 @@
 //! Nothing here names a libvips type, so the pure-Rust engine can implement the same trait and honour
 //! the same `Plan`. Engines run on blocking worker threads only (see `workers`).
 
+mod decode_cost;
 pub mod info;
 mod jpeg_layout;
 mod plan;
@@ -14,6 +15,7 @@ pub mod shrink;
 pub mod trim;
 pub mod vips;
 
+pub use decode_cost::{uninterruptible_decode, UninterruptibleDecode, MAX_JPEG_SCANS};
 pub use jpeg_layout::{jpeg_layout, JpegLayout};
 pub use riff::drop_webp_metadata;
 
