@@ -68,7 +68,9 @@ impl Error {
             Error::Signature(_) | Error::EngineParamNotAllowed => StatusCode::FORBIDDEN,
             Error::Engine(EngineError::UnsupportedFormat(_)) => StatusCode::BAD_REQUEST,
             Error::Engine(EngineError::Undecodable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Engine(EngineError::Timeout(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Engine(EngineError::Timeout(_) | EngineError::WouldTimeOut(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Error::Engine(EngineError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Engine(EngineError::NotImplemented(_)) => StatusCode::NOT_IMPLEMENTED,
             Error::TooManyPixels { .. } | Error::TooManyFrames { .. } | Error::TooComplex(_) => {
@@ -119,7 +121,9 @@ impl Error {
             Error::Plan(PlanError::CropOutside { .. }) => "crop_outside_image",
             Error::Engine(EngineError::UnsupportedFormat(_)) => "unsupported_format",
             Error::Engine(EngineError::Undecodable(_)) => "undecodable_source",
-            Error::Engine(EngineError::Timeout(_)) => "processing_timeout",
+            Error::Engine(EngineError::Timeout(_) | EngineError::WouldTimeOut(_)) => {
+                "processing_timeout"
+            }
             Error::Engine(EngineError::Internal(_)) => "processing_failed",
             Error::Engine(EngineError::NotImplemented(_)) => "not_implemented",
             Error::TooManyPixels { .. } => "source_too_many_pixels",
@@ -202,6 +206,10 @@ mod tests {
             (OriginError::Timeout.into(), 504),
             (OriginError::TooLarge { limit: 1 }.into(), 422),
             (EngineError::Undecodable("x".into()).into(), 422),
+            (
+                EngineError::WouldTimeOut("25 MP of lossless WebP".into()).into(),
+                422,
+            ),
             (Error::TooManyPixels { pixels: 2, max: 1 }, 422),
             (Error::TooManyFrames { frames: 2, max: 1 }, 422),
             (Error::TooComplex("2000 scans".into()), 422),

@@ -90,6 +90,10 @@ pub enum EngineError {
     /// The plan's time limit ran out; the work was stopped.
     #[error("processing took longer than the {0:?} allowed")]
     Timeout(std::time::Duration),
+    /// Work that cannot be interrupted would not end before the time limit, so it was not begun
+    /// (the text says what and why).
+    #[error("{0}")]
+    WouldTimeOut(String),
     /// This engine cannot do what the plan or the source needs yet (the text names it); another
     /// engine may.
     #[error("not implemented by this engine: {0}")]
@@ -128,6 +132,11 @@ impl Clock {
         Clock {
             deadline: limit.map(|l| (Instant::now() + l, l)),
         }
+    }
+
+    /// The whole time limit, when there is one.
+    pub(crate) fn limit(&self) -> Option<Duration> {
+        self.deadline.map(|(_, limit)| limit)
     }
 
     pub(crate) fn remaining(&self) -> Option<Duration> {

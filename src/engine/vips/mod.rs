@@ -8,6 +8,7 @@
 //! `SaveFormat`, `VipsError` and `init` are re-exported for existing callers.
 
 mod derivatives;
+mod encode_budget;
 mod formats;
 mod jpeg;
 mod steps;
@@ -216,11 +217,16 @@ impl Engine for VipsEngine {
         let image = steps::metadata(image, plan)?;
         let (width, height) = (image.width(), image.page_height());
         // The pipeline is lazy: the decode and every step run inside encode, so that is where the
-        // time limit must reach into libvips.
-        if let Some(remaining) = clock.remaining() {
-            image.set_time_limit(remaining);
-        }
-        let bytes = steps::encode(&image, plan).map_err(|e| clock.explain(e))?;
+        // time limit must reach into libvips (and where encoders it cannot reach are bounded).
+        let format = save_format(
+            plan.format,
+            plan.quality,
+            plan.encoding,
+            plan.strip_metadata,
+        );
+        let bytes = encode_budget::encode_within(image, format, &clock, |image, format| {
+            steps::encode(image, plan, format)
+        })?;
         Ok(Encoded {
             bytes: Bytes::from(bytes),
             format: plan.format,
