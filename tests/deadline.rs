@@ -158,3 +158,33 @@ async fn large_outputs_of_slow_encoders_answer_within_the_deadline() {
         assert_eq!(reply.status, StatusCode::OK, "{fm}: {}", reply.text());
     }
 }
+
+/// `trim` decodes the source once more to find the border: that decode is stopped by the deadline
+/// too. A 7000×7000 PNG (no shrink-on-load: ~1.5 s to decode here) under a 300 ms deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trim_decode_is_stopped_by_the_deadline() {
+    let f = Fixtures::new();
+    let (tile, side) = (1000usize, 7000usize);
+    let pixels = imgshield::samples::photo_pixels(tile as u32, tile as u32, 4);
+    let mut big = Vec::with_capacity(side * side * 3);
+    for y in 0..side {
+        let row = &pixels[(y % tile) * tile * 3..(y % tile + 1) * tile * 3];
+        for _ in 0..side / tile {
+            big.extend_from_slice(row);
+        }
+    }
+    let png = imgshield::vips::Image::from_pixels(&big, side as u32, side as u32, 3)
+        .and_then(|image| {
+            image.save(imgshield::vips::SaveFormat::Png {
+                compression: 1,
+                palette: false,
+                strip: true,
+            })
+        })
+        .expect("a png");
+    std::fs::write(f.path().join("huge.png"), png).expect("write");
+    let s = Server::start(f.path(), &["--max-processing-time", "300ms"]).await;
+    let (reply, took) = timed(&s, "/resize?src=huge.png&w=100&trim=10").await;
+    assert!(took < Duration::from_secs(1), "answered after {took:?}");
+    assert_eq!(reply.code(), "processing_timeout", "{}", reply.text());
+}

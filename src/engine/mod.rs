@@ -117,7 +117,13 @@ pub trait Engine: Send + Sync + 'static {
     /// Decodes, transforms and encodes `source` as `plan` says.
     fn transform(&self, source: &[u8], plan: &Plan) -> Result<Encoded, EngineError>;
     /// What `trim` keeps of the auto-oriented source (see [`trim`]); `None` when nothing is trimmed.
-    fn trim_box(&self, _source: &[u8], _threshold: u8) -> Result<Option<Rect>, EngineError> {
+    /// The decode it makes is stopped past `time_limit`.
+    fn trim_box(
+        &self,
+        _source: &[u8],
+        _threshold: u8,
+        _time_limit: Option<Duration>,
+    ) -> Result<Option<Rect>, EngineError> {
         Err(EngineError::NotImplemented("trim".into()))
     }
 }

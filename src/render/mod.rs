@@ -201,7 +201,7 @@ impl Renderer {
             primary.can_encode(f)
         })?;
         let trimmed = match params.trim {
-            Some(threshold) => primary.trim_box(source, threshold)?,
+            Some(threshold) => primary.trim_box(source, threshold, Some(self.limits.time_limit))?,
             None => None,
         };
         let limits = &self.limits;
