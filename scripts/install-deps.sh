@@ -27,6 +27,8 @@ fi
 # --bench: also the load generator and timing tools used by scripts/traffic-bench.sh and scripts/load-test.sh.
 if [ "${1:-}" = "--bench" ]; then
   packages+=(wrk hyperfine linux-perf)
+  packages+=(bc)                  # arithmetic in scripts/deadline-check.sh
+  packages+=(libjpeg-turbo-progs) # cjpeg/djpeg: the per-scan decode rates in docs/SECURITY.md
 fi
 
 missing=()

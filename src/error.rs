@@ -34,6 +34,8 @@ pub enum Error {
     TooManyPixels { pixels: u64, max: u64 },
     #[error("the source has {frames} frames or pages, more than the {max} allowed")]
     TooManyFrames { frames: u32, max: u32 },
+    #[error("{0}")]
+    TooComplex(String),
     #[error(transparent)]
     Worker(#[from] WorkerError),
     #[error("'engine' may only be chosen on signed URLs or when the server allows it")]
@@ -63,6 +65,7 @@ impl From<RenderError> for Error {
             RenderError::Plan(e) => Error::Plan(e),
             RenderError::TooManyPixels { pixels, max } => Error::TooManyPixels { pixels, max },
             RenderError::TooManyFrames { frames, max } => Error::TooManyFrames { frames, max },
+            RenderError::TooComplex(why) => Error::TooComplex(why),
         }
     }
 }
@@ -74,10 +77,12 @@ impl Error {
             Error::Signature(_) | Error::EngineParamNotAllowed => StatusCode::FORBIDDEN,
             Error::Engine(EngineError::UnsupportedFormat(_)) => StatusCode::BAD_REQUEST,
             Error::Engine(EngineError::Undecodable(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Engine(EngineError::Timeout(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Engine(EngineError::Timeout(_) | EngineError::WouldTimeOut(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Error::Engine(EngineError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Engine(EngineError::NotImplemented(_)) => StatusCode::NOT_IMPLEMENTED,
-            Error::TooManyPixels { .. } | Error::TooManyFrames { .. } => {
+            Error::TooManyPixels { .. } | Error::TooManyFrames { .. } | Error::TooComplex(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Error::Origin(e) => match e {
@@ -126,11 +131,14 @@ impl Error {
             Error::Plan(PlanError::CropOutside { .. }) => "crop_outside_image",
             Error::Engine(EngineError::UnsupportedFormat(_)) => "unsupported_format",
             Error::Engine(EngineError::Undecodable(_)) => "undecodable_source",
-            Error::Engine(EngineError::Timeout(_)) => "processing_timeout",
+            Error::Engine(EngineError::Timeout(_) | EngineError::WouldTimeOut(_)) => {
+                "processing_timeout"
+            }
             Error::Engine(EngineError::Internal(_)) => "processing_failed",
             Error::Engine(EngineError::NotImplemented(_)) => "not_implemented",
             Error::TooManyPixels { .. } => "source_too_many_pixels",
             Error::TooManyFrames { .. } => "source_too_many_frames",
+            Error::TooComplex(_) => "source_too_complex",
             Error::Origin(e) => match e {
                 OriginError::NotFound => "source_not_found",
                 OriginError::HostNotAllowed(_) | OriginError::NotPublic(_) => "host_not_allowed",
@@ -231,8 +239,13 @@ mod tests {
             (OriginError::Timeout.into(), 504),
             (OriginError::TooLarge { limit: 1 }.into(), 422),
             (EngineError::Undecodable("x".into()).into(), 422),
+            (
+                EngineError::WouldTimeOut("25 MP of lossless WebP".into()).into(),
+                422,
+            ),
             (Error::TooManyPixels { pixels: 2, max: 1 }, 422),
             (Error::TooManyFrames { frames: 2, max: 1 }, 422),
+            (Error::TooComplex("2000 scans".into()), 422),
             (WorkerError::QueueFull.into(), 503),
             (EngineError::Internal("secret detail".into()).into(), 500),
             (EngineError::NotImplemented("CMYK".into()).into(), 501),

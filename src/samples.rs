@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use crate::vips::{Image, SaveFormat, VipsError};
 
+mod scan_heavy;
+pub use scan_heavy::scan_heavy_jpeg;
+
 /// The files of the sample set, with the size each is generated at.
 pub const SAMPLES: [(&str, u32, u32); 4] = [
     ("sample.jpg", 4000, 3000),

@@ -262,6 +262,21 @@ async fn a_gif_with_invalid_frame_data_is_refused_before_it_gets_slow() {
     bench.assert_healthy().await;
 }
 
+/// The deadline cannot stop libjpeg inside its one call over a progressive file's scans: a file
+/// of 1891 scans is refused from its markers, under a deadline it would otherwise overrun 3×.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_progressive_jpeg_with_thousands_of_scans_is_refused_before_decoding() {
+    let bench = Bench::start_with(&cases::scan_heavy(), &["--max-processing-time", "1s"]).await;
+    let started = Instant::now();
+    bench.check(&cases::scan_heavy()[0]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    bench.assert_healthy().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_svg_with_external_references_gets_422_and_fetches_nothing() {
     let origin = Origin::start().await;

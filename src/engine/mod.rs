@@ -4,6 +4,7 @@
 //! Nothing here names a libvips type, so the pure-Rust engine can implement the same trait and honour
 //! the same `Plan`. Engines run on blocking worker threads only (see `workers`).
 
+mod decode_cost;
 pub mod info;
 mod jpeg_layout;
 mod plan;
@@ -14,6 +15,7 @@ pub mod shrink;
 pub mod trim;
 pub mod vips;
 
+pub use decode_cost::{uninterruptible_decode, UninterruptibleDecode, MAX_JPEG_SCANS};
 pub use jpeg_layout::{jpeg_layout, JpegLayout};
 pub use riff::drop_webp_metadata;
 
@@ -88,6 +90,10 @@ pub enum EngineError {
     /// The plan's time limit ran out; the work was stopped.
     #[error("processing took longer than the {0:?} allowed")]
     Timeout(std::time::Duration),
+    /// Work that cannot be interrupted would not end before the time limit, so it was not begun
+    /// (the text says what and why).
+    #[error("{0}")]
+    WouldTimeOut(String),
     /// This engine cannot do what the plan or the source needs yet (the text names it); another
     /// engine may.
     #[error("not implemented by this engine: {0}")]
@@ -111,7 +117,13 @@ pub trait Engine: Send + Sync + 'static {
     /// Decodes, transforms and encodes `source` as `plan` says.
     fn transform(&self, source: &[u8], plan: &Plan) -> Result<Encoded, EngineError>;
     /// What `trim` keeps of the auto-oriented source (see [`trim`]); `None` when nothing is trimmed.
-    fn trim_box(&self, _source: &[u8], _threshold: u8) -> Result<Option<Rect>, EngineError> {
+    /// The decode it makes is stopped past `time_limit`.
+    fn trim_box(
+        &self,
+        _source: &[u8],
+        _threshold: u8,
+        _time_limit: Option<Duration>,
+    ) -> Result<Option<Rect>, EngineError> {
         Err(EngineError::NotImplemented("trim".into()))
     }
 }
@@ -126,6 +138,11 @@ impl Clock {
         Clock {
             deadline: limit.map(|l| (Instant::now() + l, l)),
         }
+    }
+
+    /// The whole time limit, when there is one.
+    pub(crate) fn limit(&self) -> Option<Duration> {
+        self.deadline.map(|(_, limit)| limit)
     }
 
     pub(crate) fn remaining(&self) -> Option<Duration> {

@@ -17,6 +17,9 @@ pub enum RenderError {
     TooManyPixels { pixels: u64, max: u64 },
     #[error("the source has {frames} frames or pages, more than the {max} allowed")]
     TooManyFrames { frames: u32, max: u32 },
+    /// A decode that cannot be interrupted would not fit the time limit (see `cost`).
+    #[error("{0}")]
+    TooComplex(String),
 }
 
 /// What libvips says when a text's glyphs leave no ink at all.

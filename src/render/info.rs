@@ -52,6 +52,7 @@ impl Renderer {
     pub(super) fn info(&self, source: &[u8], params: &InfoParams) -> Result<Bytes, RenderError> {
         let description = describe(source)?;
         self.check_source(&description.info)?;
+        self.check_decode_cost(source)?;
         let limits = &self.limits;
         let placeholders = placeholders(
             source,

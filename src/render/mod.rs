@@ -12,6 +12,7 @@
 //! with bytes it has fetched.
 
 mod banner;
+mod cost;
 mod error;
 mod format;
 mod info;
@@ -195,11 +196,12 @@ impl Renderer {
         let primary = self.primary();
         let info = primary.probe(source)?;
         self.check_source(&info)?;
+        self.check_decode_cost(source)?;
         let format = choose_format_animated(params.format, accept, &info, params.animated, |f| {
             primary.can_encode(f)
         })?;
         let trimmed = match params.trim {
-            Some(threshold) => primary.trim_box(source, threshold)?,
+            Some(threshold) => primary.trim_box(source, threshold, Some(self.limits.time_limit))?,
             None => None,
         };
         let limits = &self.limits;
@@ -208,6 +210,7 @@ impl Renderer {
         if let (Some(wm), Some(bytes)) = (&params.watermark, watermark) {
             // The same limits as the source: a watermark is decoded too.
             self.check_source(&primary.probe(&bytes)?)?;
+            self.check_decode_cost(&bytes)?;
             plan = with_watermark(plan, wm, bytes);
         }
         // The text's real wrap width is the output's: check what it will cost now.

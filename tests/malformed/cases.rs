@@ -239,6 +239,16 @@ pub(crate) fn frame_bomb() -> Vec<Case> {
     ]
 }
 
+/// A progressive JPEG of 1891 valid scans (4000×4000, 180 KB): libjpeg decodes every scan in one
+/// call the kill flag cannot reach (~3 s of CPU here), so it is refused from its markers.
+pub(crate) fn scan_heavy() -> Vec<Case> {
+    vec![case(
+        "scan-heavy.jpg",
+        imgshield::samples::scan_heavy_jpeg(4000, 4000, 9),
+        Expect::Refused(422, "source_too_complex"),
+    )]
+}
+
 pub(crate) fn all_cases() -> Vec<Case> {
     [
         truncated_jpegs(),
@@ -253,6 +263,7 @@ pub(crate) fn all_cases() -> Vec<Case> {
         bad_checksums(),
         broken_jpeg_segments(),
         frame_bomb(),
+        scan_heavy(),
     ]
     .concat()
 }

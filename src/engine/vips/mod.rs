@@ -8,6 +8,7 @@
 //! `SaveFormat`, `VipsError` and `init` are re-exported for existing callers.
 
 mod derivatives;
+mod encode_budget;
 mod formats;
 mod jpeg;
 mod steps;
@@ -144,7 +145,13 @@ impl Engine for VipsEngine {
 
     /// Looks for the border on a decode of at most [`TRIM_SIDE`] pixels a side (shrink-on-load keeps
     /// that cheap); the box is rounded outwards, so at worst a sliver of border stays.
-    fn trim_box(&self, source: &[u8], threshold: u8) -> Result<Option<Rect>, EngineError> {
+    fn trim_box(
+        &self,
+        source: &[u8],
+        threshold: u8,
+        time_limit: Option<std::time::Duration>,
+    ) -> Result<Option<Rect>, EngineError> {
+        let clock = Clock::start(time_limit);
         let info = self.probe(source)?;
         let longest = f64::from(info.width.max(info.height));
         let scale = (f64::from(TRIM_SIDE) / longest).min(1.0);
@@ -161,7 +168,13 @@ impl Engine for VipsEngine {
         )
         .map_err(undecodable)?;
         let image = steps::to_srgb(image)?;
-        let pixels = image.decode_to_memory().map_err(undecodable)?;
+        clock.check()?;
+        if let Some(remaining) = clock.remaining() {
+            image.set_time_limit(remaining);
+        }
+        let pixels = image
+            .decode_to_memory()
+            .map_err(|e| clock.explain(undecodable(e)))?;
         let (sx, sy) = (
             f64::from(w) / f64::from(info.width),
             f64::from(h) / f64::from(info.height),
@@ -216,11 +229,16 @@ impl Engine for VipsEngine {
         let image = steps::metadata(image, plan)?;
         let (width, height) = (image.width(), image.page_height());
         // The pipeline is lazy: the decode and every step run inside encode, so that is where the
-        // time limit must reach into libvips.
-        if let Some(remaining) = clock.remaining() {
-            image.set_time_limit(remaining);
-        }
-        let bytes = steps::encode(&image, plan).map_err(|e| clock.explain(e))?;
+        // time limit must reach into libvips (and where encoders it cannot reach are bounded).
+        let format = save_format(
+            plan.format,
+            plan.quality,
+            plan.encoding,
+            plan.strip_metadata,
+        );
+        let bytes = encode_budget::encode_within(image, format, &clock, |image, format| {
+            steps::encode(image, plan, format)
+        })?;
         Ok(Encoded {
             bytes: Bytes::from(bytes),
             format: plan.format,

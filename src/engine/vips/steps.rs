@@ -2,7 +2,7 @@
 //! effects run per frame ([`per_frame`]) so an animation keeps its frames apart: a blur must not
 //! bleed from one frame into the next, a crop must cut every frame the same way.
 
-use super::{internal, save_format, undecodable, Image, Intermediate, ThumbnailSize};
+use super::{internal, undecodable, Image, Intermediate, ThumbnailSize};
 use crate::engine::{Clock, Crop, EngineError, OutputFormat, Overlay, Plan, Rect, Strictness};
 use crate::types::{Interesting, Rotation};
 use crate::vips;
@@ -343,15 +343,13 @@ pub(super) fn metadata<'s>(image: Image<'s>, plan: &Plan) -> Result<Image<'s>, E
     }
 }
 
-pub(super) fn encode(image: &Image<'_>, plan: &Plan) -> Result<Vec<u8>, EngineError> {
-    let bytes = image
-        .save(save_format(
-            plan.format,
-            plan.quality,
-            plan.encoding,
-            plan.strip_metadata,
-        ))
-        .map_err(undecodable)?;
+/// Saves as `format` (the plan's, with the effort `encode_budget` chose).
+pub(super) fn encode(
+    image: &Image<'_>,
+    plan: &Plan,
+    format: vips::SaveFormat,
+) -> Result<Vec<u8>, EngineError> {
+    let bytes = image.save(format).map_err(undecodable)?;
     Ok(match plan.format {
         OutputFormat::Webp if plan.strip_metadata => crate::engine::drop_webp_metadata(bytes),
         _ => bytes,

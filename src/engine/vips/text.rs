@@ -100,12 +100,10 @@ pub(crate) fn encode_banner(
     clock: &Clock,
 ) -> Result<Encoded, EngineError> {
     let image = place_on_canvas(&label.0, spec, background, (width, height), format)?;
-    if let Some(remaining) = clock.remaining() {
-        image.set_time_limit(remaining);
-    }
-    let bytes = image
-        .save(save_format(format, quality, Default::default(), true))
-        .map_err(|e| clock.explain(internal(e)))?;
+    let save = save_format(format, quality, Default::default(), true);
+    let bytes = super::encode_budget::encode_within(image, save, clock, |image, save| {
+        image.save(save).map_err(internal)
+    })?;
     Ok(Encoded {
         bytes: Bytes::from(bytes),
         format,
