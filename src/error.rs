@@ -85,7 +85,12 @@ impl Error {
                 OriginError::Local(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 OriginError::CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
             },
-            Error::Worker(WorkerError::QueueFull) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Worker(
+                WorkerError::QueueFull
+                | WorkerError::QueueTimeout(_)
+                | WorkerError::OverMemoryBudget { .. }
+                | WorkerError::Abandoned,
+            ) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -100,7 +105,11 @@ impl Error {
     pub fn serves_stale(&self) -> bool {
         match self {
             Error::Origin(e) => e.is_origin_failure(),
-            Error::Worker(WorkerError::QueueFull) => true,
+            Error::Worker(
+                WorkerError::QueueFull
+                | WorkerError::QueueTimeout(_)
+                | WorkerError::OverMemoryBudget { .. },
+            ) => true,
             _ => false,
         }
     }
@@ -134,7 +143,9 @@ impl Error {
                 OriginError::Local(_) => "local_read_failed",
                 OriginError::CircuitOpen { .. } => "origin_circuit_open",
             },
-            Error::Worker(WorkerError::QueueFull) => "overloaded",
+            Error::Worker(WorkerError::QueueFull | WorkerError::QueueTimeout(_)) => "overloaded",
+            Error::Worker(WorkerError::OverMemoryBudget { .. }) => "over_memory_budget",
+            Error::Worker(WorkerError::Abandoned) => "abandoned",
             Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) => "internal",
             Error::RouteNotFound => "not_found",
             Error::UrlTooLong { .. } => "url_too_long",
@@ -164,7 +175,7 @@ impl Error {
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         match self {
-            Error::Worker(WorkerError::QueueFull) => {
+            Error::Worker(WorkerError::QueueFull | WorkerError::QueueTimeout(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             Error::Origin(OriginError::CircuitOpen {
@@ -186,6 +197,7 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn every_cause_maps_to_its_class() {
@@ -201,6 +213,18 @@ mod tests {
             (Error::TooManyPixels { pixels: 2, max: 1 }, 422),
             (Error::TooManyFrames { frames: 2, max: 1 }, 422),
             (WorkerError::QueueFull.into(), 503),
+            (
+                WorkerError::QueueTimeout(Duration::from_secs(5)).into(),
+                503,
+            ),
+            (
+                WorkerError::OverMemoryBudget {
+                    needed_mib: 2,
+                    budget_mib: 1,
+                }
+                .into(),
+                503,
+            ),
             (EngineError::Internal("secret detail".into()).into(), 500),
             (EngineError::NotImplemented("CMYK".into()).into(), 501),
         ];

@@ -8,6 +8,7 @@
 use super::lookup::Expiry;
 use super::*;
 use crate::render::Job;
+use crate::workers::Requesters;
 
 impl App {
     pub(super) async fn info<B>(
@@ -19,15 +20,30 @@ impl App {
         let params = InfoParams::parse(query).map_err(|e| Arc::new(e.into()))?;
         let key = CacheKey::info(&params, self.engine());
         let (rendition, result) = self
-            .lookup(key, note, Expiry::Ttl, || self.clone().make_info(params))
+            .lookup(key, note, Expiry::Ttl, |requesters| {
+                self.clone().make_info(params, requesters)
+            })
             .await?;
         Ok(self.image_response(&rendition, request, false, result))
     }
 
     /// Fetches one source and describes it. Runs once per cache miss, in its own task.
-    async fn make_info(self: Arc<Self>, params: InfoParams) -> Result<Arc<Rendition>, Error> {
-        let (admission, source, fetch_time) = self.admit_and_fetch(&params.src).await?;
-        self.render_on_worker(admission, fetch_time, move |renderer| {
+    async fn make_info(
+        self: Arc<Self>,
+        params: InfoParams,
+        requesters: Requesters,
+    ) -> Result<Arc<Rendition>, Error> {
+        let (admission, source, fetch_time) = self.admit_and_fetch(&params.src, requesters).await?;
+        let estimate = {
+            let (source, params) = (source.clone(), params.clone());
+            move |renderer: &Renderer| {
+                renderer.estimate(&Job::Info {
+                    source: &source,
+                    params: &params,
+                })
+            }
+        };
+        self.render_on_worker(admission, fetch_time, estimate, move |renderer| {
             renderer.render(Job::Info {
                 source: &source,
                 params: &params,

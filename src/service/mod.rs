@@ -24,7 +24,9 @@ use crate::render::Renderer;
 use crate::signature::Signer;
 use crate::workers::Workers;
 
+mod budget;
 mod gauges;
+mod inflight;
 mod info;
 mod lookup;
 mod resize;
@@ -33,6 +35,7 @@ mod route;
 mod stats;
 mod text;
 
+use inflight::InFlight;
 use route::{log_request, Note, Route};
 use stats::{Stats, DASHBOARD_HTML};
 
@@ -56,6 +59,8 @@ pub struct App {
     origin: Origin,
     cache: ResultCache,
     workers: Workers,
+    /// The misses being made, with who waits for each (see `inflight`).
+    inflight: InFlight,
     metrics: Arc<Metrics>,
     limits: ParamLimits,
     max_url_bytes: usize,
@@ -135,12 +140,8 @@ impl App {
             origin,
             cache: result_cache(config.cache_bytes, config.cache_ttl, config.stale_grace),
             cache_ttl: config.cache_ttl,
-            workers: Workers::new(
-                config.workers(),
-                config.inflight(),
-                config.queue,
-                metrics.clone(),
-            ),
+            workers: Workers::new(budget::bounds(config)?, metrics.clone()),
+            inflight: InFlight::default(),
             metrics,
             limits: param_limits(config)?,
             max_url_bytes: config.max_url_bytes,

@@ -6,83 +6,244 @@
 //! source memory is `inflight × --max-src-bytes`, not `(inflight + queue) ×` (imgproxy limits whole
 //! requests the same way). The CPU part runs on tokio's blocking threads, never on the async runtime;
 //! the closure owns everything it touches, so no libvips object can cross an `.await`.
+//!
+//! Three more bounds (issue #14): a miss waits at most `--max-queue-wait` in all (for its slot and
+//! for memory) before it gets 503 + `Retry-After`; every admitted miss draws on the memory budget
+//! (`budget`), first for its source while it is fetched, then for its job's expected peak; and a
+//! miss whose requesters have all gone (`requesters`) is dropped while it waits for its admission,
+//! before its fetch starts. Once its fetch has started it goes on to the end and fills the cache:
+//! the fetch is paid for, and at most `inflight` misses are past that point, so work nobody waits
+//! for delays a later miss by at most `inflight / workers` jobs.
 
+mod budget;
+mod requesters;
+
+pub use budget::machine_memory;
+pub use requesters::Requesters;
+
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ReasonLabels};
+use budget::{mib, Budget, Reservation};
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WorkerError {
     #[error("all workers are busy and the queue is full")]
     QueueFull,
+    #[error("waited {0:?} for a worker or for memory without getting one")]
+    QueueTimeout(Duration),
+    #[error("this image needs about {needed_mib} MiB to process, more than the server's memory budget ({budget_mib} MiB)")]
+    OverMemoryBudget { needed_mib: u32, budget_mib: u32 },
+    #[error("every request for this result went away before it was made")]
+    Abandoned,
     #[error("a worker failed: {0}")]
     Crashed(String),
+}
+
+impl WorkerError {
+    /// The `reason` label of `imgshield_admission_refusals_total`.
+    fn reason(&self) -> &'static str {
+        match self {
+            WorkerError::QueueFull => "queue_full",
+            WorkerError::QueueTimeout(_) => "queue_wait",
+            WorkerError::OverMemoryBudget { .. } => "over_memory_budget",
+            WorkerError::Abandoned => "abandoned",
+            WorkerError::Crashed(_) => "crashed",
+        }
+    }
+}
+
+/// The pool's bounds (from the configuration).
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    /// CPU jobs at once.
+    pub workers: usize,
+    /// Misses admitted (fetching or transforming) at once; at least `workers`.
+    pub inflight: usize,
+    /// Misses waiting for a slot; beyond, 503 at once.
+    pub queue: usize,
+    /// Longest a miss waits, for a slot and for memory together.
+    pub max_wait: Duration,
+    /// Memory the jobs and their sources may hold at once, in bytes.
+    pub memory: u64,
+    /// What a source may take while it is fetched (`--max-src-bytes`).
+    pub source: u64,
 }
 
 pub struct Workers {
     slots: Arc<Semaphore>,
     cpus: Arc<Semaphore>,
+    budget: Budget,
     waiting: AtomicUsize,
-    queue: usize,
+    bounds: Bounds,
     metrics: Arc<Metrics>,
 }
 
-/// A miss's right to hold a source in memory; spend it on one CPU job with [`Admission::run`].
+/// A miss's right to hold a source in memory; spend it on one CPU job with [`Admission::run`],
+/// after [`Admission::fit`] has sized its memory.
 pub struct Admission {
     _slot: OwnedSemaphorePermit,
+    memory: Reservation,
+    /// Time still allowed for waiting (the queue-wait bound less what was waited so far).
+    wait_left: Duration,
+    max_wait: Duration,
     cpus: Arc<Semaphore>,
+    budget: Budget,
     metrics: Arc<Metrics>,
 }
 
 impl Workers {
-    /// `workers` CPU jobs at once; `inflight` (at least `workers`) misses admitted at once.
-    pub fn new(workers: usize, inflight: usize, queue: usize, metrics: Arc<Metrics>) -> Workers {
-        let workers = workers.max(1);
+    pub fn new(bounds: Bounds, metrics: Arc<Metrics>) -> Workers {
+        let workers = bounds.workers.max(1);
+        let budget = Budget::new(bounds.memory, metrics.memory_budget_in_use.clone());
+        metrics
+            .memory_budget
+            .set(i64::try_from(u64::from(budget.total_mib()) << 20).unwrap_or(i64::MAX));
         Workers {
-            slots: Arc::new(Semaphore::new(inflight.max(workers))),
+            slots: Arc::new(Semaphore::new(bounds.inflight.max(workers))),
             cpus: Arc::new(Semaphore::new(workers)),
+            budget,
             waiting: AtomicUsize::new(0),
-            queue,
+            bounds: Bounds { workers, ..bounds },
             metrics,
         }
     }
 
-    /// Waits for a slot, or refuses at once if `queue` others are already waiting.
-    pub async fn admit(&self) -> Result<Admission, WorkerError> {
-        let slot = match self.slots.clone().try_acquire_owned() {
-            Ok(slot) => slot,
-            Err(_) => {
-                let reserved =
-                    self.waiting
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                            (n < self.queue).then_some(n + 1)
-                        });
-                if reserved.is_err() {
-                    return Err(WorkerError::QueueFull);
-                }
-                self.metrics.queue_depth.inc();
-                let _waiting = Waiting(self);
-                self.slots
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| WorkerError::Crashed(e.to_string()))?
-            }
-        };
-        Ok(Admission {
-            _slot: slot,
-            cpus: self.cpus.clone(),
-            metrics: self.metrics.clone(),
+    /// Waits for a slot and for the budget of a source being fetched, or refuses: at once if
+    /// `queue` others are already waiting, after `--max-queue-wait`, or when `requesters` go away.
+    pub async fn admit(&self, mut requesters: Requesters) -> Result<Admission, WorkerError> {
+        let started = Instant::now();
+        let admitted = async {
+            let slot = self.slot(&mut requesters).await?;
+            let source = mib(self.bounds.source).min(self.budget.total_mib());
+            let wait_left = self.bounds.max_wait.saturating_sub(started.elapsed());
+            let memory = self.budget.semaphore().acquire_many_owned(source);
+            let memory = wait(memory, wait_left, self.bounds.max_wait, &mut requesters).await?;
+            Ok((slot, memory))
+        }
+        .instrument(tracing::debug_span!("queue_wait"))
+        .await;
+        let waited = started.elapsed();
+        self.metrics.queue_wait.observe(waited.as_secs_f64());
+        match admitted {
+            Ok((slot, memory)) => Ok(Admission {
+                _slot: slot,
+                memory: self.budget.hold(memory),
+                wait_left: self.bounds.max_wait.saturating_sub(waited),
+                max_wait: self.bounds.max_wait,
+                cpus: self.cpus.clone(),
+                budget: self.budget.clone(),
+                metrics: self.metrics.clone(),
+            }),
+            Err(error) => Err(refused(&self.metrics, error)),
+        }
+    }
+
+    /// A slot at once, or a place in the queue (if there is room) until one is free.
+    async fn slot(&self, requesters: &mut Requesters) -> Result<OwnedSemaphorePermit, WorkerError> {
+        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        let reserved = self
+            .waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.bounds.queue).then_some(n + 1)
+            });
+        if reserved.is_err() {
+            return Err(WorkerError::QueueFull);
+        }
+        self.metrics.queue_depth.inc();
+        let _waiting = Waiting(self);
+        let slot = self.slots.clone().acquire_owned();
+        let max_wait = self.bounds.max_wait;
+        wait(slot, max_wait, max_wait, requesters).await
+    }
+}
+
+/// Counts and logs a refusal; returns it.
+fn refused(metrics: &Metrics, error: WorkerError) -> WorkerError {
+    metrics
+        .admission_refusals
+        .get_or_create(&ReasonLabels {
+            reason: error.reason(),
         })
+        .inc();
+    tracing::warn!(reason = error.reason(), error = %error, "miss refused");
+    error
+}
+
+/// `permit`, unless `limit` passes first (503 after `bound` in all) or every requester goes.
+async fn wait<F>(
+    permit: F,
+    limit: Duration,
+    bound: Duration,
+    requesters: &mut Requesters,
+) -> Result<OwnedSemaphorePermit, WorkerError>
+where
+    F: Future<Output = Result<OwnedSemaphorePermit, AcquireError>>,
+{
+    tokio::select! {
+        biased;
+        () = requesters.gone() => Err(WorkerError::Abandoned),
+        got = tokio::time::timeout(limit, permit) => match got {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(e)) => Err(WorkerError::Crashed(e.to_string())),
+            Err(_) => Err(WorkerError::QueueTimeout(bound)),
+        },
     }
 }
 
 impl Admission {
-    /// Runs `job` on a blocking thread once a CPU is free; the slot is released afterwards.
+    /// Sizes this miss's share of the memory budget to `bytes` (its job's expected peak, the source
+    /// included), waiting for others to give memory back within what is left of the queue-wait
+    /// bound. A job larger than the whole budget is refused at once.
+    pub async fn fit(&mut self, bytes: u64) -> Result<(), WorkerError> {
+        let needed = mib(bytes);
+        let total = self.budget.total_mib();
+        if needed > total {
+            let error = WorkerError::OverMemoryBudget {
+                needed_mib: needed,
+                budget_mib: total,
+            };
+            return Err(refused(&self.metrics, error));
+        }
+        let held = self.memory.mib();
+        if needed <= held {
+            self.memory.shrink_to(needed);
+            return Ok(());
+        }
+        let started = Instant::now();
+        let more = self.budget.semaphore().acquire_many_owned(needed - held);
+        // Past its fetch, a miss goes on even if nobody waits any more (see the module's doc).
+        let got = wait(
+            more,
+            self.wait_left,
+            self.max_wait,
+            &mut Requesters::always(),
+        )
+        .instrument(tracing::debug_span!("memory_wait"))
+        .await;
+        self.metrics
+            .queue_wait
+            .observe(started.elapsed().as_secs_f64());
+        self.wait_left = self.wait_left.saturating_sub(started.elapsed());
+        match got {
+            Ok(more) => {
+                self.memory.merge(more);
+                Ok(())
+            }
+            Err(error) => Err(refused(&self.metrics, error)),
+        }
+    }
+
+    /// Runs `job` on a blocking thread once a CPU is free; the slot and the memory are released
+    /// when it ends.
     pub async fn run<T, F>(self, job: F) -> Result<T, WorkerError>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -95,14 +256,14 @@ impl Admission {
             .instrument(tracing::debug_span!("cpu_wait"))
             .await
             .map_err(|e| WorkerError::Crashed(e.to_string()))?;
-        // The gauge follows the blocking job itself, which runs to its end even if this future is
-        // dropped (spawn_blocking cannot be cancelled).
+        // The gauge and the memory follow the blocking job itself, which runs to its end even if
+        // this future is dropped (spawn_blocking cannot be cancelled).
         let busy = Busy::start(self.metrics.workers_busy.clone());
         let span = tracing::debug_span!("transform");
+        let (slot, memory) = (self._slot, self.memory);
         let result = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let _cpu = cpu;
-            let _busy = busy;
+            let _held = (cpu, slot, memory, busy);
             job()
         })
         .await;
@@ -141,16 +302,27 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn bounds(workers: usize, inflight: usize, queue: usize) -> Bounds {
+        Bounds {
+            workers,
+            inflight,
+            queue,
+            max_wait: Duration::from_secs(30),
+            memory: 1 << 30,
+            source: 1 << 20,
+        }
+    }
+
     async fn run_on(
         workers: &Workers,
         job: impl FnOnce() -> i32 + Send + 'static,
     ) -> Result<i32, WorkerError> {
-        workers.admit().await?.run(job).await
+        workers.admit(Requesters::always()).await?.run(job).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_is_refused_at_once() {
-        let workers = Arc::new(Workers::new(1, 1, 1, Arc::new(Metrics::new())));
+        let workers = Arc::new(Workers::new(bounds(1, 1, 1), Arc::new(Metrics::new())));
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         let busy = {
             let w = workers.clone();
@@ -164,7 +336,10 @@ mod tests {
             tokio::spawn(async move { run_on(&w, || 7).await })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(matches!(workers.admit().await, Err(WorkerError::QueueFull)));
+        assert!(matches!(
+            workers.admit(Requesters::always()).await,
+            Err(WorkerError::QueueFull)
+        ));
         release_tx.send(()).expect("worker waits");
         assert_eq!(busy.await.expect("join"), Ok(1));
         assert_eq!(queued.await.expect("join"), Ok(7));
@@ -173,14 +348,17 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn admitted_misses_beyond_the_cpus_wait_for_a_cpu() {
-        let workers = Arc::new(Workers::new(1, 3, 0, Arc::new(Metrics::new())));
+        let workers = Arc::new(Workers::new(bounds(1, 3, 0), Arc::new(Metrics::new())));
         // Three admissions fit (inflight = 3) although only one CPU job runs at a time.
         let admissions = [
-            workers.admit().await.expect("slot 1"),
-            workers.admit().await.expect("slot 2"),
-            workers.admit().await.expect("slot 3"),
+            workers.admit(Requesters::always()).await.expect("slot 1"),
+            workers.admit(Requesters::always()).await.expect("slot 2"),
+            workers.admit(Requesters::always()).await.expect("slot 3"),
         ];
-        assert!(matches!(workers.admit().await, Err(WorkerError::QueueFull)));
+        assert!(matches!(
+            workers.admit(Requesters::always()).await,
+            Err(WorkerError::QueueFull)
+        ));
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let jobs = admissions.map(|admission| {
@@ -196,6 +374,9 @@ mod tests {
             job.await.expect("join").expect("ran");
         }
         assert_eq!(peak.load(Ordering::SeqCst), 1);
-        assert!(workers.admit().await.is_ok(), "slots are released");
+        assert!(
+            workers.admit(Requesters::always()).await.is_ok(),
+            "slots are released"
+        );
     }
 }
