@@ -169,13 +169,14 @@ fn budget_flags(max_memory: &str) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_beyond_the_memory_budget_wait_and_one_larger_than_it_is_refused() {
-    // 64 MiB base + 1 MiB cache + 100 MiB for work.
-    let mut flags = budget_flags("165MiB");
+    // 64 MiB base + 1 MiB cache + 135 MiB for work: 32 for sources (8 in flight x 4 MiB), 103 for
+    // jobs.
+    let mut flags = budget_flags("200MiB");
     flags.extend(["--max-queue-wait", "20s"]);
     let (_f, origin, s) = setup(&flags).await;
     assert_eq!(
         s.metric("imgshield_memory_budget_bytes").await,
-        100.0 * 1024.0 * 1024.0
+        135.0 * 1024.0 * 1024.0
     );
     // A 3000x2000 source to a 6 MP WebP: about 70 MiB expected, so one at a time.
     origin.route("/big.jpg", Behaviour::Image(common::photo_jpeg(3000, 2000)));
@@ -198,7 +199,7 @@ async fn jobs_beyond_the_memory_budget_wait_and_one_larger_than_it_is_refused() 
     assert!(waited > 0.05, "jobs waited for memory {waited} s in all");
     assert_eq!(s.metric("imgshield_memory_budget_in_use_bytes").await, 0.0);
 
-    // A 23.5 MP PNG output (about 200 MiB expected) can never fit 100 MiB: refused at once.
+    // A 23.5 MP PNG output (about 200 MiB expected) can never fit 103 MiB: refused at once.
     origin.route(
         "/huge.jpg",
         Behaviour::Image(common::photo_jpeg(4000, 3000)),

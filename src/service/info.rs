@@ -43,12 +43,19 @@ impl App {
                 })
             }
         };
-        self.render_on_worker(admission, fetch_time, estimate, move |renderer| {
-            renderer.render(Job::Info {
-                source: &source,
-                params: &params,
-            })
-        })
+        let source_bytes = source.len() as u64;
+        self.render_on_worker(
+            admission,
+            fetch_time,
+            source_bytes,
+            estimate,
+            move |renderer| {
+                renderer.render(Job::Info {
+                    source: &source,
+                    params: &params,
+                })
+            },
+        )
         .await
     }
 }

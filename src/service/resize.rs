@@ -124,25 +124,33 @@ impl App {
                 })
             }
         };
-        self.render_on_worker(admission, fetch_time, estimate, move |renderer| {
-            renderer.render(Job::Resize {
-                source: &source,
-                params: &params,
-                accept,
-                selection: &selection,
-                watermark,
-            })
-        })
+        let source_bytes = source.len() as u64;
+        self.render_on_worker(
+            admission,
+            fetch_time,
+            source_bytes,
+            estimate,
+            move |renderer| {
+                renderer.render(Job::Resize {
+                    source: &source,
+                    params: &params,
+                    accept,
+                    selection: &selection,
+                    watermark,
+                })
+            },
+        )
         .await
     }
 
     /// Runs one render on the worker pool (`admission` holds its place; `estimate` sizes its share
-    /// of the memory budget first) and wraps what it made for the cache, counting its transform
+    /// of the memory budget first, with the `source_bytes` fetched) and wraps what it made for the cache, counting its transform
     /// time. `/resize`, `/info` and `/text` share it.
     pub(super) async fn render_on_worker<E, F>(
         &self,
         mut admission: Admission,
         fetch_time: Duration,
+        source_bytes: u64,
         estimate: E,
         job: F,
     ) -> Result<Arc<Rendition>, Error>
@@ -155,7 +163,7 @@ impl App {
         let bytes = tokio::task::spawn_blocking(move || estimate(&renderer))
             .await
             .map_err(|e| Error::Internal(format!("estimate task: {e}")))??;
-        admission.fit(bytes).await?;
+        admission.fit(source_bytes, bytes).await?;
         let renderer = self.renderer.clone();
         let (rendered, transform_time) = admission
             .run(move || {

@@ -62,7 +62,7 @@ impl App {
                 })
             }
         };
-        self.render_on_worker(admission, Duration::ZERO, estimate, move |renderer| {
+        self.render_on_worker(admission, Duration::ZERO, 0, estimate, move |renderer| {
             renderer.render(Job::Banner {
                 request: &params,
                 format,

@@ -1,6 +1,15 @@
-//! The memory budget (`--max-memory` less the caches and the process's own base): a semaphore in
-//! MiB that every admitted miss draws on, first for its source (up to `--max-src-bytes`, while it
-//! is fetched), then for its job's expected peak (`render::peak_bytes`), until the job ends.
+//! The memory budget (`--max-memory` less the caches and the process's own base), in MiB, as two
+//! pools so that no miss holds one part while it waits for another part of the same pool (two misses
+//! each holding their source and waiting for room that only the other could give would never move):
+//!
+//! - sources: a quarter of the budget, at most `inflight x --max-src-bytes`. A miss takes
+//!   `--max-src-bytes` from it when admitted (before its fetch) and gives back what its source did
+//!   not use once fetched; it holds the rest until its job ends.
+//! - jobs: the rest. After the fetch a miss takes its job's expected peak less its source
+//!   (`render::peak_bytes`), in one step, and holds it until its job ends.
+//!
+//! Waiting misses hold nothing of the pool they wait for; what they wait for is held by misses that
+//! are fetching or running, which end. A job larger than the whole jobs pool is refused.
 
 use std::sync::Arc;
 
@@ -14,20 +23,18 @@ pub(super) fn mib(bytes: u64) -> u32 {
     u32::try_from(bytes.div_ceil(MIB)).unwrap_or(u32::MAX)
 }
 
+/// One pool of MiB.
 #[derive(Clone)]
-pub(super) struct Budget {
+pub(super) struct Pool {
     permits: Arc<Semaphore>,
     total_mib: u32,
-    in_use: Gauge,
 }
 
-impl Budget {
-    pub(super) fn new(bytes: u64, in_use: Gauge) -> Budget {
-        let total_mib = mib(bytes).clamp(1, (Semaphore::MAX_PERMITS >> 1) as u32);
-        Budget {
+impl Pool {
+    fn new(total_mib: u32) -> Pool {
+        Pool {
             permits: Arc::new(Semaphore::new(total_mib as usize)),
             total_mib,
-            in_use,
         }
     }
 
@@ -37,6 +44,34 @@ impl Budget {
 
     pub(super) fn semaphore(&self) -> Arc<Semaphore> {
         self.permits.clone()
+    }
+
+    fn used(&self) -> u64 {
+        u64::from(self.total_mib).saturating_sub(self.permits.available_permits() as u64)
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct Budget {
+    pub(super) sources: Pool,
+    pub(super) jobs: Pool,
+    in_use: Gauge,
+}
+
+impl Budget {
+    /// `bytes` in all; the sources' pool is a quarter of it, at most `sources_at_most` bytes.
+    pub(super) fn new(bytes: u64, sources_at_most: u64, in_use: Gauge) -> Budget {
+        let total = mib(bytes).clamp(2, (Semaphore::MAX_PERMITS >> 1) as u32);
+        let sources = (total / 4).min(mib(sources_at_most)).max(1);
+        Budget {
+            sources: Pool::new(sources),
+            jobs: Pool::new(total - sources),
+            in_use,
+        }
+    }
+
+    pub(super) fn total_mib(&self) -> u32 {
+        self.sources.total_mib + self.jobs.total_mib
     }
 
     /// Wraps permits taken from this budget.
@@ -50,14 +85,13 @@ impl Budget {
     }
 
     fn publish(&self) {
-        let used =
-            u64::from(self.total_mib).saturating_sub(self.permits.available_permits() as u64);
+        let used = self.sources.used() + self.jobs.used();
         self.in_use
             .set(i64::try_from(used * MIB).unwrap_or(i64::MAX));
     }
 }
 
-/// MiB of the budget held until dropped.
+/// MiB of one pool held until dropped.
 pub(super) struct Reservation {
     permit: Option<OwnedSemaphorePermit>,
     budget: Budget,
@@ -75,15 +109,6 @@ impl Reservation {
         if let Some(permit) = &mut self.permit {
             let surplus = permit.num_permits().saturating_sub(keep as usize);
             drop(permit.split(surplus));
-        }
-        self.budget.publish();
-    }
-
-    /// Adds `more` to what this reservation holds.
-    pub(super) fn merge(&mut self, more: OwnedSemaphorePermit) {
-        match &mut self.permit {
-            Some(permit) => permit.merge(more),
-            None => self.permit = Some(more),
         }
         self.budget.publish();
     }
@@ -138,25 +163,28 @@ mod tests {
     }
 
     #[test]
-    fn reservations_shrink_grow_and_return() {
-        let budget = Budget::new(10 * MIB, Gauge::default());
-        let permit = budget
-            .semaphore()
-            .try_acquire_many_owned(8)
-            .expect("8 of 10");
-        let mut held = budget.hold(permit);
-        assert_eq!(budget.in_use.get(), (8 * MIB) as i64);
+    fn the_sources_get_a_quarter_at_most_and_reservations_return() {
+        let budget = Budget::new(100 * MIB, 64 * MIB, Gauge::default());
+        assert_eq!(
+            (budget.sources.total_mib(), budget.jobs.total_mib()),
+            (25, 75)
+        );
+        let budget = Budget::new(100 * MIB, 8 * MIB, Gauge::default());
+        assert_eq!(
+            (budget.sources.total_mib(), budget.jobs.total_mib()),
+            (8, 92)
+        );
+        let permit = budget.sources.semaphore().try_acquire_many_owned(8);
+        let mut held = budget.hold(permit.expect("8 of 8"));
+        let permit = budget.jobs.semaphore().try_acquire_many_owned(50);
+        let job = budget.hold(permit.expect("50 of 92"));
+        assert_eq!(budget.in_use.get(), (58 * MIB) as i64);
         held.shrink_to(3);
         assert_eq!(held.mib(), 3);
-        assert_eq!(budget.semaphore().available_permits(), 7);
-        let more = budget
-            .semaphore()
-            .try_acquire_many_owned(5)
-            .expect("5 of 7");
-        held.merge(more);
-        assert_eq!(held.mib(), 8);
-        drop(held);
-        assert_eq!(budget.semaphore().available_permits(), 10);
+        assert_eq!(budget.sources.semaphore().available_permits(), 5);
+        drop((held, job));
+        assert_eq!(budget.sources.semaphore().available_permits(), 8);
+        assert_eq!(budget.jobs.semaphore().available_permits(), 92);
         assert_eq!(budget.in_use.get(), 0);
     }
 

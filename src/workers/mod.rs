@@ -9,7 +9,8 @@
 //!
 //! Three more bounds (issue #14): a miss waits at most `--max-queue-wait` in all (for its slot and
 //! for memory) before it gets 503 + `Retry-After`; every admitted miss draws on the memory budget
-//! (`budget`), first for its source while it is fetched, then for its job's expected peak; and a
+//! (`budget`: a pool for sources, one for jobs), first for its source while it is fetched, then for
+//! its job's expected peak; and a
 //! miss whose requesters have all gone (`requesters`) is dropped while it waits for its admission,
 //! before its fetch starts. Once its fetch has started it goes on to the end and fills the cache:
 //! the fetch is paid for, and at most `inflight` misses are past that point, so work nobody waits
@@ -89,7 +90,10 @@ pub struct Workers {
 /// after [`Admission::fit`] has sized its memory.
 pub struct Admission {
     _slot: OwnedSemaphorePermit,
-    memory: Reservation,
+    /// Of the sources' pool: `--max-src-bytes` until fetched, then the source's own size.
+    source: Reservation,
+    /// Of the jobs' pool, once sized by [`Admission::fit`].
+    job: Option<Reservation>,
     /// Time still allowed for waiting (the queue-wait bound less what was waited so far).
     wait_left: Duration,
     max_wait: Duration,
@@ -101,7 +105,8 @@ pub struct Admission {
 impl Workers {
     pub fn new(bounds: Bounds, metrics: Arc<Metrics>) -> Workers {
         let workers = bounds.workers.max(1);
-        let budget = Budget::new(bounds.memory, metrics.memory_budget_in_use.clone());
+        let sources = (bounds.inflight.max(workers) as u64).saturating_mul(bounds.source);
+        let budget = Budget::new(bounds.memory, sources, metrics.memory_budget_in_use.clone());
         metrics
             .memory_budget
             .set(i64::try_from(u64::from(budget.total_mib()) << 20).unwrap_or(i64::MAX));
@@ -121,9 +126,10 @@ impl Workers {
         let started = Instant::now();
         let admitted = async {
             let slot = self.slot(&mut requesters).await?;
-            let source = mib(self.bounds.source).min(self.budget.total_mib());
+            let sources = &self.budget.sources;
+            let source = mib(self.bounds.source).min(sources.total_mib());
             let wait_left = self.bounds.max_wait.saturating_sub(started.elapsed());
-            let memory = self.budget.semaphore().acquire_many_owned(source);
+            let memory = sources.semaphore().acquire_many_owned(source);
             let memory = wait(memory, wait_left, self.bounds.max_wait, &mut requesters).await?;
             Ok((slot, memory))
         }
@@ -134,7 +140,8 @@ impl Workers {
         match admitted {
             Ok((slot, memory)) => Ok(Admission {
                 _slot: slot,
-                memory: self.budget.hold(memory),
+                source: self.budget.hold(memory),
+                job: None,
                 wait_left: self.bounds.max_wait.saturating_sub(waited),
                 max_wait: self.bounds.max_wait,
                 cpus: self.cpus.clone(),
@@ -200,42 +207,38 @@ where
 }
 
 impl Admission {
-    /// Sizes this miss's share of the memory budget to `bytes` (its job's expected peak, the source
-    /// included), waiting for others to give memory back within what is left of the queue-wait
-    /// bound. A job larger than the whole budget is refused at once.
-    pub async fn fit(&mut self, bytes: u64) -> Result<(), WorkerError> {
-        let needed = mib(bytes);
-        let total = self.budget.total_mib();
-        if needed > total {
+    /// Sizes this miss's share of the memory budget: `source` bytes (what it fetched) of the
+    /// sources' pool, and `peak` (its job's expected peak, the source included) less the source of
+    /// the jobs' pool, waiting for others to give memory back within what is left of the
+    /// queue-wait bound. A job larger than the whole jobs' pool is refused at once.
+    pub async fn fit(&mut self, source: u64, peak: u64) -> Result<(), WorkerError> {
+        self.source.shrink_to(mib(source).min(self.source.mib()));
+        let needed = mib(peak.saturating_sub(source));
+        let jobs = self.budget.jobs.clone();
+        if needed > jobs.total_mib() {
             let error = WorkerError::OverMemoryBudget {
-                needed_mib: needed,
-                budget_mib: total,
+                needed_mib: mib(peak),
+                budget_mib: self.budget.total_mib(),
             };
             return Err(refused(&self.metrics, error));
         }
-        let held = self.memory.mib();
-        if needed <= held {
-            self.memory.shrink_to(needed);
-            return Ok(());
-        }
         let started = Instant::now();
-        let more = self.budget.semaphore().acquire_many_owned(needed - held);
+        let permit = jobs.semaphore().acquire_many_owned(needed);
         // Past its fetch, a miss goes on even if nobody waits any more (see the module's doc).
         let got = wait(
-            more,
+            permit,
             self.wait_left,
             self.max_wait,
             &mut Requesters::always(),
         )
         .instrument(tracing::debug_span!("memory_wait"))
         .await;
-        self.metrics
-            .queue_wait
-            .observe(started.elapsed().as_secs_f64());
-        self.wait_left = self.wait_left.saturating_sub(started.elapsed());
+        let waited = started.elapsed();
+        self.metrics.queue_wait.observe(waited.as_secs_f64());
+        self.wait_left = self.wait_left.saturating_sub(waited);
         match got {
-            Ok(more) => {
-                self.memory.merge(more);
+            Ok(permit) => {
+                self.job = Some(self.budget.hold(permit));
                 Ok(())
             }
             Err(error) => Err(refused(&self.metrics, error)),
@@ -260,10 +263,10 @@ impl Admission {
         // this future is dropped (spawn_blocking cannot be cancelled).
         let busy = Busy::start(self.metrics.workers_busy.clone());
         let span = tracing::debug_span!("transform");
-        let (slot, memory) = (self._slot, self.memory);
+        let memory = (self._slot, self.source, self.job);
         let result = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let _held = (cpu, slot, memory, busy);
+            let _held = (cpu, memory, busy);
             job()
         })
         .await;
@@ -378,5 +381,39 @@ mod tests {
             workers.admit(Requesters::always()).await.is_ok(),
             "slots are released"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn misses_holding_their_sources_never_starve_each_other_of_memory() {
+        // Ten misses in flight, each admitted with 4 MiB for its source: with one pool, they would
+        // hold the whole 40 MiB and wait for job memory forever. Here they all get through.
+        let bounds = Bounds {
+            inflight: 10,
+            memory: 40 << 20,
+            source: 4 << 20,
+            max_wait: Duration::from_secs(20),
+            ..bounds(2, 10, 0)
+        };
+        let workers = Arc::new(Workers::new(bounds, Arc::new(Metrics::new())));
+        let misses: Vec<_> = (0..10)
+            .map(|i| {
+                let workers = workers.clone();
+                tokio::spawn(async move {
+                    let mut admission = workers.admit(Requesters::always()).await?;
+                    admission.fit(1 << 20, 20 << 20).await?;
+                    admission
+                        .run(move || {
+                            std::thread::sleep(Duration::from_millis(10));
+                            i
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        for (i, miss) in misses.into_iter().enumerate() {
+            assert_eq!(miss.await.expect("join"), Ok(i));
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no stall");
     }
 }
