@@ -3,11 +3,11 @@
 //! (resize and output size, output format). The worker pool admits a job only when this fits the
 //! `--max-memory` budget (`workers`), so the estimate errs high.
 //!
-//! Calibrated against the release binary (VmHWM of a fresh process, minus its idle ~50 MiB; see
+//! Calibrated against the release binary (VmHWM of a fresh process, minus its idle ~51 MiB; see
 //! docs/SECURITY.md, "Memory budget and queueing"): a 49 MP progressive JPEG to 100 px measured
-//! 162 MiB (estimated 174), a 49 MP baseline JPEG to 100 px 19 (27), a 49 MP RGBA PNG zlib bomb
-//! to 100 px 59 (65), to a 25 MP JPEG 118 (138), to a 25 MP WebP 182 (201), a 49 MP progressive
-//! JPEG to a 25 MP AVIF 690 (731).
+//! 162 MiB (estimated 168), a 49 MP baseline JPEG to 100 px 19 (27), a 49 MP RGBA PNG zlib bomb
+//! to 100 px 59 (63), to a 24 MP JPEG 118 (139), to a 24 MP WebP 182 (208), a 49 MP progressive
+//! JPEG to a 24 MP AVIF 690 (714).
 
 use crate::types::{OutputFormat, SourceFormat};
 
