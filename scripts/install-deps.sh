@@ -17,6 +17,7 @@ if [ "${1:-}" != "--build" ]; then
   packages+=(
     libvips-tools   # vipsthumbnail, the benchmark baseline; vips CLI for corpus generation
     procps          # kill(1), used by the shutdown test
+    python3         # free_port (scripts/lib.sh); the zlib-bomb PNG of scripts/memory-check.sh
     nginx           # the edge config under test (scripts/edge-test.sh)
     chromium        # the real browser of scripts/browser-test.sh (headless)
     fonts-dejavu-core # the default sans-serif face of txt= and /text (fontconfig's "sans-serif")

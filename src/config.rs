@@ -146,6 +146,16 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_QUEUE", default_value_t = 64)]
     pub queue: usize,
 
+    /// Longest a cache miss waits for a slot and for memory, in all; past it, 503 + `Retry-After`.
+    #[arg(long, env = "IMGSHIELD_MAX_QUEUE_WAIT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub max_queue_wait: Duration,
+
+    /// Memory the whole process may use, in bytes (default: 3/4 of the cgroup's `memory.max`, or of
+    /// MemTotal). What the caches and a 64 MiB base leave of it is the budget that misses' sources
+    /// and jobs (by their expected peak) draw on; excess misses wait or get 503.
+    #[arg(long, env = "IMGSHIELD_MAX_MEMORY", value_parser = parse_bytes)]
+    pub max_memory: Option<u64>,
+
     /// Largest source accepted, in bytes; enforced while streaming.
     #[arg(long, env = "IMGSHIELD_MAX_SRC_BYTES", default_value = "32MiB", value_parser = parse_bytes)]
     pub max_src_bytes: u64,

@@ -100,7 +100,12 @@ impl Error {
                 OriginError::Local(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 OriginError::CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
             },
-            Error::Worker(WorkerError::QueueFull) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Worker(
+                WorkerError::QueueFull
+                | WorkerError::QueueTimeout(_)
+                | WorkerError::OverMemoryBudget { .. }
+                | WorkerError::Abandoned,
+            ) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) | Error::Uncacheable(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -115,7 +120,11 @@ impl Error {
     pub fn serves_stale(&self) -> bool {
         match self {
             Error::Origin(e) => e.is_origin_failure(),
-            Error::Worker(WorkerError::QueueFull) => true,
+            Error::Worker(
+                WorkerError::QueueFull
+                | WorkerError::QueueTimeout(_)
+                | WorkerError::OverMemoryBudget { .. },
+            ) => true,
             _ => false,
         }
     }
@@ -153,7 +162,9 @@ impl Error {
                 OriginError::Local(_) => "local_read_failed",
                 OriginError::CircuitOpen { .. } => "origin_circuit_open",
             },
-            Error::Worker(WorkerError::QueueFull) => "overloaded",
+            Error::Worker(WorkerError::QueueFull | WorkerError::QueueTimeout(_)) => "overloaded",
+            Error::Worker(WorkerError::OverMemoryBudget { .. }) => "over_memory_budget",
+            Error::Worker(WorkerError::Abandoned) => "abandoned",
             Error::Worker(WorkerError::Crashed(_)) | Error::Internal(_) | Error::Uncacheable(_) => {
                 "internal"
             }
@@ -205,7 +216,7 @@ impl Error {
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         match self {
-            Error::Worker(WorkerError::QueueFull) => {
+            Error::Worker(WorkerError::QueueFull | WorkerError::QueueTimeout(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             Error::Origin(OriginError::CircuitOpen {
@@ -227,6 +238,7 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn every_cause_maps_to_its_class() {
@@ -247,6 +259,18 @@ mod tests {
             (Error::TooManyFrames { frames: 2, max: 1 }, 422),
             (Error::TooComplex("2000 scans".into()), 422),
             (WorkerError::QueueFull.into(), 503),
+            (
+                WorkerError::QueueTimeout(Duration::from_secs(5)).into(),
+                503,
+            ),
+            (
+                WorkerError::OverMemoryBudget {
+                    needed_mib: 2,
+                    budget_mib: 1,
+                }
+                .into(),
+                503,
+            ),
             (EngineError::Internal("secret detail".into()).into(), 500),
             (EngineError::NotImplemented("CMYK".into()).into(), 501),
         ];

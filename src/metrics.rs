@@ -45,6 +45,11 @@ pub struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransformLabels {
     pub engine: &'static str,
     pub format: &'static str,
@@ -59,6 +64,10 @@ const FETCH_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 /// Transforms: a small thumbnail (~5 ms) to a large AVIF encode (seconds).
+/// Queue waits: none (a free slot) to past the default `--max-queue-wait` (5 s).
+const QUEUE_WAIT_BUCKETS: [f64; 11] = [
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 const TRANSFORM_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
@@ -91,6 +100,10 @@ pub struct Metrics {
     pub queue_depth: Gauge,
     pub source_bytes: Counter,
     pub response_bytes: Counter,
+    pub queue_wait: Histogram,
+    pub memory_budget: Gauge,
+    pub memory_budget_in_use: Gauge,
+    pub admission_refusals: Family<ReasonLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -129,12 +142,17 @@ impl Metrics {
             queue_depth: Gauge::default(),
             source_bytes: Counter::default(),
             response_bytes: Counter::default(),
+            queue_wait: Histogram::new(QUEUE_WAIT_BUCKETS),
+            memory_budget: Gauge::default(),
+            memory_budget_in_use: Gauge::default(),
+            admission_refusals: Family::default(),
         };
         metrics.register_http();
         metrics.register_caches();
         metrics.register_origin();
         metrics.register_engine();
         metrics.register_load();
+        metrics.register_admission();
         metrics
     }
 
@@ -275,6 +293,30 @@ impl Metrics {
             "response_bytes",
             "Bytes of image bodies sent to clients",
             self.response_bytes.clone(),
+        );
+    }
+
+    /// Admission of misses: how long they waited, the memory budget, and refusals by reason.
+    fn register_admission(&mut self) {
+        self.registry.register(
+            "queue_wait_seconds",
+            "Time a cache miss waited for a slot and for memory (not fetching or working)",
+            self.queue_wait.clone(),
+        );
+        self.registry.register(
+            "memory_budget_bytes",
+            "Memory the misses' sources and jobs may hold at once (--max-memory less the caches and base)",
+            self.memory_budget.clone(),
+        );
+        self.registry.register(
+            "memory_budget_in_use_bytes",
+            "Memory of the budget held now by admitted misses (sources and expected job peaks)",
+            self.memory_budget_in_use.clone(),
+        );
+        self.registry.register(
+            "admission_refusals",
+            "Cache misses refused or dropped before work, by reason (queue_full, queue_wait, over_memory_budget, abandoned)",
+            self.admission_refusals.clone(),
         );
     }
 

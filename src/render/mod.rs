@@ -14,12 +14,15 @@
 mod banner;
 mod cost;
 mod error;
+mod estimate;
 mod format;
 mod info;
+mod memory;
 mod resolve;
 
 pub use error::RenderError;
 pub use format::{banner_format, choose_format, choose_format_animated};
+pub use memory::{peak_bytes, MemoryFacts};
 pub use resolve::{resolve, resolve_trimmed, with_watermark};
 
 use std::sync::Arc;

@@ -9,6 +9,7 @@ use super::lookup::Expiry;
 use super::rejected::Fetched;
 use super::*;
 use crate::render::Job;
+use crate::workers::Requesters;
 
 impl App {
     pub(super) async fn info<B>(
@@ -21,22 +22,44 @@ impl App {
         note.src_host = Some(params.src.host().to_owned());
         let key = CacheKey::info(&params, self.engine());
         let (rendition, result) = self
-            .lookup(key, note, Expiry::Ttl, || self.clone().make_info(params))
+            .lookup(key, note, Expiry::Ttl, |requesters| {
+                self.clone().make_info(params, requesters)
+            })
             .await?;
         Ok(self.image_response(&rendition, request, false, result))
     }
 
     /// Fetches one source and describes it. Runs once per cache miss, in its own task.
-    async fn make_info(self: Arc<Self>, params: InfoParams) -> Result<Arc<Rendition>, Error> {
-        let (admission, source, fetch_time) = self.admit_and_fetch(&params.src).await?;
+    async fn make_info(
+        self: Arc<Self>,
+        params: InfoParams,
+        requesters: Requesters,
+    ) -> Result<Arc<Rendition>, Error> {
+        let (admission, source, fetch_time) = self.admit_and_fetch(&params.src, requesters).await?;
         let (source, caching) = (source.bytes, source.caching);
         let fetched = Fetched::one(&params.src, &source);
-        let render = self.render_on_worker(admission, fetch_time, caching, move |renderer| {
-            renderer.render(Job::Info {
-                source: &source,
-                params: &params,
-            })
-        });
+        let estimate = {
+            let (source, params) = (source.clone(), params.clone());
+            move |renderer: &Renderer| {
+                renderer.estimate(&Job::Info {
+                    source: &source,
+                    params: &params,
+                })
+            }
+        };
+        let source_bytes = source.len() as u64;
+        let render = self.render_on_worker(
+            admission,
+            fetch_time,
+            (source_bytes, caching),
+            estimate,
+            move |renderer| {
+                renderer.render(Job::Info {
+                    source: &source,
+                    params: &params,
+                })
+            },
+        );
         self.forget_if_refused(fetched, render).await
     }
 }

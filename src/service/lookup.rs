@@ -1,14 +1,17 @@
 //! The result cache in front of every rendering route: a hit answers at once, a miss or a stale
 //! entry is made once however many requests ask for it at the same moment (coalesced through
-//! moka's entry API), and the work runs as a task of its own, so a client that hangs up does not
-//! cancel what coalesced requests wait for, and the result still lands in the cache. Written once
-//! for `/resize`, `/info` and `/text`.
+//! moka's entry API), and the work runs as a task of its own (`inflight`), so a client that hangs up
+//! does not cancel what coalesced requests wait for. When every request for it has gone, the work
+//! is dropped if its fetch has not started, and otherwise finishes and lands in the cache.
+//! Written once for `/resize`, `/info` and `/text`.
 
 use std::future::Future;
 
 use tracing::Instrument;
 
+use super::inflight::{Outcome, Ticket};
 use super::*;
+use crate::workers::Requesters;
 
 /// Whether a route's cached results go stale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +68,7 @@ impl App {
         key: CacheKey,
         note: &mut Note,
         expiry: Expiry,
-        make: impl FnOnce() -> W,
+        make: impl FnOnce(Requesters) -> W + Send,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
@@ -74,8 +77,8 @@ impl App {
         let fresh = |hit: &Rendition| expiry == Expiry::Never || hit.is_fresh(self.cache_ttl);
         let looked_up = match self.cache.get(&key).await {
             Some(hit) if fresh(&hit) => Ok((hit, Lookup::Hit)),
-            Some(stale) => self.refresh(key, stale, make()).await,
-            None => self.fill(key, make()).await,
+            Some(stale) => self.refresh(key, stale, make).await,
+            None => self.fill(key, make).await,
         };
         let (rendition, result) = match looked_up {
             Ok(found) => found,
@@ -103,20 +106,26 @@ impl App {
     async fn fill<W>(
         self: &Arc<Self>,
         key: CacheKey,
-        work: W,
+        make: impl FnOnce(Requesters) -> W + Send,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
     {
         let app = self.clone();
+        // Every caller counts as a requester while it waits, whichever of them moka lets run.
+        let mut ticket = self.inflight.join(key);
         // moka polls this init future for one caller only; the others wait for its result. The
-        // work itself is a task of its own, so it finishes (and fills the cache) even if that
-        // caller hangs up.
+        // work itself is a task of its own, which a waiting caller joins if that caller hangs up.
         let entry = self
             .cache
             .entry(key)
-            .or_try_insert_with(async move { app.produce_in_task(key, work).await.and_then(kept) })
-            .await?;
+            .or_try_insert_with(async {
+                app.produce_in_task(&mut ticket, key, make)
+                    .await
+                    .and_then(kept)
+            })
+            .await
+            .map_err(|e| Arc::clone(&*e))?;
         let lookup = if entry.is_fresh() {
             Lookup::Miss
         } else {
@@ -131,20 +140,21 @@ impl App {
         self: &Arc<Self>,
         key: CacheKey,
         stale: Arc<Rendition>,
-        work: W,
+        make: impl FnOnce(Requesters) -> W + Send,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
     {
         let (app, ttl) = (self.clone(), self.cache_ttl);
+        let mut ticket = self.inflight.join(key);
         let outcome = self
             .cache
             .entry(key)
-            .and_try_compute_with(|current| async move {
+            .and_try_compute_with(|current| async {
                 if current.is_some_and(|entry| entry.value().is_fresh(ttl)) {
                     return Ok(Op::Nop);
                 }
-                app.produce_in_task(key, work)
+                app.produce_in_task(&mut ticket, key, make)
                     .await
                     .and_then(kept)
                     .map(Op::Put)
@@ -165,44 +175,51 @@ impl App {
             Err(error) => {
                 // The origin's verdict changed (gone, or no longer an image): drop the old result.
                 self.cache.invalidate(&key).await;
-                Err(Arc::new(error))
+                Err(error)
             }
         }
     }
 
-    /// Runs `work` as a task of its own that also stores its result: if the request that started
-    /// it hangs up, the work still finishes and lands in the cache for the next request.
+    /// Starts `make`'s work as a task of its own that also stores its result, unless another
+    /// request of `ticket`'s miss already has; then waits for its outcome. The work learns from
+    /// `Requesters` when every request waiting for it has gone.
     async fn produce_in_task<W>(
         self: Arc<Self>,
+        ticket: &mut Ticket<'_>,
         key: CacheKey,
-        work: W,
-    ) -> Result<Arc<Rendition>, Error>
+        make: impl FnOnce(Requesters) -> W,
+    ) -> Outcome
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
     {
-        // The miss's own task carries the span of the request that started it.
-        let span = tracing::Span::current();
-        tokio::spawn(async move {
-            let result = work.instrument(span).await;
-            if let Ok(rendition) = &result {
-                if rendition.caching.shared() {
-                    self.cache.insert(key, rendition.clone()).await;
+        if let Some(start) = ticket.start() {
+            // The miss's own task carries the span of the request that started it.
+            let span = tracing::Span::current();
+            let work = make(start.requesters);
+            let app = self.clone();
+            tokio::spawn(async move {
+                let result = work.instrument(span).await.map_err(Arc::new);
+                if let Ok(rendition) = &result {
+                    if rendition.caching.shared() {
+                        app.cache.insert(key, rendition.clone()).await;
+                    }
                 }
-            }
-            result
-        })
-        .await
-        .unwrap_or_else(|e| Err(Error::Internal(format!("transform task: {e}"))))
+                start.outcome.send_replace(Some(result));
+                app.inflight.finish(key, start.id);
+            });
+        }
+        let outcome = ticket.outcome().await;
+        outcome.unwrap_or_else(|| Err(Arc::new(Error::Internal("transform task failed".into()))))
     }
 }
 
 /// A result goes into the cache only if its origin lets shared caches keep it; otherwise it is
 /// handed to the waiting requests as [`Error::Uncacheable`], which moka does not store (and a
 /// refresh that meets it drops the stale entry).
-fn kept(rendition: Arc<Rendition>) -> Result<Arc<Rendition>, Error> {
+fn kept(rendition: Arc<Rendition>) -> Result<Arc<Rendition>, Arc<Error>> {
     if rendition.caching.shared() {
         Ok(rendition)
     } else {
-        Err(Error::Uncacheable(rendition))
+        Err(Arc::new(Error::Uncacheable(rendition)))
     }
 }

@@ -26,10 +26,12 @@ use crate::render::Renderer;
 use crate::signature::Signer;
 use crate::workers::Workers;
 
+mod budget;
 mod cors;
 mod disposition;
 mod fallback;
 mod gauges;
+mod inflight;
 mod info;
 mod lookup;
 mod rejected;
@@ -42,6 +44,7 @@ mod trace;
 
 use cors::Cors;
 pub use fallback::Fallbacks;
+use inflight::InFlight;
 use route::{log_request, Note, Outcome, Route};
 use stats::{Stats, DASHBOARD_HTML};
 use trace::TraceContext;
@@ -66,6 +69,8 @@ pub struct App {
     origin: Origin,
     cache: ResultCache,
     workers: Workers,
+    /// The misses being made, with who waits for each (see `inflight`).
+    inflight: InFlight,
     metrics: Arc<Metrics>,
     limits: ParamLimits,
     max_url_bytes: usize,
@@ -160,12 +165,8 @@ impl App {
             origin,
             cache: result_cache(config.cache_bytes, config.cache_ttl, config.stale_grace),
             cache_ttl: config.cache_ttl,
-            workers: Workers::new(
-                config.workers(),
-                config.inflight(),
-                config.queue,
-                metrics.clone(),
-            ),
+            workers: Workers::new(budget::bounds(config)?, metrics.clone()),
+            inflight: InFlight::default(),
             metrics,
             limits: param_limits(config)?,
             max_url_bytes: config.max_url_bytes,

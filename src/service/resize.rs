@@ -14,7 +14,7 @@ use super::*;
 use crate::origin::Got;
 use crate::render::{Job, RenderError, Rendered};
 use crate::types::{AcceptClass, Caching};
-use crate::workers::Admission;
+use crate::workers::{Admission, Requesters};
 
 impl App {
     pub(super) async fn resize<B>(
@@ -46,8 +46,8 @@ impl App {
         let disposition = Disposition::of(&params);
 
         let (rendition, result) = self
-            .lookup(key, note, Expiry::Ttl, || {
-                self.clone().produce(params, accept, selection)
+            .lookup(key, note, Expiry::Ttl, |requesters| {
+                self.clone().produce(params, accept, selection, requesters)
             })
             .await?;
         self.stats
@@ -62,20 +62,18 @@ impl App {
     }
 
     /// The start of every miss: a place in the bounded work (before the fetch, so a burst of misses
-    /// waits holding no source bytes), then the source, with its fetch time. Shared with `/info`.
+    /// waits holding no source bytes; dropped there if its `requesters` all go), then the source,
+    /// with its fetch time. Shared with `/info`.
     pub(super) async fn admit_and_fetch(
         &self,
         src: &Source,
+        requesters: Requesters,
     ) -> Result<(Admission, Got, Duration), Error> {
         let origin_kind = match src {
             Source::Remote(_) => "remote",
             Source::Local(_) => "local",
         };
-        let admission = self
-            .workers
-            .admit()
-            .instrument(tracing::debug_span!("queue_wait"))
-            .await?;
+        let admission = self.workers.admit(requesters).await?;
         let fetch_started = Instant::now();
         let source = match self
             .origin
@@ -112,8 +110,9 @@ impl App {
         params: Params,
         accept: Option<AcceptClass>,
         selection: Selection,
+        requesters: Requesters,
     ) -> Result<Arc<Rendition>, Error> {
-        let (admission, source, fetch_time) = self.admit_and_fetch(&params.src).await?;
+        let (admission, source, fetch_time) = self.admit_and_fetch(&params.src, requesters).await?;
         // A watermark is fetched like a source (same allowlist, limits and source cache).
         let watermark = match &params.watermark {
             Some(wm) => Some(self.origin.fetch(&wm.src).await.map_err(|e| {
@@ -131,30 +130,61 @@ impl App {
         };
         let (source, watermark) = (source.bytes, watermark.map(|wm| wm.bytes));
         let fetched = rejected::Fetched::resize(&params, &source, watermark.as_ref());
-        let render = self.render_on_worker(admission, fetch_time, caching, move |renderer| {
-            renderer.render(Job::Resize {
-                source: &source,
-                params: &params,
-                accept: accept.unwrap_or(AcceptClass::Legacy),
-                selection: &selection,
-                watermark,
-            })
-        });
+        let accept = accept.unwrap_or(AcceptClass::Legacy);
+        let estimate = {
+            let (source, params, selection) = (source.clone(), params.clone(), selection.clone());
+            let watermark = watermark.clone();
+            move |renderer: &Renderer| {
+                renderer.estimate(&Job::Resize {
+                    source: &source,
+                    params: &params,
+                    accept,
+                    selection: &selection,
+                    watermark,
+                })
+            }
+        };
+        let source_bytes = source.len() as u64;
+        let render = self.render_on_worker(
+            admission,
+            fetch_time,
+            (source_bytes, caching),
+            estimate,
+            move |renderer| {
+                renderer.render(Job::Resize {
+                    source: &source,
+                    params: &params,
+                    accept,
+                    selection: &selection,
+                    watermark,
+                })
+            },
+        );
         self.forget_if_refused(fetched, render).await
     }
 
-    /// Runs one render on the worker pool (`admission` holds its place) and wraps what it made
-    /// for the cache, counting its transform time. `/resize`, `/info` and `/text` share it.
-    pub(super) async fn render_on_worker<F>(
+    /// Runs one render on the worker pool (`admission` holds its place; `estimate` sizes its share
+    /// of the memory budget first, with the `source_bytes` fetched) and wraps what it made for the
+    /// cache under its sources' `caching` rules, counting its transform time. `/resize`, `/info`
+    /// and `/text` share it.
+    pub(super) async fn render_on_worker<E, F>(
         &self,
-        admission: Admission,
+        mut admission: Admission,
         fetch_time: Duration,
-        caching: Caching,
+        (source_bytes, caching): (u64, Caching),
+        estimate: E,
         job: F,
     ) -> Result<Arc<Rendition>, Error>
     where
+        E: FnOnce(&Renderer) -> Result<u64, RenderError> + Send + 'static,
         F: FnOnce(&Renderer) -> Result<Rendered, RenderError> + Send + 'static,
     {
+        // The header probe is cheap but is libvips' work: off the async threads, without a CPU slot.
+        let renderer = self.renderer.clone();
+        let bytes = tokio::task::spawn_blocking(move || estimate(&renderer))
+            .await
+            .map_err(|e| Error::Internal(format!("estimate task: {e}")))??;
+        admission.fit(source_bytes, bytes).await?;
         let renderer = self.renderer.clone();
         let (rendered, transform_time) = admission
             .run(move || {

@@ -6,14 +6,13 @@
 //! so a client that hangs up does not waste the work, and signed URLs are enforced when
 //! `--secret` is set (the renderer is as much a CPU sink as the resizer).
 
-use tracing::Instrument;
-
 use super::lookup::Expiry;
 use super::*;
 use crate::engine::EngineError;
 use crate::params::banner::{BannerFormat, TextRequest};
 use crate::render::{banner_format, Job};
 use crate::types::{AcceptClass, OutputFormat};
+use crate::workers::Requesters;
 
 impl App {
     pub(super) async fn text<B>(
@@ -39,8 +38,8 @@ impl App {
         }
         let key = CacheKey::for_route("text", &params.canonical(), accept, primary.as_ref());
         let (rendition, lookup) = self
-            .lookup(key, note, Expiry::Never, || {
-                self.clone().render(params, format)
+            .lookup(key, note, Expiry::Never, |requesters| {
+                self.clone().render(params, format, requesters)
             })
             .await?;
         Ok(self.image_response(&rendition, request, accept.is_some(), lookup))
@@ -51,20 +50,32 @@ impl App {
         self: Arc<Self>,
         params: TextRequest,
         format: OutputFormat,
+        requesters: Requesters,
     ) -> Result<Arc<Rendition>, Error> {
-        let admission = self
-            .workers
-            .admit()
-            .instrument(tracing::debug_span!("queue_wait"))
-            .await?;
+        let admission = self.workers.admit(requesters).await?;
+        let estimate = {
+            let params = params.clone();
+            move |renderer: &Renderer| {
+                renderer.estimate(&Job::Banner {
+                    request: &params,
+                    format,
+                })
+            }
+        };
         // A banner has no source: nothing but our own rules apply to it.
         let caching = crate::types::Caching::default();
-        self.render_on_worker(admission, Duration::ZERO, caching, move |renderer| {
-            renderer.render(Job::Banner {
-                request: &params,
-                format,
-            })
-        })
+        self.render_on_worker(
+            admission,
+            Duration::ZERO,
+            (0, caching),
+            estimate,
+            move |renderer| {
+                renderer.render(Job::Banner {
+                    request: &params,
+                    format,
+                })
+            },
+        )
         .await
     }
 }
