@@ -45,6 +45,11 @@ pub struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransformLabels {
     pub engine: &'static str,
     pub format: &'static str,
@@ -87,6 +92,7 @@ pub struct Metrics {
     pub engine_fallbacks: Counter,
     pub errors: Family<KindLabels, Counter>,
     pub http_connections: Gauge,
+    pub http_connections_closed: Family<ReasonLabels, Counter>,
     pub workers_busy: Gauge,
     pub queue_depth: Gauge,
     pub source_bytes: Counter,
@@ -125,6 +131,7 @@ impl Metrics {
             engine_fallbacks: Counter::default(),
             errors: Family::default(),
             http_connections: Gauge::default(),
+            http_connections_closed: Family::default(),
             workers_busy: Gauge::default(),
             queue_depth: Gauge::default(),
             source_bytes: Counter::default(),
@@ -255,6 +262,11 @@ impl Metrics {
             "http_connections",
             "Client connections open now",
             self.http_connections.clone(),
+        );
+        self.registry.register(
+            "http_connections_closed",
+            "Client connections the server closed, by reason: first_byte_timeout (silent), handshake_timeout (part of an HTTP/2 preface), idle_timeout, read_timeout (slow request head or unanswered HTTP/2 ping), evicted_unserved and evicted_idle (closed at the connection cap to make room)",
+            self.http_connections_closed.clone(),
         );
         self.registry.register(
             "workers_busy",
