@@ -149,6 +149,22 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     builder
 }
 
+/// A place for a connection just accepted. At the cap, an unserved or idle connection gives way;
+/// when every one has a request in flight, this client waits (and the next ones in the kernel's
+/// backlog) until one ends or goes idle.
+async fn admit(tracker: &Arc<Tracker>) -> Arc<tracker::Conn> {
+    loop {
+        let changed = tracker.changed.notified();
+        if let Some(conn) = tracker.admit() {
+            return conn;
+        }
+        tokio::select! {
+            () = changed => {}
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
+
 /// Accepts connections until `shutdown` resolves, then drains.
 pub async fn serve(
     listener: TcpListener,
@@ -165,7 +181,7 @@ pub async fn serve(
     let (stopping, stop_seen) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
 
-    'accept: loop {
+    loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
@@ -180,19 +196,9 @@ pub async fn serve(
                 continue;
             }
         };
-        // At the cap, an unserved or idle connection gives way; when every one has a request in
-        // flight, this client waits (and the next ones in the kernel's backlog) until one ends or
-        // goes idle.
-        let conn = loop {
-            if let Some(conn) = tracker.admit() {
-                break conn;
-            }
-            let changed = tracker.changed.notified();
-            tokio::select! {
-                () = changed => {}
-                () = tokio::time::sleep(Duration::from_millis(50)) => {}
-                () = &mut shutdown => break 'accept,
-            }
+        let conn = tokio::select! {
+            conn = admit(&tracker) => conn,
+            () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
         tokio::spawn(connection::drive(
