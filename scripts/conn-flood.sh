@@ -12,7 +12,8 @@
 # held, and watches for WATCH_SECS how many flood sockets the server closes, and when the last one
 # is. The server's imgshield_http_connections_closed_total is printed after the run.
 #
-# Knobs (environment): SILENT (5000), HALF (500), WATCH_SECS (15), BASE_BIN (none), SKIP_BUILD (0).
+# Knobs (environment): SILENT (5000), HALF (500), WATCH_SECS (15), BASE_BIN (none), SKIP_BUILD (0),
+# SERVER_ARGS (none: default flags; e.g. "--max-connections 1000" to see the cap give way).
 # Needs a hard `ulimit -n` of at least 2 x (SILENT + HALF) + 2000 (raised here); python3, curl.
 # Takes about a minute per binary plus the build; a locked-out baseline takes up to 3 minutes.
 
@@ -29,6 +30,7 @@ HALF=${HALF:-500}
 WATCH_SECS=${WATCH_SECS:-15}
 BASE_BIN=${BASE_BIN:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
+SERVER_ARGS=${SERVER_ARGS:-}
 int_in SILENT "$SILENT" 1 50000
 int_in HALF "$HALF" 0 50000
 int_in WATCH_SECS "$WATCH_SECS" 1 600
@@ -59,7 +61,8 @@ CACHED="/resize?src=sample.jpg&w=300"
 run_one() { # NAME BIN: one flood against a fresh server; prints a table row, keeps JSON in $work
     local name=$1 binary=$2 port
     port=$(free_port)
-    RUST_LOG=warn "$binary" --listen "127.0.0.1:$port" >"$work/$name.out" 2>"$work/$name.err" &
+    # shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
+    RUST_LOG=warn "$binary" --listen "127.0.0.1:$port" $SERVER_ARGS >"$work/$name.out" 2>"$work/$name.err" &
     server=$!
     await_url "$name" "$server" "$work/$name.out" "$work/$name.err"
     wait_http "http://127.0.0.1:$port$CACHED" 100 -f || die "$name: $CACHED failed"
@@ -81,12 +84,13 @@ def t(s):
 last = "never" if r["last_close_secs"] is None else f'last at {r["last_close_secs"]} s'
 print(f'| {name} | {r["silent_open"]}+{r["half_open"]} open, {r["silent_refused"]}+{r["half_refused"]} not accepted in 3 s '
       f'| {t(r["healthz"])} | {t(r["cached_resize"])} '
-      f'| {r["closed_by_server"]} of {r["flood_sockets"]} within {r["watched_secs"]:g} s, {last} |')
+      f'| {r["closed_by_server"]} of {r["flood_sockets"]} within {r["watched_secs"]:g} s, {last} '
+      f'| {r["flood_secs"]} s | {r["open_in_server_after_flood"]} | {r["kernel_listen"]["ListenOverflows"]} |')
 EOF
 }
 
-echo "| binary | flood connections (silent+half) | /healthz during the flood | cached /resize during the flood | flood sockets closed by the server |"
-echo "|---|---|---|---|---|"
+echo "| binary | flood connections (silent+half) | /healthz during the flood | cached /resize during the flood | flood sockets closed by the server | flood took | open in the server after it | listen-queue overflows |"
+echo "|---|---|---|---|---|---|---|---|"
 [ -z "$BASE_BIN" ] || run_one baseline "$BASE_BIN"
 run_one new "$new_bin"
 for name in baseline new; do
