@@ -25,9 +25,10 @@ if [ "${1:-}" != "--build" ]; then
   )
 fi
 
-# --bench: also the load generator and timing tools used by scripts/traffic-bench.sh and scripts/load-test.sh.
+# --bench: also the load generator and timing tools used by scripts/traffic-bench.sh and scripts/load-test.sh,
+# and python3 for the measuring halves of scripts/traffic-bench.sh and scripts/conn-flood.sh.
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(wrk hyperfine linux-perf)
+  packages+=(wrk hyperfine linux-perf python3)
   packages+=(bc)                  # arithmetic in scripts/deadline-check.sh
   packages+=(libjpeg-turbo-progs) # cjpeg/djpeg: the per-scan decode rates in docs/SECURITY.md
 fi

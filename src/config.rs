@@ -278,9 +278,28 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
 
-    /// Client connections served at once; further clients wait in the kernel's accept queue.
+    /// Client connections open at once. At the cap a new client is still accepted: the oldest
+    /// connection without a complete request, else the longest idle one, is closed for it; only
+    /// when every connection has a request in flight do new clients wait in the accept queue.
+    /// Lowered at start-up to fit the open-files limit (`ulimit -n`, less 256).
     #[arg(long, env = "IMGSHIELD_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+
+    /// Time a new connection gets to send its first bytes: one byte for HTTP/1 (then
+    /// `--header-read-timeout` covers the head), the whole preface and SETTINGS frame for HTTP/2.
+    /// Silent sockets and half prefaces are closed when it runs out.
+    #[arg(long, env = "IMGSHIELD_FIRST_BYTE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub first_byte_timeout: Duration,
+
+    /// How long a connection (HTTP/1 keep-alive, or HTTP/2 with no open stream) may go without a
+    /// request in flight before it is closed. HTTP/1 is also bound by `--header-read-timeout`.
+    #[arg(long, env = "IMGSHIELD_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Interval of HTTP/2 keep-alive pings; a connection whose ping is not answered within the
+    /// same time is closed. 0s turns the pings off.
+    #[arg(long, env = "IMGSHIELD_HTTP2_PING_INTERVAL", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub http2_ping_interval: Duration,
 
     /// Longest request target (path and query) accepted; longer ones get 414.
     #[arg(long, env = "IMGSHIELD_MAX_URL_BYTES", default_value_t = 8192)]

@@ -96,6 +96,7 @@ pub struct Metrics {
     pub engine_fallbacks: Counter,
     pub errors: Family<KindLabels, Counter>,
     pub http_connections: Gauge,
+    pub http_connections_closed: Family<ReasonLabels, Counter>,
     pub workers_busy: Gauge,
     pub queue_depth: Gauge,
     pub source_bytes: Counter,
@@ -138,6 +139,7 @@ impl Metrics {
             engine_fallbacks: Counter::default(),
             errors: Family::default(),
             http_connections: Gauge::default(),
+            http_connections_closed: Family::default(),
             workers_busy: Gauge::default(),
             queue_depth: Gauge::default(),
             source_bytes: Counter::default(),
@@ -273,6 +275,11 @@ impl Metrics {
             "http_connections",
             "Client connections open now",
             self.http_connections.clone(),
+        );
+        self.registry.register(
+            "http_connections_closed",
+            "Client connections the server closed, by reason: first_byte_timeout (silent), handshake_timeout (part of an HTTP/2 preface), idle_timeout, read_timeout (slow request head or unanswered HTTP/2 ping), evicted_unserved and evicted_idle (closed at the connection cap to make room)",
+            self.http_connections_closed.clone(),
         );
         self.registry.register(
             "workers_busy",
