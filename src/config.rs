@@ -133,6 +133,17 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_STALE_GRACE", default_value = "1h", value_parser = humantime::parse_duration)]
     pub stale_grace: Duration,
 
+    /// How long past `--cache-ttl` a result is served at once while one background refresh runs
+    /// (stale-while-revalidate), and the `stale-while-revalidate` directive sent to CDNs; 0 turns
+    /// both off (a request past the TTL then waits for the refresh).
+    #[arg(long, env = "IMGSHIELD_STALE_WHILE_REVALIDATE", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub stale_while_revalidate: Duration,
+
+    /// The `stale-if-error` directive sent to CDNs: how long they may serve their copy while
+    /// imgshield or its origin fails; 0 leaves it out.
+    #[arg(long, env = "IMGSHIELD_STALE_IF_ERROR", default_value = "1d", value_parser = humantime::parse_duration)]
+    pub stale_if_error: Duration,
+
     /// Transforms running at once (default: the number of CPU cores).
     #[arg(long, env = "IMGSHIELD_WORKERS")]
     pub workers: Option<usize>,

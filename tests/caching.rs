@@ -113,7 +113,10 @@ async fn the_origin_lifetime_caps_ours_and_its_expiry_refreshes_the_result() {
 
     // Without an origin lifetime, --max-age stands.
     let local = s.get("/resize?src=photo.jpg&w=60").await;
-    assert_eq!(local.header("cache-control"), Some("public, max-age=3600"));
+    assert_eq!(
+        local.header("cache-control"),
+        Some("public, max-age=3600, stale-while-revalidate=60, stale-if-error=86400")
+    );
 
     // A result outlives neither the origin's lifetime: after it, the origin is asked again.
     let brief = format!("/resize?src={}&w=60", origin.url("/brief.jpg"));
@@ -186,4 +189,69 @@ async fn last_modified_is_forwarded_and_if_modified_since_answered() {
         local.header("last-modified"),
         Some(httpdate::fmt_http_date(mtime).as_str())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_ttl_the_stale_copy_answers_at_once_while_one_refresh_runs() {
+    let (_f, origin, s) = setup(&["--cache-ttl", "1s", "--stale-while-revalidate", "30s"]).await;
+    let photo = common::photo_jpeg(300, 200);
+    origin.route("/swr.jpg", Behaviour::Image(photo.clone()));
+    let url = format!("/resize?src={}&w=60", origin.url("/swr.jpg"));
+    let fresh = s.get(&url).await;
+    assert_eq!(fresh.header("x-cache"), Some("MISS"));
+    assert!(fresh
+        .header("cache-control")
+        .is_some_and(|cc| cc.contains("stale-while-revalidate=30")));
+
+    // The origin now hangs far longer than any answer may take.
+    origin.route("/swr.jpg", Behaviour::Slow(Duration::from_secs(8), photo));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let stale = s.get(&url).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(stale.status, StatusCode::OK);
+        assert_eq!(stale.header("x-cache"), Some("STALE"));
+        assert_eq!(stale.body, fresh.body);
+        assert_eq!(stale.header("cache-control"), Some("public, max-age=60"));
+    }
+    // A hang detector, not a benchmark: the refresh waits 8 s, the stale answers did not.
+    assert!(
+        slowest < Duration::from_secs(2),
+        "stale answers took {slowest:?}"
+    );
+    eprintln!("slowest stale answer while the origin hangs: {slowest:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        origin.hits("/swr.jpg"),
+        2,
+        "one refresh for five stale answers"
+    );
+    assert_eq!(
+        s.metric("imgshield_cache_lookups_total{result=\"revalidating\"}")
+            .await,
+        5.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_refresh_that_finds_the_source_gone_drops_the_result() {
+    let (_f, origin, s) = setup(&["--cache-ttl", "1s", "--stale-while-revalidate", "30s"]).await;
+    origin.route("/gone.jpg", Behaviour::Image(common::photo_jpeg(300, 200)));
+    let url = format!("/resize?src={}&w=60", origin.url("/gone.jpg"));
+    assert_eq!(s.get(&url).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    origin.route("/gone.jpg", Behaviour::Status(404));
+    assert_eq!(s.get(&url).await.header("x-cache"), Some("STALE"));
+    // Once the refresh has met the 404, the result is gone.
+    let mut status = StatusCode::OK;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        status = s.get(&url).await.status;
+        if status != StatusCode::OK {
+            break;
+        }
+    }
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

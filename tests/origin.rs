@@ -321,6 +321,7 @@ async fn not_found_answers_do_not_trip_the_breaker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_result_is_served_while_the_origin_fails_and_refreshed_when_it_recovers() {
+    // Without stale-while-revalidate: the request past the TTL waits for the refresh.
     let (_f, origin, s) = setup(&[
         "--cache-ttl",
         "1s",
@@ -328,6 +329,8 @@ async fn a_stale_result_is_served_while_the_origin_fails_and_refreshed_when_it_r
         "1h",
         "--max-age",
         "3600",
+        "--stale-while-revalidate",
+        "0s",
     ])
     .await;
     origin.route("/s.jpg", Behaviour::Image(common::photo_jpeg(300, 200)));
@@ -358,7 +361,7 @@ async fn a_stale_result_is_served_while_the_origin_fails_and_refreshed_when_it_r
     assert_eq!(refreshed.header("x-cache"), Some("MISS"));
     assert_eq!(
         refreshed.header("cache-control"),
-        Some("public, max-age=3600")
+        Some("public, max-age=3600, stale-if-error=86400")
     );
     assert_eq!(s.get(&url).await.header("x-cache"), Some("HIT"));
     assert_eq!(origin.hits("/s.jpg"), 3);
@@ -366,7 +369,15 @@ async fn a_stale_result_is_served_while_the_origin_fails_and_refreshed_when_it_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_gone_from_the_origin_is_not_served_stale() {
-    let (_f, origin, s) = setup(&["--cache-ttl", "1s", "--stale-grace", "1h"]).await;
+    let (_f, origin, s) = setup(&[
+        "--cache-ttl",
+        "1s",
+        "--stale-grace",
+        "1h",
+        "--stale-while-revalidate",
+        "0s",
+    ])
+    .await;
     origin.route("/gone.jpg", Behaviour::Image(common::photo_jpeg(300, 200)));
     let url = resize(&origin, "/gone.jpg", "&w=60");
     assert_eq!(s.get(&url).await.status, StatusCode::OK);
@@ -380,7 +391,15 @@ async fn a_source_gone_from_the_origin_is_not_served_stale() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_stale_grace_an_expired_result_is_not_served() {
-    let (_f, origin, s) = setup(&["--cache-ttl", "1s", "--stale-grace", "0s"]).await;
+    let (_f, origin, s) = setup(&[
+        "--cache-ttl",
+        "1s",
+        "--stale-grace",
+        "0s",
+        "--stale-while-revalidate",
+        "0s",
+    ])
+    .await;
     origin.route("/e.jpg", Behaviour::Image(common::photo_jpeg(300, 200)));
     let url = resize(&origin, "/e.jpg", "&w=60");
     assert_eq!(s.get(&url).await.status, StatusCode::OK);

@@ -197,7 +197,10 @@ async fn caching_headers_suit_a_cdn() {
     let f = Fixtures::new();
     let s = Server::start(f.path(), &["--max-age", "3600"]).await;
     let reply = s.get("/resize?src=photo.jpg&w=64").await;
-    assert_eq!(reply.header("cache-control"), Some("public, max-age=3600"));
+    assert_eq!(
+        reply.header("cache-control"),
+        Some("public, max-age=3600, stale-while-revalidate=60, stale-if-error=86400")
+    );
     let etag = reply.header("etag").expect("etag");
     assert!(
         etag.starts_with('"') && etag.ends_with('"') && !etag.starts_with("W/"),

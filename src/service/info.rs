@@ -22,8 +22,9 @@ impl App {
         note.src_host = Some(params.src.host().to_owned());
         let key = CacheKey::info(&params, self.engine());
         let (rendition, result) = self
-            .lookup(key, note, Expiry::Ttl, |requesters| {
-                self.clone().make_info(params, requesters)
+            .lookup(key, note, Expiry::Ttl, {
+                let app = self.clone();
+                move |requesters| app.make_info(params, requesters)
             })
             .await?;
         Ok(self.image_response(&rendition, request, false, result))

@@ -35,6 +35,9 @@ pub(super) enum Lookup {
     Refreshed,
     /// Stale in the cache and the refresh failed on the origin's side: served the stale result.
     Stale,
+    /// Stale in the cache, within `--stale-while-revalidate`: served at once while one refresh
+    /// runs in the background.
+    Revalidating,
 }
 
 impl Lookup {
@@ -46,6 +49,7 @@ impl Lookup {
             Lookup::Coalesced => "coalesced",
             Lookup::Refreshed => "refreshed",
             Lookup::Stale => "stale",
+            Lookup::Revalidating => "revalidating",
         }
     }
 
@@ -53,7 +57,7 @@ impl Lookup {
     pub(super) fn header(self) -> &'static str {
         match self {
             Lookup::Hit => "HIT",
-            Lookup::Stale => "STALE",
+            Lookup::Stale | Lookup::Revalidating => "STALE",
             Lookup::Miss | Lookup::Coalesced | Lookup::Refreshed => "MISS",
         }
     }
@@ -68,7 +72,7 @@ impl App {
         key: CacheKey,
         note: &mut Note,
         expiry: Expiry,
-        make: impl FnOnce(Requesters) -> W + Send,
+        make: impl FnOnce(Requesters) -> W + Send + 'static,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
@@ -77,6 +81,10 @@ impl App {
         let fresh = |hit: &Rendition| expiry == Expiry::Never || hit.is_fresh(self.cache_ttl);
         let looked_up = match self.cache.get(&key).await {
             Some(hit) if fresh(&hit) => Ok((hit, Lookup::Hit)),
+            Some(stale) if self.may_serve_while_refreshing(&stale) => {
+                self.clone().refresh_in_background(key, stale.clone(), make);
+                Ok((stale, Lookup::Revalidating))
+            }
             Some(stale) => self.refresh(key, stale, make).await,
             None => self.fill(key, make).await,
         };
@@ -102,11 +110,52 @@ impl App {
         Ok((rendition, result))
     }
 
+    /// Whether a stale result may answer at once while it is refreshed: within
+    /// `--stale-while-revalidate` past our TTL. A result whose origin set its lifetime (`max-age`,
+    /// `Expires`, `no-cache`) is not: past that lifetime the origin is asked before it is reused.
+    fn may_serve_while_refreshing(&self, stale: &Rendition) -> bool {
+        !self.stale_while_revalidate.is_zero()
+            && stale.caching.max_age.is_none()
+            && stale.created.elapsed() <= self.cache_ttl.saturating_add(self.stale_while_revalidate)
+    }
+
+    /// Starts one refresh of `key` in a task of its own (none if one is running already); its
+    /// outcome lands in the cache (or, if the origin now refuses, drops the entry).
+    fn refresh_in_background<W>(
+        self: Arc<Self>,
+        key: CacheKey,
+        stale: Arc<Rendition>,
+        make: impl FnOnce(Requesters) -> W + Send + 'static,
+    ) where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
+        let started = self
+            .refreshing
+            .lock()
+            .map(|mut keys| keys.insert(key))
+            .unwrap_or(false);
+        if !started {
+            return;
+        }
+        let span = tracing::Span::current();
+        tokio::spawn(
+            async move {
+                if let Err(error) = self.refresh(key, stale, make).await {
+                    tracing::info!(code = error.code(), "background refresh failed");
+                }
+                if let Ok(mut keys) = self.refreshing.lock() {
+                    keys.remove(&key);
+                }
+            }
+            .instrument(span),
+        );
+    }
+
     /// A miss: one caller makes the result, concurrent callers for the same key wait for it.
     async fn fill<W>(
         self: &Arc<Self>,
         key: CacheKey,
-        make: impl FnOnce(Requesters) -> W + Send,
+        make: impl FnOnce(Requesters) -> W + Send + 'static,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
@@ -140,7 +189,7 @@ impl App {
         self: &Arc<Self>,
         key: CacheKey,
         stale: Arc<Rendition>,
-        make: impl FnOnce(Requesters) -> W + Send,
+        make: impl FnOnce(Requesters) -> W + Send + 'static,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,

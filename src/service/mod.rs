@@ -77,10 +77,16 @@ pub struct App {
     cache_control: HeaderValue,
     /// `--max-age`, the longest lifetime downstream caches are given.
     max_age: u64,
+    /// `, stale-while-revalidate=N, stale-if-error=M` for public answers (may be empty).
+    stale_directives: String,
     /// `--cache-control-passthrough`: answer with the origin's own `Cache-Control`.
     cache_control_passthrough: bool,
     stale_cache_control: HeaderValue,
     cache_ttl: Duration,
+    /// `--stale-while-revalidate`: how long past the TTL a result is served while it refreshes.
+    stale_while_revalidate: Duration,
+    /// Keys being refreshed in the background (one refresh per key).
+    refreshing: std::sync::Mutex<std::collections::HashSet<CacheKey>>,
     signer: Option<Signer>,
     /// `--cors-origin`: CORS headers on the image routes.
     cors: Option<Cors>,
@@ -163,15 +169,26 @@ impl App {
             allow_engine_param: config.allow_engine_param || !config.secrets.is_empty(),
             derivatives,
             origin,
-            cache: result_cache(config.cache_bytes, config.cache_ttl, config.stale_grace),
+            cache: result_cache(
+                config.cache_bytes,
+                config.cache_ttl,
+                config.stale_grace.max(config.stale_while_revalidate),
+            ),
+            stale_while_revalidate: config.stale_while_revalidate,
+            refreshing: std::sync::Mutex::new(std::collections::HashSet::new()),
             cache_ttl: config.cache_ttl,
             workers: Workers::new(budget::bounds(config)?, metrics.clone()),
             inflight: InFlight::default(),
             metrics,
             limits: param_limits(config)?,
             max_url_bytes: config.max_url_bytes,
-            cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
-                .map_err(|e| e.to_string())?,
+            cache_control: HeaderValue::from_str(&format!(
+                "public, max-age={}{}",
+                config.max_age,
+                stale_directives(config)
+            ))
+            .map_err(|e| e.to_string())?,
+            stale_directives: stale_directives(config),
             max_age: config.max_age,
             cache_control_passthrough: config.cache_control_passthrough,
             stale_cache_control: HeaderValue::from_str(&format!(
@@ -365,6 +382,25 @@ impl App {
         }
         Ok(query)
     }
+}
+
+/// The directives that let CDNs serve a copy past its lifetime: while they refresh it, and while
+/// we fail. Empty when both are 0.
+fn stale_directives(config: &Config) -> String {
+    let mut out = String::new();
+    if !config.stale_while_revalidate.is_zero() {
+        out.push_str(&format!(
+            ", stale-while-revalidate={}",
+            config.stale_while_revalidate.as_secs()
+        ));
+    }
+    if !config.stale_if_error.is_zero() {
+        out.push_str(&format!(
+            ", stale-if-error={}",
+            config.stale_if_error.as_secs()
+        ));
+    }
+    out
 }
 
 /// The parameter rules from the configuration; presets are checked here, so a typo in one stops

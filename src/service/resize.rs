@@ -46,8 +46,9 @@ impl App {
         let disposition = Disposition::of(&params);
 
         let (rendition, result) = self
-            .lookup(key, note, Expiry::Ttl, |requesters| {
-                self.clone().produce(params, accept, selection, requesters)
+            .lookup(key, note, Expiry::Ttl, {
+                let app = self.clone();
+                move |requesters| app.produce(params, accept, selection, requesters)
             })
             .await?;
         self.stats

@@ -37,7 +37,7 @@ impl App {
         if !not_modified {
             headers.insert(header::CONTENT_TYPE, r.content_type.clone());
         }
-        if lookup == Lookup::Stale {
+        if matches!(lookup, Lookup::Stale | Lookup::Revalidating) {
             // Short-lived downstream: a CDN should come back soon for the fresh version.
             headers.insert(header::CACHE_CONTROL, self.stale_cache_control.clone());
             headers.insert(
@@ -85,7 +85,11 @@ impl App {
             Store::NoStore => return HeaderValue::from_static("no-store"),
             Store::Private => format!("private, max-age={}", seconds(self.max_age)),
             Store::Public if caching.max_age.is_none() => return self.cache_control.clone(),
-            Store::Public => format!("public, max-age={}", seconds(self.max_age)),
+            Store::Public => format!(
+                "public, max-age={}{}",
+                seconds(self.max_age),
+                self.stale_directives
+            ),
         };
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("no-store"))
     }

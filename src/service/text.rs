@@ -38,8 +38,9 @@ impl App {
         }
         let key = CacheKey::for_route("text", &params.canonical(), accept, primary.as_ref());
         let (rendition, lookup) = self
-            .lookup(key, note, Expiry::Never, |requesters| {
-                self.clone().render(params, format, requesters)
+            .lookup(key, note, Expiry::Never, {
+                let app = self.clone();
+                move |requesters| app.render(params, format, requesters)
             })
             .await?;
         Ok(self.image_response(&rendition, request, accept.is_some(), lookup))
