@@ -57,14 +57,15 @@ origin="http://127.0.0.1:$origin_port"
 
 # ---------------------------------------------------------------- two replicas
 # Short lifetimes so the stale check does not wait long: the edge may keep a result 2 s, a
-# replica 1 s, and a replica serves no stale results itself (the edge does).
+# replica 1 s, and a replica serves no stale results itself, neither on errors nor while it
+# refreshes (the edge does).
 mkdir -p "$work/empty"
 replica_ports=()
 replica_pids=()
 for name in a b; do
     port=$(free_port)
     RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" --root "$work/empty" \
-        --allow-host "127.0.0.1:$origin_port" --max-age 2 --cache-ttl 1s --stale-grace 0s \
+        --allow-host "127.0.0.1:$origin_port" --max-age 2 --cache-ttl 1s --stale-grace 0s --stale-while-revalidate 0s \
         --breaker-failures 0 --preset 'hero=w=120&fm=auto' >"$work/replica-$name.log" 2>&1 &
     replica_pids+=("$!")
     pids+=("$!")
