@@ -134,6 +134,8 @@ check "an AVIF-capable browser gets AVIF" \
     "$(is "$(get "$auto" "image/avif,image/webp,image/apng,image/*,*/*;q=0.8" | cut -d' ' -f1,3)" "200 image/avif")"
 check "a WebP-only browser gets WebP" \
     "$(is "$(get "$auto" "image/webp,*/*" | cut -d' ' -f1,3)" "200 image/webp")"
+check "a JPEG XL browser without AVIF gets JPEG XL" \
+    "$(is "$(get "$auto" "image/jxl,image/webp,*/*" | cut -d' ' -f1,3)" "200 image/jxl")"
 check "another browser gets JPEG" "$(is "$(get "$auto" "*/*" | cut -d' ' -f1,3)" "200 image/jpeg")"
 check "another WebP browser's Accept string is an edge HIT" \
     "$(is "$(get "$auto" "image/webp,image/apng,image/svg+xml,*/*;q=0.8")" "200 HIT image/webp")"
@@ -155,6 +157,8 @@ image/avif;q=0.0, image/webp;q=0, */*|image/jpeg
 image/webp;q=0,image/avif;q=0,image/*|image/jpeg
 image/webp,image/avif;q=0.000|image/webp|image/jpeg
 image/avif;q=0.5,*/*|image/avif|image/jpeg
+image/jxl,*/*|image/jxl|image/jpeg
+image/jxl;q=0,image/webp|image/webp|image/jpeg
 ACCEPTS
 done
 check "no AVIF or WebP reaches an Accept that refuses it (fm=auto, presets, q=0)" "$refused"

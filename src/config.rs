@@ -212,6 +212,20 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_QUALITY_AVIF", default_value_t = 60, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality_avif: u8,
 
+    /// JPEG XL quality when a request gives no `q` (libjxl's distance 1.45 at 75).
+    #[arg(long, env = "IMGSHIELD_QUALITY_JXL", default_value_t = 75, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality_jxl: u8,
+
+    /// The formats `fm=auto` may choose, best first, among `avif`, `jxl` and `webp` (the first
+    /// one the client lists and this server can write wins; JPEG or PNG otherwise). Keep the
+    /// edge's Accept classes in the same order (docs/EDGE.md).
+    #[arg(long, env = "IMGSHIELD_AUTO_FORMATS", value_delimiter = ',', default_value = "avif,jxl,webp", value_parser = auto_format)]
+    pub auto_formats: Vec<crate::types::OutputFormat>,
+
+    /// Accept JPEG XL sources (libvips marks its JPEG XL loader untrusted: off by default).
+    #[arg(long, env = "IMGSHIELD_ALLOW_JXL_SOURCE")]
+    pub allow_jxl_source: bool,
+
     /// Accept only presets: a `/resize` request may give `src`, `p` and `sig`, nothing else, and
     /// `/text` (which has no presets) is refused.
     #[arg(long, env = "IMGSHIELD_PRESETS_ONLY")]
@@ -363,6 +377,14 @@ pub struct Config {
     /// its caller's sampling decision.
     #[arg(long, env = "IMGSHIELD_OTLP_SAMPLE_RATIO", default_value_t = 1.0, value_parser = sample_ratio)]
     pub otlp_sample_ratio: f64,
+}
+
+fn auto_format(value: &str) -> Result<crate::types::OutputFormat, String> {
+    use crate::types::OutputFormat;
+    match OutputFormat::parse(value.trim()) {
+        Some(format @ (OutputFormat::Avif | OutputFormat::Jxl | OutputFormat::Webp)) => Ok(format),
+        _ => Err("one of avif, jxl, webp".into()),
+    }
 }
 
 fn sample_ratio(value: &str) -> Result<f64, String> {

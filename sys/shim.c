@@ -107,6 +107,15 @@ int imgshield_avifsave_buffer(VipsImage *in, void **buf, size_t *len, int qualit
                                 NULL);
 }
 
+int imgshield_jxlsave_buffer(VipsImage *in, void **buf, size_t *len, int quality, int effort,
+                             int strip) {
+    return vips_jxlsave_buffer(in, buf, len,
+                               "Q", quality,
+                               "effort", effort,
+                               "strip", (gboolean) (strip != 0),
+                               NULL);
+}
+
 int imgshield_remove_metadata(VipsImage *in, VipsImage **out) {
     gchar **fields;
     if (vips_copy(in, out, NULL))

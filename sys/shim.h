@@ -42,6 +42,9 @@ int imgshield_webpsave_buffer(VipsImage *in, void **buf, size_t *len, int qualit
 int imgshield_avifsave_buffer(VipsImage *in, void **buf, size_t *len, int quality, int effort,
                               int strip);
 
+int imgshield_jxlsave_buffer(VipsImage *in, void **buf, size_t *len, int quality, int effort,
+                             int strip);
+
 /* A copy of `in` without EXIF, XMP and IPTC blobs. libvips 8.14's webpsave ignores `strip`, so
  * metadata is removed from the image itself before any save. */
 int imgshield_remove_metadata(VipsImage *in, VipsImage **out);

@@ -131,6 +131,7 @@ fn format_name(format: SourceFormat, image: &Image<'_>) -> &'static str {
             Some("av1") => "avif",
             _ => "heif",
         },
+        SourceFormat::Jxl => "jxl",
         SourceFormat::Other => "other",
     }
 }

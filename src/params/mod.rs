@@ -44,6 +44,7 @@ pub struct Qualities {
     pub jpeg: u8,
     pub webp: u8,
     pub avif: u8,
+    pub jxl: u8,
 }
 
 impl Default for Qualities {
@@ -52,6 +53,7 @@ impl Default for Qualities {
             jpeg: OutputFormat::Jpeg.default_quality(),
             webp: OutputFormat::Webp.default_quality(),
             avif: OutputFormat::Avif.default_quality(),
+            jxl: OutputFormat::Jxl.default_quality(),
         }
     }
 }
@@ -63,6 +65,7 @@ impl Qualities {
             OutputFormat::Jpeg => self.jpeg,
             OutputFormat::Webp => self.webp,
             OutputFormat::Avif => self.avif,
+            OutputFormat::Jxl => self.jxl,
             OutputFormat::Png | OutputFormat::Gif => format.default_quality(),
         }
     }

@@ -7,17 +7,34 @@ use crate::params::banner::BannerFormat;
 use crate::params::FormatChoice;
 use crate::types::{AcceptClass, OutputFormat, SourceFormat};
 
+/// `fm=auto`'s default preference: AVIF, then JPEG XL, then WebP (`--auto-formats`).
+pub(crate) const AUTO_FORMATS: [OutputFormat; 3] =
+    [OutputFormat::Avif, OutputFormat::Jxl, OutputFormat::Webp];
+
 impl AcceptClass {
-    /// Classifies an `Accept` header by what this server can encode (`can_encode`).
+    /// Classifies an `Accept` header by what this server can encode (`can_encode`), in the
+    /// default order.
     pub fn negotiate(accept: Option<&str>, can_encode: impl Fn(OutputFormat) -> bool) -> Self {
+        AcceptClass::negotiate_in(&AUTO_FORMATS, accept, can_encode)
+    }
+
+    /// The class of the first format of `order` the header lists (with a q above zero) and this
+    /// server can encode; `Legacy` when none.
+    pub fn negotiate_in(
+        order: &[OutputFormat],
+        accept: Option<&str>,
+        can_encode: impl Fn(OutputFormat) -> bool,
+    ) -> Self {
         let accepts = |mime: &str| accept.is_some_and(|header| accepts_mime(header, mime));
-        if can_encode(OutputFormat::Avif) && accepts("image/avif") {
-            AcceptClass::Avif
-        } else if can_encode(OutputFormat::Webp) && accepts("image/webp") {
-            AcceptClass::Webp
-        } else {
-            AcceptClass::Legacy
-        }
+        order
+            .iter()
+            .find(|format| can_encode(**format) && accepts(format.mime()))
+            .map_or(AcceptClass::Legacy, |format| match format {
+                OutputFormat::Avif => AcceptClass::Avif,
+                OutputFormat::Jxl => AcceptClass::Jxl,
+                OutputFormat::Webp => AcceptClass::Webp,
+                _ => AcceptClass::Legacy,
+            })
     }
 }
 
@@ -71,13 +88,15 @@ pub fn choose_format_animated(
     };
     let format = match choice {
         FormatChoice::Fixed(format) => format,
+        // JPEG XL animation is not written here; a JPEG XL client may not take WebP: GIF.
         FormatChoice::Auto if animate => match accept {
             AcceptClass::Avif | AcceptClass::Webp => moving(OutputFormat::Webp),
-            AcceptClass::Legacy => moving(OutputFormat::Gif),
+            AcceptClass::Jxl | AcceptClass::Legacy => moving(OutputFormat::Gif),
         }
         .unwrap_or(still_fallback),
         FormatChoice::Auto => match accept {
             AcceptClass::Avif => OutputFormat::Avif,
+            AcceptClass::Jxl => OutputFormat::Jxl,
             AcceptClass::Webp => OutputFormat::Webp,
             AcceptClass::Legacy => still_fallback,
         },
@@ -88,6 +107,7 @@ pub fn choose_format_animated(
                 SourceFormat::Webp => OutputFormat::Webp,
                 SourceFormat::Gif => OutputFormat::Gif,
                 SourceFormat::Heif => OutputFormat::Avif,
+                SourceFormat::Jxl => OutputFormat::Jxl,
                 SourceFormat::Tiff | SourceFormat::Other => still_fallback,
             };
             if can_encode(family) {
@@ -110,6 +130,7 @@ pub fn banner_format(choice: BannerFormat, accept: AcceptClass) -> OutputFormat 
     match (choice, accept) {
         (BannerFormat::Fixed(format), _) => format,
         (BannerFormat::Auto, AcceptClass::Avif) => OutputFormat::Avif,
+        (BannerFormat::Auto, AcceptClass::Jxl) => OutputFormat::Jxl,
         (BannerFormat::Auto, AcceptClass::Webp) => OutputFormat::Webp,
         (BannerFormat::Auto, AcceptClass::Legacy) => OutputFormat::Png,
     }

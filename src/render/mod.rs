@@ -55,6 +55,8 @@ pub struct RenderLimits {
     pub time_limit: Duration,
     /// `--fail-on`: how damaged a source may be, for the decodes `/info` makes itself.
     pub strictness: Strictness,
+    /// `--allow-jxl-source`: JPEG XL sources are decoded (else refused as undecodable).
+    pub allow_jxl_source: bool,
 }
 
 impl RenderLimits {
@@ -67,6 +69,7 @@ impl RenderLimits {
             max_dimension: config.max_dimension,
             time_limit: config.max_processing_time,
             strictness: config.fail_on.into(),
+            allow_jxl_source: config.allow_jxl_source,
         }
     }
 }
@@ -108,6 +111,8 @@ pub enum Rendered {
 pub struct Renderer {
     engines: Arc<Engines>,
     limits: RenderLimits,
+    /// `--auto-formats`: what `fm=auto` may choose, best first.
+    auto_formats: Vec<OutputFormat>,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -121,7 +126,11 @@ impl std::fmt::Debug for Renderer {
 
 impl Renderer {
     pub fn new(engines: Arc<Engines>, limits: RenderLimits) -> Renderer {
-        Renderer { engines, limits }
+        Renderer {
+            engines,
+            limits,
+            auto_formats: format::AUTO_FORMATS.to_vec(),
+        }
     }
 
     /// Both engines and the limits as a server with `config` has them, without the server's
@@ -144,10 +153,12 @@ impl Renderer {
         }
         let rust = RustEngine::new().with_draft(draft);
         let engines = Engines::new(Arc::new(vips), Arc::new(rust), config.rust_percent);
-        Ok(Renderer::new(
-            Arc::new(engines),
-            RenderLimits::from_config(config),
-        ))
+        let mut renderer = Renderer::new(Arc::new(engines), RenderLimits::from_config(config));
+        renderer.auto_formats = config.auto_formats.clone();
+        if config.allow_jxl_source {
+            crate::vips::allow_jxl_loader(true);
+        }
+        Ok(renderer)
     }
 
     /// The primary engine (libvips): probes, negotiates formats and makes every unsampled miss.
@@ -159,7 +170,7 @@ impl Renderer {
     /// make the same format).
     pub fn accept_class(&self, accept: Option<&str>) -> AcceptClass {
         let primary = self.primary();
-        AcceptClass::negotiate(accept, |f| primary.can_encode(f))
+        AcceptClass::negotiate_in(&self.auto_formats, accept, |f| primary.can_encode(f))
     }
 
     /// The engine for a request: the named one, or the `--rust-percent` sample by `sample` (a
@@ -249,6 +260,13 @@ impl Renderer {
     /// The limits every route applies to a source from its header, before decoding any pixels.
     fn check_source(&self, info: &SourceInfo) -> Result<(), RenderError> {
         let limits = &self.limits;
+        if info.format == crate::types::SourceFormat::Jxl && !limits.allow_jxl_source {
+            return Err(RenderError::Engine(
+                crate::engine::EngineError::Undecodable(
+                    "JPEG XL sources are not accepted by this server (--allow-jxl-source)".into(),
+                ),
+            ));
+        }
         if info.pixels() > limits.max_src_pixels {
             return Err(RenderError::TooManyPixels {
                 pixels: info.pixels(),

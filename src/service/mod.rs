@@ -415,6 +415,7 @@ fn param_limits(config: &Config) -> Result<ParamLimits, String> {
             jpeg: config.quality_jpeg,
             webp: config.quality_webp,
             avif: config.quality_avif,
+            jxl: config.quality_jxl,
         },
     };
     for name in limits.presets.names() {

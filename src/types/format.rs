@@ -8,15 +8,18 @@ pub enum OutputFormat {
     Webp,
     Avif,
     Gif,
+    /// JPEG XL (libjxl through libvips' jxlsave).
+    Jxl,
 }
 
 impl OutputFormat {
-    pub const ALL: [OutputFormat; 5] = [
+    pub const ALL: [OutputFormat; 6] = [
         OutputFormat::Jpeg,
         OutputFormat::Png,
         OutputFormat::Webp,
         OutputFormat::Avif,
         OutputFormat::Gif,
+        OutputFormat::Jxl,
     ];
 
     pub fn parse(name: &str) -> Option<OutputFormat> {
@@ -26,6 +29,7 @@ impl OutputFormat {
             "webp" => OutputFormat::Webp,
             "avif" => OutputFormat::Avif,
             "gif" => OutputFormat::Gif,
+            "jxl" => OutputFormat::Jxl,
             _ => return None,
         })
     }
@@ -37,6 +41,7 @@ impl OutputFormat {
             OutputFormat::Webp => "webp",
             OutputFormat::Avif => "avif",
             OutputFormat::Gif => "gif",
+            OutputFormat::Jxl => "jxl",
         }
     }
 
@@ -47,6 +52,7 @@ impl OutputFormat {
             OutputFormat::Webp => "image/webp",
             OutputFormat::Avif => "image/avif",
             OutputFormat::Gif => "image/gif",
+            OutputFormat::Jxl => "image/jxl",
         }
     }
 
@@ -59,6 +65,8 @@ impl OutputFormat {
             OutputFormat::Avif => 16_384,
             OutputFormat::Png => u32::MAX,
             OutputFormat::Gif => 65_535,
+            // libjxl holds up to 2^30 a side; our own limits bind long before.
+            OutputFormat::Jxl => 1 << 30,
         }
     }
 
@@ -78,6 +86,8 @@ impl OutputFormat {
             OutputFormat::Webp => 80,
             // AVIF at 60 looks like JPEG at 80 at a fraction of the size.
             OutputFormat::Avif => 60,
+            // libjxl's distance 1.45, "visually lossless" for most photos (libvips' default 75).
+            OutputFormat::Jxl => 75,
             // Lossless formats: the quality is not used.
             OutputFormat::Png | OutputFormat::Gif => 100,
         }
@@ -93,6 +103,8 @@ pub enum SourceFormat {
     Gif,
     Heif,
     Tiff,
+    /// JPEG XL, accepted only with `--allow-jxl-source`.
+    Jxl,
     Other,
 }
 
@@ -101,6 +113,8 @@ pub enum SourceFormat {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AcceptClass {
     Avif,
+    /// JPEG XL: the client lists `image/jxl` and no format ranked before it.
+    Jxl,
     Webp,
     Legacy,
 }
@@ -109,6 +123,7 @@ impl AcceptClass {
     pub fn as_str(self) -> &'static str {
         match self {
             AcceptClass::Avif => "avif",
+            AcceptClass::Jxl => "jxl",
             AcceptClass::Webp => "webp",
             AcceptClass::Legacy => "legacy",
         }

@@ -40,5 +40,5 @@ pub use error::VipsError;
 pub use geometry::Interesting;
 pub use image::Image;
 pub use load::{FailOn, ThumbnailSize};
-pub use runtime::{init, Runtime};
+pub use runtime::{allow_jxl_loader, init, Runtime};
 pub use save::SaveFormat;

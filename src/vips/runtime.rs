@@ -83,7 +83,20 @@ fn apply_policy() {
         for loader in ALLOWED_LOADERS {
             ffi::vips_operation_block_set(loader.as_ptr(), 0);
         }
+        // libvips marks its JPEG XL saver untrusted with the loader; writing our own pixels is
+        // not parsing untrusted input, so the saver is allowed. The loader stays blocked.
+        ffi::vips_operation_block_set(c"VipsForeignSaveJxl".as_ptr(), 0);
     }
+}
+
+/// Lets libvips decode JPEG XL sources (`--allow-jxl-source`), or blocks it again. Process-wide:
+/// `render` also refuses JPEG XL sources of a server that did not allow them.
+pub fn allow_jxl_loader(allowed: bool) {
+    if init().is_err() {
+        return;
+    }
+    // SAFETY: a plain setter on an initialised library; the name is a static C string.
+    unsafe { ffi::vips_operation_block_set(c"VipsForeignLoadJxl".as_ptr(), (!allowed).into()) };
 }
 
 /// Routes libvips' GLib log lines into our logs instead of raw stderr. Warnings about broken sources

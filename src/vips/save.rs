@@ -37,6 +37,11 @@ pub enum SaveFormat {
         effort: u8,
         strip: bool,
     },
+    Jxl {
+        quality: u8,
+        effort: u8,
+        strip: bool,
+    },
 }
 
 /// Where a saver writes: the out-pointers of a `*save_buffer` call.
@@ -95,6 +100,11 @@ impl Image<'_> {
                 effort,
                 strip,
             } => self.avif(out, quality, effort, strip),
+            SaveFormat::Jxl {
+                quality,
+                effort,
+                strip,
+            } => self.jxl(out, quality, effort, strip),
         }
     }
 
@@ -131,5 +141,11 @@ impl Image<'_> {
         let (q, e, s) = (quality.into(), effort.into(), strip.into());
         // SAFETY: as for jpeg.
         unsafe { ffi::imgshield_avifsave_buffer(self.raw(), out.buf, out.len, q, e, s) }
+    }
+
+    fn jxl(&self, out: &Out, quality: u8, effort: u8, strip: bool) -> c_int {
+        let (q, e, s) = (quality.into(), effort.into(), strip.into());
+        // SAFETY: as for jpeg.
+        unsafe { ffi::imgshield_jxlsave_buffer(self.raw(), out.buf, out.len, q, e, s) }
     }
 }

@@ -142,6 +142,14 @@ extern "C" {
         effort: c_int,
         strip: c_int,
     ) -> c_int;
+    pub fn imgshield_jxlsave_buffer(
+        input: *mut VipsImage,
+        buf: *mut *mut c_void,
+        len: *mut usize,
+        quality: c_int,
+        effort: c_int,
+        strip: c_int,
+    ) -> c_int;
     pub fn imgshield_image_loader(image: *mut VipsImage) -> *const c_char;
     pub fn imgshield_remove_metadata(input: *mut VipsImage, out: *mut *mut VipsImage) -> c_int;
     pub fn imgshield_set_deadline(image: *mut VipsImage, timeout_us: i64) -> c_int;

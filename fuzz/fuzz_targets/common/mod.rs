@@ -15,4 +15,5 @@ pub(crate) const LIMITS: RenderLimits = RenderLimits {
     // Generous next to what a 1 MP decode needs; a hang shows up as a libFuzzer timeout instead.
     time_limit: Duration::from_secs(5),
     strictness: Strictness::Warning,
+    allow_jxl_source: false,
 };

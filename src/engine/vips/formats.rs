@@ -9,6 +9,10 @@ use crate::engine::{OutputFormat, SourceFormat};
 const AVIF_EFFORT: u8 = 2;
 /// libvips' default WebP effort: a balanced speed/size point.
 const WEBP_EFFORT: u8 = 4;
+/// libjxl's effort 4 (libvips' default is 7): 25 ms/MP against 190 for a ~10% smaller file on a
+/// 25-MP photo-like image, the same choice as imgproxy's default; the encode is one uninterruptible
+/// call (see `encode_budget`).
+const JXL_EFFORT: u8 = 4;
 /// zlib level 6: libvips' default, the usual PNG size/speed knee.
 const PNG_COMPRESSION: u8 = 6;
 
@@ -41,6 +45,11 @@ pub(super) fn save_format(
             strip,
         },
         OutputFormat::Gif => SaveFormat::Gif { strip },
+        OutputFormat::Jxl => SaveFormat::Jxl {
+            quality,
+            effort: JXL_EFFORT,
+            strip,
+        },
     }
 }
 
@@ -56,6 +65,7 @@ pub(crate) fn source_format(loader: Option<&str>) -> SourceFormat {
         ("gifload", SourceFormat::Gif),
         ("heifload", SourceFormat::Heif),
         ("tiffload", SourceFormat::Tiff),
+        ("jxlload", SourceFormat::Jxl),
     ];
     known
         .iter()
