@@ -7,6 +7,7 @@
 #     class is an edge HIT (the cache is not split per Accept string);
 #   - no AVIF or WebP reaches an Accept that refuses it: over fm=auto, presets that say fm=auto and
 #     URLs without fm, with q=0 in its spellings;
+#   - client hints are keyed on the replicas' buckets;
 #   - consistent hashing: the three Accept variants of a URL reach one replica (the origin sends each
 #     image once), and both replicas get URLs;
 #   - a killed replica is routed around: every URL still answers;
@@ -66,7 +67,8 @@ for name in a b; do
     port=$(free_port)
     RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" --root "$work/empty" \
         --allow-host "127.0.0.1:$origin_port" --max-age 2 --cache-ttl 1s --stale-grace 0s --stale-while-revalidate 0s \
-        --breaker-failures 0 --preset 'hero=w=120&fm=auto' >"$work/replica-$name.log" 2>&1 &
+        --breaker-failures 0 --preset 'hero=w=120&fm=auto' --client-hints \
+        >"$work/replica-$name.log" 2>&1 &
     replica_pids+=("$!")
     pids+=("$!")
     replica_ports+=("$port")
@@ -164,6 +166,18 @@ done
 check "no AVIF or WebP reaches an Accept that refuses it (fm=auto, presets, q=0)" "$refused"
 check "a preset with fm=auto still gives AVIF to a browser that takes it" \
     "$(is "$(get "/resize?src=$origin/p2.jpg&p=hero" "image/avif,*/*" | cut -d' ' -f1,3)" "200 image/avif")"
+
+# Client hints: the edge keys on the same buckets the replicas round hints into, and sends the
+# bucket on: DPR 1.8 is the 2x entry, DPR 3 another, no hint the 1x one.
+hinted() { # PATH HEADER -> "status cache-status width"
+    curl -s -o "$work/hinted.img" --max-time 20 -H "$2" -w '%{http_code} %header{x-cache-status} ' "$edge$1"
+    vipsheader -f width "$work/hinted.img" 2>/dev/null || echo "?"
+}
+hint_url="/resize?src=$origin/p1.jpg&w=100"
+check "a DPR 2 hint doubles the width" "$(is "$(hinted "$hint_url" "Sec-CH-DPR: 2")" "200 MISS 200")"
+check "DPR 1.8 is the same bucket: an edge HIT" "$(is "$(hinted "$hint_url" "DPR: 1.8")" "200 HIT 200")"
+check "DPR 3 is its own entry" "$(is "$(hinted "$hint_url" "Sec-CH-DPR: 3")" "200 MISS 300")"
+check "no hint is the 1x entry" "$(is "$(hinted "$hint_url" "X-None: 1")" "200 MISS 100")"
 
 # Consistent hashing: three edge variants of each URL, one source fetch per image in all.
 for i in $(seq 3 10); do

@@ -222,6 +222,16 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_AUTO_FORMATS", value_delimiter = ',', default_value = "avif,jxl,webp", value_parser = auto_format)]
     pub auto_formats: Vec<crate::types::OutputFormat>,
 
+    /// Size images by client hints when the URL leaves it open: `Sec-CH-DPR`/`DPR` when it has a
+    /// width or height but no `dpr`, `Sec-CH-Width`/`Width` (or the viewport) when it has neither;
+    /// rounded up into a few buckets. Answers say `Accept-CH` and `Vary` on the hints they follow.
+    #[arg(long, env = "IMGSHIELD_CLIENT_HINTS")]
+    pub client_hints: bool,
+
+    /// The quality for requests with `Save-Data: on` whose URL names no `q` (off without it).
+    #[arg(long, env = "IMGSHIELD_SAVE_DATA_QUALITY", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub save_data_quality: Option<u8>,
+
     /// Accept JPEG XL sources (libvips marks its JPEG XL loader untrusted: off by default).
     #[arg(long, env = "IMGSHIELD_ALLOW_JXL_SOURCE")]
     pub allow_jxl_source: bool,

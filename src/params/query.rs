@@ -61,6 +61,14 @@ impl Presets {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
     }
+
+    /// Whether any of the comma-separated `names` sets `parameter` (unknown names set nothing).
+    pub fn set_by(&self, names: &str, parameter: &str) -> bool {
+        names
+            .split(',')
+            .filter_map(|name| self.0.get(name))
+            .any(|pairs| pairs.iter().any(|(n, _)| *n == parameter))
+    }
 }
 
 /// The request's parameters by name, each at most once.

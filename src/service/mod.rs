@@ -31,6 +31,7 @@ mod cors;
 mod disposition;
 mod fallback;
 mod gauges;
+mod hints;
 mod inflight;
 mod info;
 mod lookup;
@@ -92,6 +93,8 @@ pub struct App {
     cors: Option<Cors>,
     /// `--fallback-image*`: images answered for failed `/resize` and `/text` requests.
     fallbacks: Option<Fallbacks>,
+    /// `--client-hints`, `--save-data-quality` (never with `--presets-only`).
+    hints: Option<hints::ClientHints>,
     ready: AtomicBool,
     /// What `/stats` and the `/dashboard` page show.
     stats: Stats,
@@ -199,6 +202,12 @@ impl App {
             signer: Signer::new(&config.secrets)?,
             cors: Cors::from_config(&config.cors_origins)?,
             fallbacks: None,
+            hints: (!config.presets_only
+                && (config.client_hints || config.save_data_quality.is_some()))
+            .then_some(hints::ClientHints {
+                sizes: config.client_hints,
+                save_data_quality: config.save_data_quality,
+            }),
             ready: AtomicBool::new(true),
             stats: Stats::default(),
         })

@@ -23,6 +23,10 @@ impl App {
         note: &mut Note,
     ) -> Result<Response<Body>, Arc<Error>> {
         let query = self.signed_query(request)?;
+        let hinted = self
+            .hints
+            .map(|hints| hints.apply(query, request.headers(), &self.limits.presets));
+        let query = hinted.as_ref().map_or(query, |h| &h.query);
         let params = Params::parse(query, &self.limits).map_err(|e| Arc::new(e.into()))?;
         note.src_host = Some(params.src.host().to_owned());
         if params.engine.is_some() && !self.allow_engine_param {
@@ -58,6 +62,15 @@ impl App {
             response
                 .headers_mut()
                 .insert(header::CONTENT_DISPOSITION, value);
+        }
+        if let (Some(hints), Some(hinted)) = (&self.hints, &hinted) {
+            let headers = response.headers_mut();
+            if hints.sizes {
+                headers.insert("accept-ch", HeaderValue::from_static(hints::ACCEPT_CH));
+            }
+            for name in &hinted.vary {
+                headers.append(header::VARY, HeaderValue::from_static(name));
+            }
         }
         Ok(response)
     }
