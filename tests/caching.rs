@@ -255,3 +255,27 @@ async fn a_background_refresh_that_finds_the_source_gone_drops_the_result() {
     }
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_source_leaves_no_decode_behind() {
+    let (_f, origin, s) = setup(&[]).await;
+    origin.route(
+        "/big.jpg",
+        Behaviour::WithHeaders(
+            common::photo_jpeg(1200, 800),
+            vec![("Cache-Control", "private".to_owned())],
+        ),
+    );
+    for w in [100, 150, 100] {
+        let reply = s
+            .get(&format!("/resize?src={}&w={w}", origin.url("/big.jpg")))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    let kept =
+        |result: &str| format!("imgshield_derivative_cache_lookups_total{{result=\"{result}\"}}");
+    assert_eq!(s.metric(&kept("bypass")).await, 3.0);
+    for result in ["hit", "miss", "derived", "first"] {
+        assert_eq!(s.metric(&kept(result)).await, 0.0, "{result}");
+    }
+}

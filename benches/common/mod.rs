@@ -14,6 +14,7 @@ pub(crate) fn produce(renderer: &Renderer, params: &Params, source: &[u8]) -> us
             accept: AcceptClass::Legacy,
             selection: &selection,
             watermark: None,
+            private: false,
         })
         .expect("render");
     match rendered {

@@ -73,6 +73,7 @@ fuzz_target!(|data: &[u8]| {
             accept: AcceptClass::Legacy,
             selection: &selection,
             watermark: watermark.clone(),
+            private: false,
         }) else {
             continue;
         };

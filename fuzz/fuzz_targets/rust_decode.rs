@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
         accept: AcceptClass::Legacy,
         selection: &selection,
         watermark: None,
+        private: false,
     }) else {
         return;
     };

@@ -37,6 +37,7 @@ fn timed(
             accept: AcceptClass::Legacy,
             selection: &selection,
             watermark: watermark.cloned(),
+            private: false,
         })?;
         let took = started.elapsed();
         let Rendered::Image(made) = rendered else {

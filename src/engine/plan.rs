@@ -87,6 +87,9 @@ pub struct Plan {
     /// Wall-clock budget for the whole transform; the engine aborts the work (not only the wait)
     /// when it runs out. `None`: unlimited.
     pub time_limit: Option<Duration>,
+    /// Whether a decode made for this plan may be kept for later sizes (the derivative cache):
+    /// not when the source's origin forbade keeping it (`no-store`, `private`).
+    pub keep_decode: bool,
 }
 
 impl Plan {
@@ -113,6 +116,7 @@ impl Plan {
             animated: false,
             strip_metadata: true,
             time_limit: None,
+            keep_decode: true,
         }
     }
 

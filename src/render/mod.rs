@@ -85,6 +85,9 @@ pub enum Job<'a> {
         accept: AcceptClass,
         selection: &'a Selection,
         watermark: Option<Bytes>,
+        /// The source's origin forbids keeping it (`no-store`, `private`): its decode is not
+        /// kept for later sizes either.
+        private: bool,
     },
     /// `/info`: header facts and placeholders of `source`, as JSON.
     Info {
@@ -188,8 +191,9 @@ impl Renderer {
                 accept,
                 selection,
                 watermark,
+                private,
             } => self
-                .resize(source, params, accept, selection, watermark)
+                .resize(source, params, accept, selection, watermark, private)
                 .map(Rendered::Image),
             Job::Info { source, params } => self.info(source, params).map(Rendered::Json),
             Job::Banner { request, format } => self
@@ -205,6 +209,7 @@ impl Renderer {
         accept: AcceptClass,
         selection: &Selection,
         watermark: Option<Bytes>,
+        private: bool,
     ) -> Result<Made, RenderError> {
         // The primary probes and plans; the selected engine transforms.
         let primary = self.primary();
@@ -221,6 +226,7 @@ impl Renderer {
         let limits = &self.limits;
         let mut plan = resolve_trimmed(params, &info, trimmed, format, limits.max_output_pixels)?
             .with_time_limit(limits.time_limit);
+        plan.keep_decode = !private;
         if let (Some(wm), Some(bytes)) = (&params.watermark, watermark) {
             // The same limits as the source: a watermark is decoded too.
             self.check_source(&primary.probe(&bytes)?)?;

@@ -142,6 +142,7 @@ impl App {
             Some(wm) => source.caching.clone().combine(&wm.caching),
             None => source.caching.clone(),
         };
+        let private = !caching.shared();
         let (source, watermark) = (source.bytes, watermark.map(|wm| wm.bytes));
         let fetched = rejected::Fetched::resize(&params, &source, watermark.as_ref());
         let accept = accept.unwrap_or(AcceptClass::Legacy);
@@ -155,6 +156,7 @@ impl App {
                     accept,
                     selection: &selection,
                     watermark,
+                    private,
                 })
             }
         };
@@ -171,6 +173,7 @@ impl App {
                     accept,
                     selection: &selection,
                     watermark,
+                    private,
                 })
             },
         );

@@ -64,7 +64,7 @@ impl VipsEngine {
         let Some(derivatives) = &self.derivatives else {
             return Ok(None);
         };
-        let Some((width, height)) = jpeg else {
+        let Some((width, height)) = jpeg.filter(|_| plan.keep_decode) else {
             derivatives.bypass();
             return Ok(None);
         };

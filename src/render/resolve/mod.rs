@@ -66,6 +66,7 @@ pub fn resolve_trimmed(
         animated: params.animated && info.pages > 1 && format.supports_animation(),
         strip_metadata: !params.keep_metadata,
         time_limit: None,
+        keep_decode: true,
     };
     check_limits(&plan, info, max_output_pixels)?;
     Ok(plan)
