@@ -118,6 +118,11 @@ pub struct Rendition {
     pub created: Instant,
     /// What the source's origin allows (who may keep it, for how long, when it last changed).
     pub caching: Caching,
+    /// `caching.last_modified` as an HTTP date, formatted once for every response.
+    pub last_modified: Option<HeaderValue>,
+    /// `/resize`'s default `Content-Disposition` (the source's name, `inline`), made once; a
+    /// request with `filename=` or `dl=1` makes its own.
+    pub disposition: Option<HeaderValue>,
 }
 
 impl Rendition {
@@ -176,12 +181,23 @@ impl Rendition {
             transform_time,
             created: Instant::now(),
             caching: Caching::default(),
+            last_modified: None,
+            disposition: None,
         }
     }
 
     /// The same rendition under its sources' caching rules.
     pub fn with_caching(mut self, caching: Caching) -> Rendition {
+        self.last_modified = caching
+            .last_modified
+            .and_then(|at| HeaderValue::from_str(&httpdate::fmt_http_date(at)).ok());
         self.caching = caching;
+        self
+    }
+
+    /// The same rendition with its default `Content-Disposition`.
+    pub fn with_disposition(mut self, disposition: Option<HeaderValue>) -> Rendition {
+        self.disposition = disposition;
         self
     }
 

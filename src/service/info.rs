@@ -52,7 +52,7 @@ impl App {
         let render = self.render_on_worker(
             admission,
             fetch_time,
-            (source_bytes, caching),
+            (source_bytes, caching, None),
             estimate,
             move |renderer| {
                 renderer.render(Job::Info {

@@ -77,7 +77,7 @@ impl App {
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
     {
-        note.key = Some(key.short());
+        note.key = Some(key);
         let fresh = |hit: &Rendition| expiry == Expiry::Never || hit.is_fresh(self.cache_ttl);
         let looked_up = match self.cache.get(&key).await {
             Some(hit) if fresh(&hit) => Ok((hit, Lookup::Hit)),

@@ -47,7 +47,8 @@ impl App {
             digest.sample()
         });
         let key = CacheKey::new(&params, accept, selection.engine.as_ref());
-        let disposition = Disposition::of(&params);
+        // The default name is made once per rendition; a chosen one per request.
+        let chosen = (params.delivery != Default::default()).then(|| Disposition::of(&params));
 
         let (rendition, result) = self
             .lookup(key, note, Expiry::Ttl, {
@@ -58,7 +59,11 @@ impl App {
         self.stats
             .record_lookup(matches!(result, Lookup::Hit | Lookup::Stale));
         let mut response = self.image_response(&rendition, request, negotiated, result);
-        if let Some(value) = disposition.header(&rendition.content_type) {
+        let disposition = match &chosen {
+            Some(chosen) => chosen.header(&rendition.content_type),
+            None => rendition.disposition.clone(),
+        };
+        if let Some(value) = disposition {
             response
                 .headers_mut()
                 .insert(header::CONTENT_DISPOSITION, value);
@@ -143,6 +148,7 @@ impl App {
             None => source.caching.clone(),
         };
         let private = !caching.shared();
+        let disposition = Disposition::of(&params);
         let (source, watermark) = (source.bytes, watermark.map(|wm| wm.bytes));
         let fetched = rejected::Fetched::resize(&params, &source, watermark.as_ref());
         let accept = accept.unwrap_or(AcceptClass::Legacy);
@@ -164,7 +170,7 @@ impl App {
         let render = self.render_on_worker(
             admission,
             fetch_time,
-            (source_bytes, caching),
+            (source_bytes, caching, Some(disposition)),
             estimate,
             move |renderer| {
                 renderer.render(Job::Resize {
@@ -188,7 +194,7 @@ impl App {
         &self,
         mut admission: Admission,
         fetch_time: Duration,
-        (source_bytes, caching): (u64, Caching),
+        (source_bytes, caching, disposition): (u64, Caching, Option<Disposition>),
         estimate: E,
         job: F,
     ) -> Result<Arc<Rendition>, Error>
@@ -225,6 +231,11 @@ impl App {
         if fell_back {
             self.metrics.engine_fallbacks.inc();
         }
-        Ok(Arc::new(rendition.with_caching(caching)))
+        let disposition = disposition.and_then(|d| d.header(&rendition.content_type));
+        Ok(Arc::new(
+            rendition
+                .with_caching(caching)
+                .with_disposition(disposition),
+        ))
     }
 }

@@ -48,10 +48,8 @@ impl App {
             headers.insert(header::CACHE_CONTROL, self.cache_control_for(&r.caching));
         }
         headers.insert(header::ETAG, r.etag.clone());
-        if let Some(modified) = r.caching.last_modified {
-            if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(modified)) {
-                headers.insert(header::LAST_MODIFIED, value);
-            }
+        if let Some(modified) = &r.last_modified {
+            headers.insert(header::LAST_MODIFIED, modified.clone());
         }
         if negotiated {
             headers.insert(header::VARY, HeaderValue::from_static("Accept"));

@@ -62,8 +62,8 @@ pub(super) struct Note {
     pub(super) cache: Option<&'static str>,
     /// The source's host (`local` for the root).
     pub(super) src_host: Option<String>,
-    /// The start of the cache key: the canonical parameters, hashed.
-    pub(super) key: Option<String>,
+    /// The cache key (its start is logged: the canonical parameters, hashed).
+    pub(super) key: Option<crate::cache::CacheKey>,
     pub(super) fetch: Option<Duration>,
     pub(super) transform: Option<Duration>,
     pub(super) error: Option<Arc<Error>>,
@@ -90,18 +90,30 @@ pub(super) fn log_request(method: &Method, route: Route, outcome: &Outcome, note
     let total_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0;
     let cache = note.cache.unwrap_or("-");
     let src = note.src_host.as_deref().unwrap_or("-");
-    let key = note.key.as_deref().unwrap_or("-");
+    let key = KeyPrefix(note.key);
     let (fetch_ms, transform_ms) = (millis(note.fetch), millis(note.transform));
     let route = route.as_str();
     match &note.error {
         Some(error) if status >= 500 => tracing::warn!(
-            %method, route, src, key, status, bytes, cache, total_ms, code = error.code(), error = %error, "request failed"
+            %method, route, src, %key, status, bytes, cache, total_ms, code = error.code(), error = %error, "request failed"
         ),
         Some(error) => tracing::info!(
-            %method, route, src, key, status, bytes, cache, total_ms, code = error.code(), error = %error, "request refused"
+            %method, route, src, %key, status, bytes, cache, total_ms, code = error.code(), error = %error, "request refused"
         ),
         None => tracing::info!(
-            %method, route, src, key, status, bytes, cache, fetch_ms, transform_ms, total_ms, "request"
+            %method, route, src, %key, status, bytes, cache, fetch_ms, transform_ms, total_ms, "request"
         ),
+    }
+}
+
+/// A cache key's start for the log, formatted only when a line is written.
+struct KeyPrefix(Option<crate::cache::CacheKey>);
+
+impl std::fmt::Display for KeyPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(key) => f.write_str(&key.short()),
+            None => f.write_str("-"),
+        }
     }
 }

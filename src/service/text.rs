@@ -68,7 +68,7 @@ impl App {
         self.render_on_worker(
             admission,
             Duration::ZERO,
-            (0, caching),
+            (0, caching, None),
             estimate,
             move |renderer| {
                 renderer.render(Job::Banner {
