@@ -241,16 +241,28 @@ impl App {
         // Info level, so every line the request logs carries its id; its children (queue_wait,
         // fetch, cpu_wait, transform) are debug level: with RUST_LOG=imgshield=debug every request
         // logs its timeline, and with --otlp-endpoint they are exported as child spans.
-        let span = tracing::info_span!(
-            "request",
-            id = tracing::field::Empty,
-            method = %request.method(),
-            route = route.as_str()
-        );
-        if let Some(exported) = crate::telemetry::link(&span, trace.remote()) {
-            trace.adopt(exported);
-        }
-        span.record("id", trace.request_id.as_str());
+        let span = if crate::telemetry::exporting_traces() {
+            // The exporter gives the span its ids, and a made request id follows them.
+            let span = tracing::info_span!(
+                "request",
+                id = tracing::field::Empty,
+                method = %request.method(),
+                route = route.as_str()
+            );
+            if let Some(exported) = crate::telemetry::link(&span, trace.remote()) {
+                trace.adopt(exported);
+            }
+            span.record("id", trace.request_id.as_str());
+            span
+        } else {
+            // The id is known now: formatted once, with the span.
+            tracing::info_span!(
+                "request",
+                id = %trace.request_id,
+                method = %request.method(),
+                route = route.as_str()
+            )
+        };
         let dispatched = {
             use tracing::Instrument;
             self.dispatch(route, &request, &mut note)

@@ -15,6 +15,14 @@ use crate::config::LogFormat;
 
 pub use otlp::{link, Remote};
 
+/// Set once when the OTLP layer is installed.
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether request spans are exported (`--otlp-endpoint`), so their ids come from the exporter.
+pub fn exporting_traces() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// What the subscriber needs: the log format and, optionally, where traces go.
 pub struct Telemetry {
     pub format: LogFormat,
@@ -80,6 +88,7 @@ pub fn init(telemetry: Telemetry) -> Result<Guard, String> {
     let (traces, provider) = match telemetry.otlp {
         Some((exporting, runtime)) => {
             let (layer, provider) = exporting.layer(runtime)?;
+            EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
             (Some(layer), Some(provider))
         }
         None => (None, None),
