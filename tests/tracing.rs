@@ -166,6 +166,18 @@ fn spawn(args: &[&str], log: &std::path::Path) -> (Child, String) {
     (child, base)
 }
 
+/// Kills the binary if the test ends (or fails) before `stop`: no server outlives its test.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn stop(child: &mut Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -189,7 +201,8 @@ async fn a_request_is_followed_in_its_response_its_log_line_and_its_exported_spa
     let log = fixtures.path().join("imgshield.log");
     let root = fixtures.path().to_str().expect("utf-8 path");
     let endpoint = format!("http://{collector}");
-    let (mut child, base) = spawn(&["--root", root, "--otlp-endpoint", &endpoint], &log);
+    let (child, base) = spawn(&["--root", root, "--otlp-endpoint", &endpoint], &log);
+    let mut child = Running(child);
 
     let traceparent = format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01");
     let reply = common::fetch(
@@ -224,7 +237,7 @@ async fn a_request_is_followed_in_its_response_its_log_line_and_its_exported_spa
         .header("traceparent")
         .is_some_and(|t| t.contains(&made)));
 
-    stop(&mut child);
+    stop(&mut child.0);
     let text = std::fs::read_to_string(&log).expect("the log");
     let access = text
         .lines()
