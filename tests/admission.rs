@@ -10,18 +10,13 @@ use http::StatusCode;
 use tokio::io::AsyncWriteExt;
 
 async fn setup(extra: &[&str]) -> (Fixtures, Origin, Server) {
-    let fixtures = Fixtures::new();
-    let origin = Origin::start().await;
+    let (fixtures, origin, server) = common::with_origin(extra).await;
     origin.route("/p/42.jpg", Behaviour::Image(common::photo_jpeg(800, 600)));
-    let allow = origin.allow();
-    let mut args = vec!["--allow-host", allow.as_str()];
-    args.extend_from_slice(extra);
-    let server = Server::start(fixtures.path(), &args).await;
     (fixtures, origin, server)
 }
 
 fn resize(origin: &Origin, path: &str, rest: &str) -> String {
-    format!("/resize?src={}{rest}", origin.url(path))
+    common::resize_url(origin, path, rest)
 }
 
 /// Sends a request on a raw connection and hangs up without reading the answer.

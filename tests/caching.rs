@@ -10,12 +10,7 @@ use common::{Behaviour, Fixtures, Origin, Server};
 use http::StatusCode;
 
 async fn setup(extra: &[&str]) -> (Fixtures, Origin, Server) {
-    let fixtures = Fixtures::new();
-    let origin = Origin::start().await;
-    let allow = origin.allow();
-    let mut args = vec!["--allow-host", allow.as_str()];
-    args.extend_from_slice(extra);
-    let server = Server::start(fixtures.path(), &args).await;
+    let (fixtures, origin, server) = common::with_origin(extra).await;
     (fixtures, origin, server)
 }
 

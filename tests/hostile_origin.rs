@@ -8,18 +8,13 @@ use common::{Behaviour, Fixtures, Origin, Server};
 use http::StatusCode;
 
 async fn setup(extra: &[&str]) -> (Fixtures, Origin, Server) {
-    let fixtures = Fixtures::new();
-    let origin = Origin::start().await;
+    let (fixtures, origin, server) = common::with_origin(extra).await;
     origin.route("/ok.jpg", Behaviour::Image(common::photo_jpeg(300, 200)));
-    let allow = origin.allow();
-    let mut args = vec!["--allow-host", allow.as_str()];
-    args.extend_from_slice(extra);
-    let server = Server::start(fixtures.path(), &args).await;
     (fixtures, origin, server)
 }
 
 fn resize(origin: &Origin, path: &str, rest: &str) -> String {
-    format!("/resize?src={}{rest}", origin.url(path))
+    common::resize_url(origin, path, rest)
 }
 
 /// A maintenance page, and a JPEG cut in half (right magic bytes, broken data).

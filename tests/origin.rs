@@ -8,18 +8,13 @@ use common::{Behaviour, Fixtures, Origin, Server};
 use http::StatusCode;
 
 async fn setup(extra: &[&str]) -> (Fixtures, Origin, Server) {
-    let fixtures = Fixtures::new();
-    let origin = Origin::start().await;
+    let (fixtures, origin, server) = common::with_origin(extra).await;
     origin.route("/p/42.jpg", Behaviour::Image(common::photo_jpeg(800, 600)));
-    let allow = origin.allow();
-    let mut args = vec!["--allow-host", allow.as_str()];
-    args.extend_from_slice(extra);
-    let server = Server::start(fixtures.path(), &args).await;
     (fixtures, origin, server)
 }
 
 fn resize(origin: &Origin, path: &str, rest: &str) -> String {
-    format!("/resize?src={}{rest}", origin.url(path))
+    common::resize_url(origin, path, rest)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

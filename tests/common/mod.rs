@@ -506,3 +506,20 @@ pub(crate) async fn fetch(method: Method, url: &str, headers: &[(&str, &str)]) -
 pub(crate) fn root_of(fixtures: &Fixtures) -> PathBuf {
     fixtures.path().to_path_buf()
 }
+
+/// Fixtures, a real origin, and a server that allows it (with `extra` flags): the start of every
+/// test that fetches remote sources.
+pub(crate) async fn with_origin(extra: &[&str]) -> (Fixtures, Origin, Server) {
+    let fixtures = Fixtures::new();
+    let origin = Origin::start().await;
+    let allow = origin.allow();
+    let mut args = vec!["--allow-host", allow.as_str()];
+    args.extend_from_slice(extra);
+    let server = Server::start(fixtures.path(), &args).await;
+    (fixtures, origin, server)
+}
+
+/// `/resize` of the origin's `path`, with `rest` (`&w=60`, ...) appended.
+pub(crate) fn resize_url(origin: &Origin, path: &str, rest: &str) -> String {
+    format!("/resize?src={}{rest}", origin.url(path))
+}
