@@ -53,18 +53,25 @@ check() { # DESCRIPTION PYTHON-CONDITION-ON-value
 for w in 100 101 102 103 104 100 101 102 103 104; do
     curl -s -o /dev/null --max-time 20 "$server/resize?src=sample.jpg&w=$w"
 done
-# Traffic while the page polls: bounded in count and time.
-(for i in $(seq 1 300); do
+# Traffic while the page polls, until the page has been read: bounded in count (3,000) and time
+# (the 90 s of the read below). A fixed count of requests could all be over before a slow
+# chromium start had taken its first sample, and the page would rightly show a rate of 0.
+traffic_done="$work/traffic-done"
+(for i in $(seq 1 3000); do
+    [ -e "$traffic_done" ] && break
     curl -s -o /dev/null --max-time 5 "$server/resize?src=sample.jpg&w=$((100 + i % 7))"
     sleep 0.02
 done) &
-pids+=("$!")
+traffic=$!
+pids+=("$traffic")
 value=$(timeout 90 python3 tests/browser/cdp.py "$server/dashboard" 5 \
     '({total: +document.getElementById("requests-total").textContent,
        samples: +document.getElementById("samples").textContent,
        rps: document.getElementById("rps").textContent,
        hit: document.getElementById("hit-ratio").textContent,
        latency: document.getElementById("latency").textContent})' "$shots/dashboard.png")
+touch "$traffic_done"
+wait "$traffic" 2>/dev/null || true
 log "     dashboard shows $value"
 check "the dashboard counted the requests sent before it loaded" 'value["total"] >= 10'
 check "the dashboard polled several times" 'value["samples"] >= 3'
