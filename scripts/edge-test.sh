@@ -8,13 +8,17 @@
 #   - no AVIF or WebP reaches an Accept that refuses it: over fm=auto, presets that say fm=auto and
 #     URLs without fm, with q=0 in its spellings;
 #   - client hints are keyed on the replicas' buckets;
-#   - consistent hashing: the three Accept variants of a URL reach one replica (the origin sends each
-#     image once), and both replicas get URLs;
+#   - consistent hashing on the source (nginx/imgshield-source.js): the three Accept variants of a
+#     URL, and a photo's widths, formats, presets, reordered parameters and /info, reach one replica
+#     (the origin sends each photo once, one replica's counters move); so do spellings of one src
+#     (percent-encoding, `+`, scheme case, IPv4 notations, `.` and `..`, a fragment; below --root:
+#     `./`, doubled slashes, an encoded `/`); and 24 different photos still reach both replicas;
 #   - a killed replica is routed around: every URL still answers;
 #   - with the origin down and everything expired, the edge serves its stale copy.
 # Closes with "edge: N passed, M failed"; exit status 1 if any check failed.
 #
-# Knobs: IMGSHIELD_BIN (default target/debug/imgshield, built if missing). No traffic leaves
+# Knobs: IMGSHIELD_BIN (default target/debug/imgshield, built if missing), NJS_MODULE (nginx's
+# JavaScript module, default Debian's /usr/lib/nginx/modules/ngx_http_js_module.so). No traffic leaves
 # 127.0.0.1; every process started is stopped on exit, every request is bounded by a timeout.
 
 set -euo pipefail
@@ -26,6 +30,7 @@ SCRIPT_NAME=edge
 source "$root/scripts/lib.sh"
 
 require_tools "scripts/install-deps.sh installs it" nginx python3 curl vips
+njs_module=${NJS_MODULE:-/usr/lib/nginx/modules/ngx_http_js_module.so}
 debug_bin
 
 work=$(mktemp -d)
@@ -48,6 +53,14 @@ mkdir -p "$work/origin"
 for i in $(seq 1 10); do
     vips gaussnoise "$work/origin/p$i.jpg" 640 480 --mean 128 --sigma 40
 done
+# Photos for the source-hashing checks: a few to ask for in many ways, 24 small ones for the spread.
+for i in 11 12 13 14; do
+    vips gaussnoise "$work/origin/p$i.jpg" 480 320 --mean 128 --sigma 40
+done
+vips gaussnoise "$work/origin/p 15.jpg" 480 320 --mean 128 --sigma 40
+for i in $(seq 1 24); do
+    vips gaussnoise "$work/origin/s$i.jpg" 64 48 --mean 128 --sigma 40
+done
 origin_port=$(free_port)
 python3 -m http.server "$origin_port" --bind 127.0.0.1 --directory "$work/origin" \
     >"$work/origin.log" 2>&1 &
@@ -60,12 +73,13 @@ origin="http://127.0.0.1:$origin_port"
 # Short lifetimes so the stale check does not wait long: the edge may keep a result 2 s, a
 # replica 1 s, and a replica serves no stale results itself, neither on errors nor while it
 # refreshes (the edge does).
-mkdir -p "$work/empty"
+mkdir -p "$work/root/d"
+vips gaussnoise "$work/root/d/l.jpg" 320 240 --mean 128 --sigma 40
 replica_ports=()
 replica_pids=()
 for name in a b; do
     port=$(free_port)
-    RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" --root "$work/empty" \
+    RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" --root "$work/root" \
         --allow-host "127.0.0.1:$origin_port" --max-age 2 --cache-ttl 1s --stale-grace 0s --stale-while-revalidate 0s \
         --breaker-failures 0 --preset 'hero=w=120&fm=auto' --client-hints \
         >"$work/replica-$name.log" 2>&1 &
@@ -83,7 +97,11 @@ mkdir -p "$work/conf" "$work/logs" "$work/tmp" "$work/cache"
 printf 'server 127.0.0.1:%s max_fails=1 fail_timeout=10s;\n' "${replica_ports[@]}" \
     >"$work/conf/imgshield-upstreams.conf"
 echo "listen 127.0.0.1:$edge_port;" >"$work/conf/imgshield-listen.conf"
+# The shipped script where the shipped config looks for it, beside nginx.conf; and its module.
+ln -s "$root/nginx/imgshield-source.js" "$work/conf/imgshield-source.js"
+[ -f "$njs_module" ] || die "$njs_module is missing (scripts/install-deps.sh installs libnginx-mod-http-js)"
 cat >"$work/conf/nginx.conf" <<EOF
+load_module $njs_module;
 pid $work/nginx.pid;
 error_log $work/logs/error.log warn;
 worker_processes 1;
@@ -191,10 +209,83 @@ for i in $(seq 3 10); do
     [ "$full" = 1 ] || { log "     p$i.jpg was sent $full times"; spread=1; }
 done
 check "each image's variants reached one replica (one origin fetch each)" "$spread"
-a=$(replica_metric "${replica_ports[0]}" 'imgshield_http_requests_total{route="resize",status="2xx"}')
-b=$(replica_metric "${replica_ports[1]}" 'imgshield_http_requests_total{route="resize",status="2xx"}')
-log "     replica a served $a, replica b $b"
-check "both replicas get URLs" "$( [ "${a%.*}" -gt 0 ] && [ "${b%.*}" -gt 0 ] && echo 0 || echo 1)"
+
+# The source decides the replica (nginx/imgshield-source.js): every URL of one photo, and every
+# spelling of its src, reaches the one replica that has fetched it.
+served() { # -> "A B": the /resize and /info requests each replica has answered with a 2xx so far
+    local port r i out=""
+    for port in "${replica_ports[@]}"; do
+        r=$(replica_metric "$port" 'imgshield_http_requests_total{route="resize",status="2xx"}')
+        i=$(replica_metric "$port" 'imgshield_http_requests_total{route="info",status="2xx"}')
+        out="$out $(( ${r%.*} + ${i%.*} ))"
+    done
+    echo "${out# }"
+}
+# one_replica FILE PATH...: asks the edge for each PATH (each a new URL to the edge); 0 when every
+# answer is 200, the origin sent FILE once ("-": a file below --root, fetched from no origin) and
+# the requests all reached one replica (only its counters moved).
+one_replica() {
+    local file=$1 path status result=0 before after a0 b0 a1 b1 sent
+    shift
+    before=$(served)
+    for path in "$@"; do
+        status=$(get "$path" | cut -d' ' -f1)
+        [ "$status" = 200 ] || { log "     $path: $status" >&2; result=1; }
+    done
+    after=$(served)
+    read -r a0 b0 <<<"$before"
+    read -r a1 b1 <<<"$after"
+    if [ "$file" != - ]; then
+        sent=$(grep -cF "\"GET /$file HTTP/1.1\" 200" "$work/origin.log" || true)
+        [ "$sent" = 1 ] || { log "     the origin sent $file $sent times" >&2; result=1; }
+    fi
+    if [ $((a1 - a0)) -gt 0 ] && [ $((b1 - b0)) -gt 0 ]; then
+        log "     $# URLs of one source reached both replicas: $((a1 - a0)) and $((b1 - b0))" >&2
+        result=1
+    fi
+    echo "$result"
+}
+
+photo=0
+for i in 11 12 13; do
+    src="$origin/p$i.jpg"
+    r=$(one_replica "p$i.jpg" "/resize?src=$src&w=320" "/resize?src=$src&w=160" \
+        "/resize?w=240&src=$src&fm=webp" "/resize?fm=png&w=100&src=$src" "/resize?src=$src&w=200&fm=avif" \
+        "/resize?src=$src&p=hero" "/resize?p=hero&w=90&src=$src" "/info?src=$src")
+    [ "$r" = 0 ] || photo=1
+done
+check "a photo's widths, formats, presets, reordered params and /info reach one replica (one origin fetch)" "$photo"
+
+port=${origin#http://127.0.0.1:}
+check "spellings of one src reach one replica: percent-encoding, case, IPv4 forms, dot segments" \
+    "$(one_replica p14.jpg "/resize?src=$origin/p14.jpg&w=150" \
+        "/resize?src=http%3A%2F%2F127.0.0.1%3A$port%2Fp14.jpg&w=150" \
+        "/resize?w=150&src=http%3a%2f%2f127.0.0.1%3a$port%2fp14.jpg" \
+        "/resize?src=HTTP://127.0.0.1:$port/./p14.jpg&w=150" \
+        "/resize?src=http://0x7f.0.0.1:$port/x/../p14.jpg&w=150" \
+        "/resize?src=http://2130706433:$port/%70%31%34.jpg&w=150" \
+        "/resize?src=http:%2F%2F127.0.0.1:$port%2F%2e/p14.jpg&w=150" \
+        "/resize?src=http://127.0.0.1:$port/p14.jpg%23top&w=150" \
+        "/resize?%73rc=http://127.0.0.1:$port/p14.jpg&w=150" \
+        "/info?src=http%3A%2F%2F127.0.0.1:$port/p14.jpg")"
+check "spellings of a src with a space reach one replica: %20, +, %2520" \
+    "$(one_replica "p%2015.jpg" "/resize?src=$origin/p%2015.jpg&w=150" \
+        "/resize?src=$origin/p+15.jpg&w=150" "/resize?src=$origin/p%252015.jpg&w=150" \
+        "/resize?src=http%3A%2F%2F127.0.0.1%3A$port%2Fp%252015.jpg&w=120")"
+check "spellings of a path below --root reach one replica: ./, //, %2F" \
+    "$(one_replica - "/resize?src=d/l.jpg&w=100" "/resize?src=./d//l.jpg&w=100" \
+        "/resize?src=d%2Fl.jpg&w=100" "/resize?src=%64/./l.jpg&w=100" "/resize?w=80&src=d/l.jpg" \
+        "/info?src=d/l.jpg")"
+
+# Different photos still spread: 24 of them reach both replicas (each photo lands on one replica
+# with odds near 1/2, so all on one happens about once in 8 million runs).
+read -r a0 b0 <<<"$(served)"
+for i in $(seq 1 24); do
+    get "/resize?src=$origin/s$i.jpg&w=32" >/dev/null
+done
+read -r a1 b1 <<<"$(served)"
+log "     24 photos: replica a served $((a1 - a0)), replica b $((b1 - b0))"
+check "different photos reach both replicas" "$( [ $((a1 - a0)) -gt 0 ] && [ $((b1 - b0)) -gt 0 ] && echo 0 || echo 1)"
 
 # A replica goes down: every URL still answers.
 kill -TERM "${replica_pids[1]}"

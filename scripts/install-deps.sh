@@ -19,6 +19,7 @@ if [ "${1:-}" != "--build" ]; then
     procps          # kill(1), used by the shutdown test
     python3         # free_port (scripts/lib.sh); the zlib-bomb PNG of scripts/memory-check.sh
     nginx           # the edge config under test (scripts/edge-test.sh)
+    libnginx-mod-http-js # njs for the edge's source-identity hash (nginx/imgshield-source.js)
     chromium        # the real browser of scripts/browser-test.sh (headless)
     fonts-dejavu-core # the default sans-serif face of txt= and /text (fontconfig's "sans-serif")
     fonts-noto-cjk  # Chinese, Japanese and Korean glyphs for txt= and /text (fontconfig fallback)
