@@ -319,9 +319,15 @@ function identity(v) {
 
 // js_set $imgshield_source imgshield_source.key;
 function key(r) {
-    var raw = r.rawVariables.args;
-    var src = raw ? srcValue(raw) : null;
-    var id = src === null ? null : identity(src);
+    var id = null;
+    try {
+        var raw = r.rawVariables.args;
+        var src = raw ? srcValue(raw) : null;
+        id = src === null ? null : identity(src);
+    } catch (e) {
+        // Never an empty key (every such request would meet one replica): say so, hash the URI.
+        r.error('imgshield-source: ' + e);
+    }
     return id === null ? r.variables.request_uri : id;
 }
 

@@ -54,7 +54,7 @@ for i in $(seq 1 10); do
     vips gaussnoise "$work/origin/p$i.jpg" 640 480 --mean 128 --sigma 40
 done
 # Photos for the source-hashing checks: a few to ask for in many ways, 24 small ones for the spread.
-for i in 11 12 13 14; do
+for i in 11 12 13 14 16; do
     vips gaussnoise "$work/origin/p$i.jpg" 480 320 --mean 128 --sigma 40
 done
 vips gaussnoise "$work/origin/p 15.jpg" 480 320 --mean 128 --sigma 40
@@ -268,6 +268,20 @@ check "spellings of one src reach one replica: percent-encoding, case, IPv4 form
         "/resize?src=http://127.0.0.1:$port/p14.jpg%23top&w=150" \
         "/resize?%73rc=http://127.0.0.1:$port/p14.jpg&w=150" \
         "/info?src=http%3A%2F%2F127.0.0.1:$port/p14.jpg")"
+# Any character of a src may be percent-encoded once (imgshield decodes the query first), in
+# either hex case, and the scheme and IPv4 host spelt in any case or notation: 12 random spellings.
+seed=$RANDOM
+mapfile -t spelt < <(python3 -c '
+import random, sys
+rnd = random.Random(int(sys.argv[1]))
+port = sys.argv[2]
+for _ in range(12):
+    scheme = "".join(c.upper() if rnd.random() < .5 else c for c in "http")
+    host = rnd.choice(["127.0.0.1", "127.1", "0x7f.0.0.1", "2130706433", "0177.0.0.1"])
+    src = scheme + "://" + host + ":" + port + "/" + rnd.choice(["", "./", "x/../"]) + "p16.jpg"
+    enc = "".join(("%%%02" + rnd.choice("xX")) % ord(c) if rnd.random() < .4 else c for c in src)
+    print("/resize?src=" + enc + "&w=150")' "$seed" "$port")
+check "12 random spellings of one src reach one replica (seed $seed)" "$(one_replica p16.jpg "${spelt[@]}")"
 check "spellings of a src with a space reach one replica: %20, +, %2520" \
     "$(one_replica "p%2015.jpg" "/resize?src=$origin/p%2015.jpg&w=150" \
         "/resize?src=$origin/p+15.jpg&w=150" "/resize?src=$origin/p%252015.jpg&w=150" \
