@@ -15,6 +15,9 @@
 #
 # Contenders, each REPS (3) times, interleaved, fresh servers every time (the best rep counts):
 #   single    one replica, the client straight at it;
+#   single-big  (BIG=1, the default unless QUICK) one replica with REPLICAS times the derivative
+#             cache (--derivative-cache-bytes, default 128MiB each): the cluster's total, to tell
+#             what the source hash saves from what the cluster's larger caches give;
 #   edge      nginx (worker_processes 1, the shipped imgshield.conf and imgshield-source.js) in front
 #             of REPLICAS replicas: the edge hashes on the source, so a photo's widths meet one
 #             replica's source and derivative caches;
@@ -25,14 +28,15 @@
 # Because other work shares the core on a busy machine, each row also gives images per CPU-second:
 # the server processes' own utime + stime (/proc/PID/stat) over the run.
 # Reported per contender: images/s on the one core, images per CPU-second, p50/p99 latency, origin
-# fetches per photo (the origin counts every GET of every photo ID), and both speed ratios against
-# single. Targets: edge fetches 1.00 per photo, edge >= 0.80x single per core (judged per
+# fetches per photo (the origin counts every GET of every photo ID), full JPEG decodes (the
+# derivative cache's miss + first + bypass lookups, summed over the replicas' /metrics; the other
+# images were resized from a kept decode), and both speed ratios against single. Targets: edge fetches 1.00 per photo, edge >= 0.80x single per core (judged per
 # CPU-second, the steadier figure on a shared machine; the wall-clock ratio is printed beside it).
 #
 # Knobs (environment): QUICK (0), OUT (bench-out), CORPUS ($OUT/corpus-traffic), CORPUS_SPEC
 # ("4:6:p 4:12:p 2:18:p 2:16:b", as scripts/traffic-bench.sh), PHOTOS (24), WIDTHS, CONNS (8),
 # REPS (3, QUICK: 1), REPLICAS (3), SEED (42), QUALITY (80), SERVER_CPU (0), CLIENT_CPU (1),
-# URL_HASH (1, QUICK: 0), SERVER_ARGS (extra imgshield flags for every replica), SKIP_BUILD (0: 1
+# URL_HASH (1, QUICK: 0), BIG (1, QUICK: 0), SERVER_ARGS (extra imgshield flags for every replica), SKIP_BUILD (0: 1
 # uses the existing target/release/imgshield), IMGSHIELD_BIN (another binary; no build),
 # NJS_MODULE (Debian's ngx_http_js_module.so).
 # Requires (scripts/install-deps.sh --bench): cargo, nginx, libnginx-mod-http-js, vips, python3,
@@ -62,9 +66,9 @@ SERVER_ARGS=${SERVER_ARGS:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
 NJS_MODULE=${NJS_MODULE:-/usr/lib/nginx/modules/ngx_http_js_module.so}
 if [ "$QUICK" = 1 ]; then
-    REPS=${REPS:-1} URL_HASH=${URL_HASH:-0}
+    REPS=${REPS:-1} URL_HASH=${URL_HASH:-0} BIG=${BIG:-0}
 else
-    REPS=${REPS:-3} URL_HASH=${URL_HASH:-1}
+    REPS=${REPS:-3} URL_HASH=${URL_HASH:-1} BIG=${BIG:-1}
 fi
 
 int_in PHOTOS "$PHOTOS" 1 1000
@@ -175,17 +179,18 @@ vipsheader "$work/check.jpg" >/dev/null || die "the origin's photo does not deco
 
 # ---------------------------------------------------------------- servers
 
-start_replica() { # LABEL: a fresh replica on SERVER_CPU, warmed; appends its pid and port
-    local out="$raw/replica-$1.stdout" err="$raw/replica-$1.stderr" pid
+start_replica() { # LABEL [FLAGS...]: a fresh replica on SERVER_CPU, warmed; appends its pid and port
+    local label=$1 out="$raw/replica-$1.stdout" err="$raw/replica-$1.stderr" pid
+    shift
     env RUST_LOG=warn taskset -c "$SERVER_CPU" "$bin" --root "$corpus_abs" --listen 127.0.0.1:0 \
         --allow-host "${origin#http://}" --stale-grace 0s --stale-while-revalidate 0s \
-        "${server_args[@]}" >"$out" 2>"$err" &
+        "${server_args[@]}" "$@" >"$out" 2>"$err" &
     pid=$!
     replica_pids+=("$pid")
-    await_url "replica $1" "$pid" "$out" "$err"
+    await_url "replica $label" "$pid" "$out" "$err"
     replica_ports+=("${found##*:}")
     curl -fs --max-time 30 -o /dev/null "$found/resize?src=$(basename "$warm")&w=128" ||
-        die "replica $1 did not answer the warm-up request"
+        die "replica $label did not answer the warm-up request"
 }
 start_edge() { # LABEL HASH: nginx on SERVER_CPU with the shipped config, hashing on HASH; sets edge_port
     local dir="$work/edge-$1"
@@ -237,7 +242,7 @@ jv() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv
 
 next_id=1
 # run CONTENDER REP: one pass of the workload with new photo IDs -> $raw/CONTENDER-REP.json (the
-# client's) and $raw/CONTENDER-REP.run ("cpu_s fetches photos max_fetches")
+# client's) and $raw/CONTENDER-REP.run ("cpu_s fetches photos max_fetches decodes")
 run() {
     local who=$1 rep=$2 first=$next_id last i
     last=$((first + PHOTOS - 1))
@@ -255,6 +260,9 @@ for i, w in pairs:
     if [ "$who" = single ]; then
         start_replica "$who-$rep"
         port=${replica_ports[0]}
+    elif [ "$who" = single-big ]; then
+        start_replica "$who-$rep" --derivative-cache-bytes "$((REPLICAS * 128))MiB"
+        port=${replica_ports[0]}
     else
         for i in $(seq 1 "$REPLICAS"); do start_replica "$who-$rep-$i"; done
         start_edge "$who-$rep" "$([ "$who" = edge ] && echo source || echo url)"
@@ -267,18 +275,26 @@ for i, w in pairs:
         --conns "$CONNS" --urls "$work/urls" --max-secs 600 >"$raw/$who-$rep.json" ||
         { cat "$raw/$who-$rep.json" >&2; die "the client failed ($who, rep $rep)"; }
     c1=$(cpu_sum "${pids[@]}")
-    awk -v a="$first" -v b="$last" -v cpu="$(calc "%.3f" "($c1 - $c0) / $tck")" '
+    local hits=0 p r
+    for p in "${replica_ports[@]}"; do
+        for r in miss first bypass; do
+            hits=$((hits + $(metric "http://127.0.0.1:$p" "imgshield_derivative_cache_lookups_total{result=\"$r\"}")))
+        done
+    done
+    awk -v a="$first" -v b="$last" -v cpu="$(calc "%.3f" "($c1 - $c0) / $tck")" -v hits="$hits" '
         $1 >= a && $1 <= b { n[$1]++; total++ }
-        END { max = 0; for (k in n) if (n[k] > max) max = n[k]; printf "%s %d %d %d\n", cpu, total, b - a + 1, max }' \
+        END { max = 0; for (k in n) if (n[k] > max) max = n[k]; printf "%s %d %d %d %d\n", cpu, total, b - a + 1, max, hits }' \
         "$work/fetches.log" >"$raw/$who-$rep.run"
     stop_var ngx_pid QUIT
     stop_pids "${replica_pids[@]}"
     replica_pids=()
-    read -r cpu fetched photos most <"$raw/$who-$rep.run"
-    log "$who rep $rep: $(jv "$raw/$who-$rep.json" rps) images/s, $(calc "%.2f" "$(jv "$raw/$who-$rep.json" requests) / $cpu") per CPU-s, $fetched fetches for $photos photos (at most $most)"
+    read -r cpu fetched photos most hits <"$raw/$who-$rep.run"
+    log "$who rep $rep: $(jv "$raw/$who-$rep.json" rps) images/s, $(calc "%.2f" "$(jv "$raw/$who-$rep.json" requests) / $cpu") per CPU-s, $fetched fetches for $photos photos (at most $most), $hits decodes"
 }
 
-contenders=(single edge)
+contenders=(single)
+[ "$BIG" = 1 ] && contenders+=(single-big)
+contenders+=(edge)
 [ "$URL_HASH" = 1 ] && contenders+=(edge-url)
 n_images=$((PHOTOS * $(wc -w <<<"$WIDTHS")))
 log "$n_images images per run ($PHOTOS photos x $(wc -w <<<"$WIDTHS") widths), $CONNS connections, $REPLICAS replicas behind the edge; servers on CPU $SERVER_CPU, client and origin on CPU $CLIENT_CPU"
@@ -287,7 +303,7 @@ for rep in $(seq 1 "$REPS"); do
     for who in "${contenders[@]}"; do
         run "$who" "$rep"
         rps=$(jv "$raw/$who-$rep.json" rps)
-        read -r cpu _ _ _ <"$raw/$who-$rep.run"
+        read -r cpu _ _ _ _ <"$raw/$who-$rep.run"
         per_cpu=$(calc "%.3f" "$(jv "$raw/$who-$rep.json" requests) / $cpu")
         if [ -z "${best_rps[$who]:-}" ] || awk -v a="$per_cpu" -v b="${best_cpu[$who]}" 'BEGIN { exit !(a > b) }'; then
             best_rps[$who]=$rps best_cpu[$who]=$per_cpu best_file[$who]=$who-$rep
@@ -300,35 +316,36 @@ done
 {
     echo "## Edge srcset benchmark ($stamp)"
     echo
-    echo "\`$(printf '%q ' env QUICK="$QUICK" PHOTOS="$PHOTOS" REPS="$REPS" REPLICAS="$REPLICAS" CONNS="$CONNS" URL_HASH="$URL_HASH" SERVER_ARGS="$SERVER_ARGS")scripts/edge-srcset-bench.sh\`"
+    echo "\`$(printf '%q ' env QUICK="$QUICK" PHOTOS="$PHOTOS" REPS="$REPS" REPLICAS="$REPLICAS" CONNS="$CONNS" URL_HASH="$URL_HASH" BIG="$BIG" SERVER_ARGS="$SERVER_ARGS")scripts/edge-srcset-bench.sh\`"
     echo
     echo "$n_images images a run: $PHOTOS new photos (byte-distinct sources) x widths $WIDTHS, shuffled, $CONNS connections."
     echo "Corpus: $CORPUS_SPEC (COUNT:MP:kind). Every server process on CPU $SERVER_CPU; client and origin on CPU $CLIENT_CPU."
     echo "Best of $REPS reps per contender (by images per CPU-second), reps interleaved."
     echo
-    echo "| contender | images/s on one core | images per CPU-s | p50 ms | p99 ms | origin fetches per photo (max) | x single (wall) | x single (CPU-s) | target | met |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| contender | images/s on one core | images per CPU-s | p50 ms | p99 ms | origin fetches per photo (max) | JPEG decodes | x single (wall) | x single (CPU-s) | target | met |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for who in "${contenders[@]}"; do
         f=${best_file[$who]}
-        read -r _ fetched photos most <"$raw/$f.run"
+        read -r _ fetched photos most hits <"$raw/$f.run"
         per_photo=$(calc "%.2f" "$fetched / $photos")
         wall_x=$(calc "%.2f" "${best_rps[$who]} / ${best_rps[single]}")
         cpu_x=$(calc "%.2f" "${best_cpu[$who]} / ${best_cpu[single]}")
         case "$who" in
         single) target="baseline" met="" ;;
+        single-big) target="(reference: the cluster's derivative cache in one replica)" met="" ;;
         edge)
             target="1.00 fetch per photo; >= 0.80x per core"
             met=$(awk -v f="$per_photo" -v x="$cpu_x" 'BEGIN { print (f == 1 && x >= 0.8) ? "yes" : "no" }') ;;
         *) target="(reference: the hash before #16)" met="" ;;
         esac
-        echo "| $who | $(calc "%.2f" "${best_rps[$who]}") | ${best_cpu[$who]} | $(jv "$raw/$f.json" p50_ms) | $(jv "$raw/$f.json" p99_ms) | $per_photo ($most) | $wall_x | $cpu_x | $target | $met |"
+        echo "| $who | $(calc "%.2f" "${best_rps[$who]}") | ${best_cpu[$who]} | $(jv "$raw/$f.json" p50_ms) | $(jv "$raw/$f.json" p99_ms) | $per_photo ($most) | $hits | $wall_x | $cpu_x | $target | $met |"
     done
     echo
     echo "Every rep (images/s, images per CPU-s, origin fetches):"
     for rep in $(seq 1 "$REPS"); do
         line="rep $rep:"
         for who in "${contenders[@]}"; do
-            read -r cpu fetched _ _ <"$raw/$who-$rep.run"
+            read -r cpu fetched _ _ _ <"$raw/$who-$rep.run"
             line="$line $who $(jv "$raw/$who-$rep.json" rps) / $(calc "%.2f" "$(jv "$raw/$who-$rep.json" requests) / $cpu") / $fetched;"
         done
         echo "${line%;}"
