@@ -29,6 +29,8 @@
 #                         against libvips' full-decode Lanczos (`vips thumbnail_image`: thumbnail
 #                         without shrink-on-load, same Q), with Pillow's for reference, and against
 #                         BASE_BIN's outputs (today's path) when BASE_BIN is given: the minima.
+#              (With BASE_BIN, scenario 2 also runs BASE_BIN's server on the same pairs: a before
+#              and after in one run.)
 #   2. srcset  SRCSET_BLOCKS blocks, each a new set of copies of the corpus asked for at widths
 #              320/640/960/1280/1920, the block's pairs shuffled (SEED + block), each once,
 #              against one fresh server with SRCSET_CONNS connections; vipsthumbnail (one process
@@ -519,6 +521,12 @@ if wants srcset; then
             line="$line, cold $(jv "$raw/srcset-cold-$r.json" rps) (decodes, fetches per source: $df)"
         fi
         srcset_save=""
+        if [ -n "$BASE_BIN" ]; then
+            srv_bin=$(abs_path "$BASE_BIN")
+            srcset_shield srcset-base "srcset-base-$r" "$work/srcset-$r.urls"
+            srv_bin="" df_base=$df
+            line="$line, BASE_BIN $(jv "$raw/srcset-base-$r.json" rps) (decodes, fetches per source: $df)"
+        fi
         log "$line"
         for ((b = 1; b <= SRCSET_BLOCKS; b++)); do drop_copies "s$r-$b"; done
     done
@@ -714,6 +722,10 @@ corpus_mib=$(calc "%.1f" "$(cat "${paths[@]}" | wc -c) / 1048576")
         if [ -n "${rate[srcset-cold]:-}" ]; then
             row "2. srcset" "imgshield --derivative-cache-bytes 0, $SRCSET_CONNS conns (decodes, fetches per source: ${df_cold// /, })" srcset-cold "${rss[srcset-cold]} MiB" \
                 "$(x "${rate[srcset-cold]}" "${rate[srcset-vips]}")x" "$(x "${crate[srcset-cold]}" "${crate[srcset-vips]}")x" "" ""
+        fi
+        if [ -n "${rate[srcset-base]:-}" ]; then
+            row "2. srcset" "BASE_BIN, $SRCSET_CONNS conns (decodes, fetches per source: ${df_base// /, })" srcset-base "${rss[srcset-base]} MiB" \
+                "$(x "${rate[srcset-base]}" "${rate[srcset-vips]}")x" "$(x "${crate[srcset-base]}" "${crate[srcset-vips]}")x" "" ""
         fi
         row "2. srcset" "**imgshield**, $SRCSET_CONNS conns ($dhits_best of $srcset_n from the derivative cache; decodes, fetches per source: ${df_best// /, })" srcset-shield \
             "${rss[srcset-shield]} MiB" "**${sr}x** vs vipsthumbnail ($(x "${rate[srcset-shield]}" "${rate[srcset-pillow]}")x vs Pillow)" \
