@@ -12,12 +12,13 @@
 # 4 x 6 MP, 4 x 12 MP, 2 x 18 MP progressive, 2 x 16 MP baseline. All contenders write JPEG at
 # QUALITY (80), width W and the height that keeps the aspect ratio, metadata stripped.
 #
-# Scenarios (each contender REPS times, interleaved; the best rep of each contender counts, the
-# least disturbed on a shared machine):
 # Every source is byte-distinct: each pass (and srcset block) gets its own copies of the corpus with
 # a JPEG comment segment naming the pass inserted after SOI (traffic_bench.py plan): the derivative
 # cache keys decodes by content, so the same bytes under a new URL would not be a cold decode. Every
 # contender reads the same copies.
+#
+# Scenarios (each contender REPS times, interleaved; the best rep of each contender counts, the
+# least disturbed on a shared machine):
 #   1. floor   a new photo on every request, each at its own width drawn from FLOOR_WMIN-FLOOR_WMAX
 #              (300-1299, seeded), so no cache can help:
 #              imgshield  a fresh server per pass (FLOOR_PASSES passes, each a new set of copies of
@@ -38,9 +39,9 @@
 #              images x widths; with SRCSET_COLD=1 also imgshield --derivative-cache-bytes 0, whose
 #              outputs are the cold transforms the srcset outputs are compared with (SSIM, min).
 #              From the server's /metrics: decodes per source (derivative-cache misses, first
-#              sights and bypasses: each one a JPEG decode) and source fetches per source.
-#   3. hits    w=640 URLs of one set of copies, warmed, asked over and over by wrk (a Lua script cycles through the
-#              list) at 8 and 64 connections for HIT_SECS, against nginx (worker_processes 1, a
+#              sights and bypasses: each one a JPEG decode) and source reads or fetches per source.
+#   3. hits    one set of copies at w=640, warmed, asked over and over by wrk (a Lua script cycles
+#              through the list) at 8 and 64 connections for HIT_SECS, against nginx (worker_processes 1, a
 #              minimal config in a temp dir, sendfile, no access log) serving the same response
 #              bytes as static files; HIT_REPS times each, interleaved.
 # Every server (imgshield, nginx) and every reference (vipsthumbnail, Pillow) runs on SERVER_CPU
