@@ -27,14 +27,27 @@
 //! - under the draft rule from its first request: the decode is 1-2x the target per side (larger
 //!   only at shrink 8, the coarsest DCT scale), so materialising it costs little next to the
 //!   streaming thumbnail (measured on distinct sources: no slower, +9 MiB peak RSS; on srcset
-//!   traffic 2.05x against 1.72x, docs/BENCHMARKS.md);
+//!   traffic 2.05x against 1.72x, docs/BENCHMARKS.md). **When recent traffic asks for sources at
+//!   several sizes** ([`Mix`]), one level finer than asked (never finer than shrink 2,
+//!   [`decode_level`]): the widths of a `srcset` arrive in any order, and a decode kept at exactly
+//!   the first width's level must be made again, finer, for any larger width that follows (2.0
+//!   decodes per source on shuffled srcset traffic, against 1.6). Not always: on sources asked for
+//!   once the finer decode is pure cost (21% more CPU per image and +80 MiB peak RSS on distinct
+//!   sources, docs/BENCHMARKS.md). Every later request for a source, once one is needed
+//!   finer, decodes one level finer than the finest asked for so far;
 //! - under libvips' rule from its second request only: its decodes are 2-4x the target per side
 //!   (4-16x the pixels), and keeping them for sources asked for once cost 0.92x the cold path per
 //!   CPU-second and +50 MiB (docs/BENCHMARKS.md). The first request takes the ordinary thumbnail
 //!   path and only notes the source and the shrink it needed.
 //!
-//! Bounded: the cache is weighed by bytes (`--derivative-cache-bytes`), and moka's admission keeps
-//! sources asked for once from evicting popular ones when it is full.
+//! Bounded: the cache is weighed by bytes (`--derivative-cache-bytes`) and, when full, drops the
+//! least recently used levels (LRU, not moka's default TinyLFU admission). A kept level is worth
+//! most in the seconds after its source's first request, while the other widths of its page
+//! arrive; popular sources' results are answered from the result cache and rarely come back here.
+//! Under TinyLFU a full cache refused new sources' decodes (levels already used by a few widths
+//! weigh more in its frequency sketch than a new one), so on srcset traffic of new sources every
+//! later width decoded again once the cache had filled: 3.4 decodes per source instead of 2.0,
+//! docs/BENCHMARKS.md.
 //!
 //! Only plain JPEGs take this path: 8-bit sRGB or greyscale, no ICC profile, one page (anything
 //! else goes through thumbnail's own colour handling, unchanged). Intermediates are auto-oriented,
@@ -59,6 +72,62 @@ pub(super) const HEADROOM_REACH: u32 = 2;
 /// 0.989 at 700x467 from 1500x1000 instead of 750x500); the level is derived by a box shrink
 /// instead.
 pub(super) const DRAFT_REACH: u32 = 1;
+
+/// How much finer (per side) than the target needs a kept decode is made under the draft rule.
+pub(super) const DECODE_FINER_BY: u32 = 2;
+
+/// The finest DCT shrink a kept decode is made at by choice: a full-size decode (shrink 1) is only
+/// ever made when a target needs it, and then not kept (see `jpeg.rs`).
+pub(super) const FINEST_CHOSEN: u32 = 2;
+
+/// The DCT shrink a kept decode is made at, under the draft rule, for a source whose targets so far
+/// need shrink `needed` at the finest: one level finer ([`DECODE_FINER_BY`]), but never finer than
+/// [`FINEST_CHOSEN`] nor coarser than `needed`.
+pub(super) fn decode_level(needed: u32) -> u32 {
+    (needed / DECODE_FINER_BY).max(FINEST_CHOSEN).min(needed)
+}
+
+/// How many first sights [`Mix`] looks back on, roughly: both counts halve when this many have
+/// accumulated, so the mix follows the traffic of the last few dozen sources.
+const MIX_WINDOW: u32 = 64;
+
+/// Later requests needing a finer level, per first sight, from which a first decode is made one
+/// level finer (1 in 4): the break-even of a finer decode (about a quarter of a decode's cost,
+/// measured) against the decode it saves.
+const MIX_FINER_PER_FIRST: (u32, u32) = (1, 4);
+
+/// What recent traffic says about sources being asked for at several sizes: first sights, and
+/// later requests that needed a finer level than any asked for before (a `srcset`'s larger widths
+/// after a smaller one). Approximate (relaxed atomics, racy halving): it only steers a choice.
+#[derive(Debug, Default)]
+struct Mix {
+    firsts: std::sync::atomic::AtomicU32,
+    finer_later: std::sync::atomic::AtomicU32,
+}
+
+impl Mix {
+    fn first(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let firsts = self.firsts.fetch_add(1, Relaxed) + 1;
+        if firsts >= MIX_WINDOW {
+            self.firsts.store(firsts / 2, Relaxed);
+            let finer = self.finer_later.load(Relaxed);
+            self.finer_later.store(finer / 2, Relaxed);
+        }
+    }
+
+    fn finer_later(&self) {
+        self.finer_later
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether sources are being asked for at several sizes often enough to decode finer.
+    fn several_sizes(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (finer, firsts) = (self.finer_later.load(Relaxed), self.firsts.load(Relaxed));
+        firsts > 0 && finer * MIX_FINER_PER_FIRST.1 >= firsts * MIX_FINER_PER_FIRST.0
+    }
+}
 
 /// Decoded pixels of one source at one DCT shrink.
 #[derive(Debug)]
@@ -125,6 +194,7 @@ pub struct Derivatives {
     cache: moka::sync::Cache<([u8; 32], u32), Arc<Intermediate>>,
     /// Sources asked for once, with the finest shrink asked for.
     seen: moka::sync::Cache<[u8; 32], u32>,
+    mix: Arc<Mix>,
     max_pixels: u64,
     on_lookup: OnLookup,
 }
@@ -145,14 +215,18 @@ impl Derivatives {
             .weigher(|_key: &([u8; 32], u32), value: &Arc<Intermediate>| {
                 u32::try_from(value.pixels.len()).unwrap_or(u32::MAX)
             })
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
             .build();
+        // Recency too: a note matters while the source's other widths are arriving.
         let seen = moka::sync::Cache::builder()
             .max_capacity(SEEN_CAPACITY)
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
             .time_to_live(SEEN_FOR)
             .build();
         Derivatives {
             cache,
             seen,
+            mix: Arc::default(),
             max_pixels,
             on_lookup,
         }
@@ -167,6 +241,7 @@ impl Derivatives {
         needed: u32,
         reach: u32,
     ) -> Option<(u32, Arc<Intermediate>)> {
+        self.note_finer(source, needed);
         [8, 4, 2, 1]
             .into_iter()
             .filter(|&s| s <= needed && s * reach >= needed)
@@ -181,20 +256,34 @@ impl Derivatives {
             .find_map(|s| self.cache.get(&(*source, s)).map(|i| (s, i)))
     }
 
+    /// A source already seen asked for at a finer level than before: counted in the [`Mix`], and
+    /// remembered as the finest asked.
+    fn note_finer(&self, source: &[u8; 32], needed: u32) {
+        if self.seen.get(source).is_some_and(|before| needed < before) {
+            self.mix.finer_later();
+            self.seen.insert(*source, needed);
+        }
+    }
+
     /// Notes a request for `source` needing shrink `needed`, and says the shrink to decode at and
-    /// keep: the finest asked for so far. `None` (keep nothing) the first time, unless
-    /// `keep_first`.
+    /// keep. Under the draft rule (`keep_first`) from the first request: the level asked, or one
+    /// level finer ([`decode_level`]) when traffic asks for sources at several sizes ([`Mix`]);
+    /// later requests one level finer than the finest asked so far. Under libvips' rule: `None`
+    /// (keep nothing) the first time, then the finest asked for so far.
     pub fn admit(&self, source: &[u8; 32], needed: u32, keep_first: bool) -> Option<u32> {
-        match self.seen.get(source) {
-            Some(before) => {
-                let finest = before.min(needed);
-                self.seen.insert(*source, finest);
-                Some(finest)
-            }
+        self.note_finer(source, needed);
+        let again = self.seen.get(source);
+        let finest = again.map_or(needed, |before| before.min(needed));
+        self.seen.insert(*source, finest);
+        match again {
+            None if !keep_first => None,
             None => {
-                self.seen.insert(*source, needed);
-                keep_first.then_some(needed)
+                let finer = self.mix.several_sizes();
+                self.mix.first();
+                Some(if finer { decode_level(finest) } else { finest })
             }
+            Some(_) if keep_first => Some(decode_level(finest)),
+            Some(_) => Some(finest),
         }
     }
 
@@ -275,11 +364,56 @@ mod tests {
         assert_eq!(d.admit(&[3; 32], 2, false), Some(2));
         assert_eq!(d.admit(&[4; 32], 2, false), None, "another source");
         assert_eq!(
-            d.admit(&[5; 32], 4, true),
-            Some(4),
-            "kept from the first sight"
+            d.admit(&[5; 32], 8, true),
+            Some(8),
+            "kept from the first sight, at the level asked"
         );
-        assert_eq!(d.admit(&[5; 32], 8, true), Some(4));
+        assert_eq!(
+            d.admit(&[5; 32], 4, true),
+            Some(2),
+            "asked again, finer: one level finer than that"
+        );
+        assert_eq!(
+            d.admit(&[5; 32], 8, true),
+            Some(2),
+            "the finest asked so far"
+        );
+    }
+
+    #[test]
+    fn first_decodes_are_made_finer_only_while_sources_are_asked_for_at_several_sizes() {
+        let d = Derivatives::new(1 << 30, 1 << 30, OnLookup::default());
+        let source = |i: u32| {
+            let mut key = [0; 32];
+            key[..4].copy_from_slice(&i.to_be_bytes());
+            key
+        };
+        // Distinct sources asked for once: the level asked, however many.
+        for i in 0..200 {
+            assert_eq!(d.admit(&source(i), 8, true), Some(8), "source {i}");
+        }
+        // srcset-like traffic: each source at 8, then a larger width needing 4 (served here by
+        // the lookup's note). Within a few dozen sources the first decodes turn finer.
+        let mut finer_from = None;
+        for i in 1000..1100 {
+            let first = d.admit(&source(i), 8, true);
+            if first == Some(4) && finer_from.is_none() {
+                finer_from = Some(i - 1000);
+            }
+            assert!(d.find(&source(i), 4, DRAFT_REACH).is_none());
+        }
+        let after = finer_from.expect("first decodes made finer");
+        assert!(after <= 40, "after {after} sources");
+        assert_eq!(
+            d.admit(&source(5000), 2, true),
+            Some(2),
+            "never finer than 2"
+        );
+        // Back to distinct sources: back to the level asked.
+        let back = (0..200)
+            .map(|i| d.admit(&source(10_000 + i), 8, true))
+            .position(|level| level == Some(8));
+        assert!(back.is_some_and(|i| i <= 150), "back after {back:?}");
     }
 
     #[test]
@@ -295,6 +429,79 @@ mod tests {
             d.finer(&key, 1).is_none(),
             "nothing is finer than full size"
         );
+    }
+
+    /// The widths of a `srcset` asked for smallest first (the worst order for a cache that keeps
+    /// the level asked): each output matches a cold transform, and the source is decoded
+    /// `decodes` times.
+    fn srcset_smallest_first() -> u64 {
+        use crate::engine::{Engine, OutputFormat, Plan, Rgba, Size};
+        let luma = |encoded: &[u8]| {
+            let rgba = image::load_from_memory(encoded)
+                .expect("decodable")
+                .to_rgba8();
+            crate::quality::Luma::from_rgba_over_white(rgba.width(), rgba.height(), rgba.as_raw())
+        };
+        let misses = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = misses.clone();
+        let on_lookup = OnLookup::new(move |lookup| {
+            if matches!(lookup, Lookup::Miss | Lookup::First) {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let engine = || super::super::VipsEngine::new().expect("libvips initialises");
+        let cold = engine().with_draft(true);
+        let warm = engine().with_draft(true).with_derivatives(Derivatives::new(
+            1 << 30,
+            1 << 30,
+            on_lookup,
+        ));
+        let src = crate::samples::photo_jpeg(3000, 2000, 7, 90).expect("jpeg");
+        // Shrinks 8, 4, 2 and 2 under the draft rule.
+        for (width, height) in [(320, 213), (640, 427), (960, 640), (1280, 853)] {
+            let mut plan = Plan::scale_to(Size { width, height }, OutputFormat::Jpeg);
+            plan.background = Rgba::WHITE;
+            plan.quality = 80;
+            let a = warm.transform(&src, &plan).expect("warm");
+            let b = cold.transform(&src, &plan).expect("cold");
+            assert_eq!((a.width, a.height), (width, height));
+            let score = crate::quality::ssim(&luma(&a.bytes), &luma(&b.bytes)).expect("size");
+            assert!(
+                score >= 0.99,
+                "{width}x{height}: SSIM {score:.4} against a cold transform"
+            );
+        }
+        misses.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn a_srcset_asked_smallest_first_is_decoded_twice_not_three_times() {
+        // 320 (shrink 8): decoded at 8 and kept (nothing is known of the traffic yet); 640 (4):
+        // asked again, finer, so decoded one level finer, at 2, and kept; 960 and 1280 (2): from
+        // it. Keeping exactly the level asked decoded it at 8, 4 and 2.
+        assert_eq!(srcset_smallest_first(), 2);
+    }
+
+    #[test]
+    fn a_full_cache_keeps_the_newest_source_over_older_much_used_ones() {
+        // Room for four 100x100 levels.
+        let d = Derivatives::new(4 * 30_000, 1 << 30, OnLookup::default());
+        let old = |i: u8| [i; 32];
+        for i in 1..=4 {
+            d.store(old(i), 4, intermediate(100, 100));
+            for _ in 0..5 {
+                assert!(d.find(&old(i), 4, DRAFT_REACH).is_some());
+            }
+        }
+        d.cache.run_pending_tasks();
+        // A new source's decode, asked for once so far: kept, in place of the least recent.
+        d.store([9; 32], 4, intermediate(100, 100));
+        d.cache.run_pending_tasks();
+        assert!(
+            d.find(&[9; 32], 4, DRAFT_REACH).is_some(),
+            "the new decode was refused"
+        );
+        assert!(d.find(&old(1), 4, DRAFT_REACH).is_none(), "the oldest goes");
     }
 
     #[test]
