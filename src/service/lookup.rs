@@ -116,7 +116,7 @@ impl App {
     fn may_serve_while_refreshing(&self, stale: &Rendition) -> bool {
         !self.stale_while_revalidate.is_zero()
             && stale.caching.max_age.is_none()
-            && stale.created.elapsed() <= self.cache_ttl.saturating_add(self.stale_while_revalidate)
+            && stale.age() <= self.cache_ttl.saturating_add(self.stale_while_revalidate)
     }
 
     /// Starts one refresh of `key` in a task of its own (none if one is running already); its
