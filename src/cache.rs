@@ -139,6 +139,17 @@ pub struct Rendition {
     /// `/resize`'s default `Content-Disposition` (the source's name, `inline`), made once; a
     /// request with `filename=` or `dl=1` makes its own.
     pub disposition: Option<HeaderValue>,
+    /// The storage tier it was read from (`None`: made by this process).
+    pub from_tier: Option<FromTier>,
+}
+
+/// Which storage tier behind the memory cache a rendition was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FromTier {
+    /// The tier's metric label (`disk`), also the `result` of its lookups.
+    pub name: &'static str,
+    /// The tier's `X-Cache` value (`HIT-DISK`).
+    pub header: &'static str,
 }
 
 impl Rendition {
@@ -199,6 +210,7 @@ impl Rendition {
             caching: Caching::default(),
             last_modified: None,
             disposition: None,
+            from_tier: None,
         }
     }
 

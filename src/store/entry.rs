@@ -220,6 +220,7 @@ fn decode_meta(meta: &[u8], body: Bytes) -> Result<Rendition, Invalid> {
         caching: Caching::default(),
         last_modified: None,
         disposition,
+        from_tier: None,
     };
     Ok(rendition.with_caching(caching))
 }

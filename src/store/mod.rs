@@ -20,20 +20,24 @@
 //! tier may also drop old entries itself (a bucket's lifecycle rule). Counting evictions and
 //! errors inside the tier goes through `Metrics::tier_*` with its name; lookups, latency, bytes
 //! read and written are counted by the framework.
-//! The tier is built in `service::App::new` from its `Config` section and appended to the list
-//! in lookup order (disk before shared).
+//! The tier is built in [`from_config`] from its flags and appended to the list in lookup order
+//! (disk before shared).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::cache::CacheKey;
+use crate::config::Config;
+use crate::metrics::Metrics;
 
+pub mod disk;
 pub mod entry;
 mod tiers;
 
-pub use tiers::{Found, Tiers};
+pub use tiers::Tiers;
 
 /// One store behind the memory cache. Implementations must be cheap to call concurrently; a slow
 /// call is abandoned by the framework after `--tier-timeout` (so it must be cancel-safe: a `put`
@@ -80,4 +84,34 @@ impl TierError {
             TierError::Unavailable(_) => "unavailable",
         }
     }
+}
+
+/// The tiers `config` asks for, in lookup order (none by default). Runs inside the runtime.
+pub fn from_config(config: &Config, metrics: &Arc<Metrics>) -> Tiers {
+    let mut tiers: Vec<Arc<dyn Tier>> = Vec::new();
+    if let Some(dir) = &config.disk_cache_dir {
+        tiers.push(Arc::new(disk::DiskTier::open(
+            dir,
+            config.disk_cache_bytes,
+            metrics.clone(),
+        )));
+    }
+    if tiers.is_empty() {
+        return Tiers::none(metrics.clone());
+    }
+    Tiers::new(
+        tiers,
+        config.tier_timeout,
+        keep_for(config),
+        config.tier_queue,
+        metrics.clone(),
+    )
+}
+
+/// How long a result may be kept at all: fresh for `--cache-ttl`, then servable stale for the
+/// longer of `--stale-grace` and `--stale-while-revalidate`.
+pub fn keep_for(config: &Config) -> Duration {
+    config
+        .cache_ttl
+        .saturating_add(config.stale_grace.max(config.stale_while_revalidate))
 }

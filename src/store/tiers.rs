@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
 
 use super::{entry, Tier, TierError};
-use crate::cache::{CacheKey, Rendition};
+use crate::cache::{CacheKey, FromTier, Rendition};
 use crate::metrics::{Metrics, TierKindLabels, TierLabels, TierResultLabels};
 
 /// Writes one tier runs at once (a shared store over the network gains from a few in flight).
@@ -16,15 +16,6 @@ const WRITES_IN_FLIGHT: usize = 4;
 const WRITE_TIMEOUT_FACTOR: u32 = 20;
 /// At most one warning per tier this often: a full disk fails every write.
 const WARN_EVERY: Duration = Duration::from_secs(10);
-
-/// What a tier found for a key: the rendition (checked, not past the stale grace) and who found it.
-pub struct Found {
-    pub rendition: Arc<Rendition>,
-    /// The tier's metric label (`disk`).
-    pub tier: &'static str,
-    /// The tier's `X-Cache` value (`HIT-DISK`).
-    pub header: &'static str,
-}
 
 /// The tiers behind the memory cache, in lookup order (possibly none).
 pub struct Tiers {
@@ -106,19 +97,19 @@ impl Tiers {
     }
 
     /// The first tier's valid entry for `key` (fresh or not, by `fresh`; never past the stale
-    /// grace), written back to the tiers above the one that found it. A tier that fails, is slow
-    /// or holds a bad entry is skipped.
-    pub async fn find(&self, key: CacheKey, fresh: impl Fn(&Rendition) -> bool) -> Option<Found> {
+    /// grace; its `from_tier` says which), written back to the tiers above the one that found it.
+    /// A tier that fails, is slow or holds a bad entry is skipped.
+    pub async fn find(
+        &self,
+        key: CacheKey,
+        fresh: impl Fn(&Rendition) -> bool,
+    ) -> Option<Arc<Rendition>> {
         for (at, slot) in self.slots.iter().enumerate() {
             if let Some(rendition) = self.read(slot, key, &fresh).await {
                 for above in &self.slots[..at] {
                     self.queue(above, Write::Put(key, rendition.clone()));
                 }
-                return Some(Found {
-                    rendition,
-                    tier: slot.tier.name(),
-                    header: slot.tier.header(),
-                });
+                return Some(rendition);
             }
         }
         None
@@ -179,7 +170,14 @@ impl Tiers {
                     .read_bytes
                     .get_or_create(&TierLabels { tier })
                     .inc_by(bytes.len() as u64);
-                match entry::decode(&key, &bytes) {
+                let from = FromTier {
+                    name: tier,
+                    header: slot.tier.header(),
+                };
+                match entry::decode(&key, &bytes).map(|r| Rendition {
+                    from_tier: Some(from),
+                    ..r
+                }) {
                     Ok(rendition) if !rendition.caching.shared() => {
                         self.queue(slot, Write::Remove(key));
                         (None, "corrupt")
