@@ -188,6 +188,10 @@ async fn the_disk_tier_answers_after_a_crash_without_asking_the_origin() {
         assert_eq!(reply.body, made[0].body);
     }
     assert_eq!(second.metric(&lookups("hit")).await, 1.0);
+    let stats: serde_json::Value =
+        serde_json::from_slice(&second.get("/stats").await.body).expect("JSON");
+    assert_eq!(stats["tiers"][0]["tier"], "disk");
+    assert_eq!(stats["tiers"][0]["hits"], 1);
     let answered_by_disk = "imgshield_cache_lookups_total{result=\"disk\"}";
     let by_disk = second.metric(answered_by_disk).await;
     assert!(by_disk >= 1.0);
