@@ -375,3 +375,6 @@ fn zero_series(metrics: &Metrics, tier: &'static str) {
     let _ = tiers.entries.get_or_create(&labels);
     let _ = tiers.stored_bytes.get_or_create(&labels);
 }
+
+#[cfg(test)]
+mod tests;
