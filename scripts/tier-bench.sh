@@ -12,14 +12,15 @@
 #   scripts/tier-bench.sh [BIN]   # BIN: default target/release/imgshield (built unless SKIP_BUILD=1)
 #
 # Environment: SOURCES (default 40), WIDTHS (default "120 240 360 480 640"), CONNECTIONS (64),
-# DURATION (wrk seconds, 10), ROUNDS (2), MEGAPIXELS (of each source, 0.5).
+# DURATION (wrk seconds, 10), ROUNDS (2), MEGAPIXELS (of each source, 0.5); the server runs on core
+# SERVER_CPU (0) and wrk on CLIENT_CPU (1), as in the other benchmarks.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 SCRIPT_NAME=tier-bench
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
-require_tools "scripts/install-deps.sh --bench installs it" wrk curl vips
+require_tools "scripts/install-deps.sh --bench installs it" wrk curl vips taskset
 SOURCES=${SOURCES:-40}
 WIDTHS=${WIDTHS:-120 240 360 480 640}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -27,6 +28,8 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 MEGAPIXELS=${MEGAPIXELS:-0.5}
 SKIP_BUILD=${SKIP_BUILD:-0}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
 if [ $# -ge 1 ]; then bin=$(abs_path "$1"); else build_release 3600 && bin=$(abs_path "$bin"); fi
 
 work=$(mktemp -d)
@@ -45,7 +48,7 @@ total=$(wc -l <"$work/urls.txt")
 start() { # EXTRA-FLAGS...: starts BIN on the corpus with the disk tier; sets pid and base
     local port
     port=$(free_port)
-    RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" --root "$work/src" \
+    RUST_LOG=warn taskset -c "$SERVER_CPU" "$bin" --listen "127.0.0.1:$port" --root "$work/src" \
         --disk-cache-dir "$work/disk" "$@" >"$work/out.log" 2>"$work/err.log" &
     pid=$!
     base="http://127.0.0.1:$port"
@@ -98,7 +101,7 @@ bench() { # LABEL EXTRA-FLAGS...: one wrk run; prints requests/s, p99 and how lo
     local before_disk before_hit
     before_disk=$(metric "$base" 'imgshield_cache_lookups_total{result="disk"}')
     before_hit=$(metric "$base" 'imgshield_cache_lookups_total{result="hit"}')
-    URLS="$work/urls.txt" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/rotate.lua" "$base" >"$work/wrk.txt"
+    URLS="$work/urls.txt" taskset -c "$CLIENT_CPU" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/rotate.lua" "$base" >"$work/wrk.txt"
     local disk hit p99
     disk=$(calc '%.0f' "$(metric "$base" 'imgshield_cache_lookups_total{result="disk"}') - $before_disk")
     hit=$(calc '%.0f' "$(metric "$base" 'imgshield_cache_lookups_total{result="hit"}') - $before_hit")
