@@ -134,6 +134,7 @@ fn origin(config: &Config, root: &std::path::Path, metrics: &Metrics) -> Result<
             connect_timeout: config.connect_timeout,
             fetch_timeout: config.fetch_timeout,
             max_redirects: config.max_redirects,
+            s3_buckets: s3_buckets(config)?,
         },
         breakers,
         (config.source_cache_bytes > 0).then(|| {
@@ -145,6 +146,29 @@ fn origin(config: &Config, root: &std::path::Path, metrics: &Metrics) -> Result<
             )
         }),
     )
+}
+
+/// The settings of object storage, shared by `s3://` sources and the shared result tier.
+pub(crate) fn s3_settings(config: &Config) -> crate::objstore::S3Settings {
+    let s3 = &config.s3;
+    crate::objstore::S3Settings {
+        endpoint: s3.endpoint.clone(),
+        region: s3.region.clone(),
+        path_style: s3.path_style,
+        access_key_id: s3.access_key_id.clone(),
+        secret_access_key: s3.secret_access_key.clone(),
+        connect_timeout: config.connect_timeout,
+        timeout: config.fetch_timeout,
+    }
+}
+
+/// Clients for the buckets `s3://` sources may name; `None` without any.
+fn s3_buckets(config: &Config) -> Result<Option<crate::objstore::Buckets>, String> {
+    if config.s3.allow_buckets.is_empty() {
+        return Ok(None);
+    }
+    let names = config.s3.allow_buckets.iter().map(String::as_str);
+    crate::objstore::Buckets::new(&s3_settings(config), names).map(Some)
 }
 
 impl App {
