@@ -15,7 +15,7 @@
 //! the stale result is served instead of the error, for up to `--stale-grace`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -91,6 +91,21 @@ impl CacheKey {
         self.0.to_hex()[..16].to_owned()
     }
 
+    /// The key's 32 bytes: what a lower tier names and checks its entries by.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
+    /// The key in full hex (64 characters): a file or object name.
+    pub fn to_hex(&self) -> String {
+        self.0.to_hex().to_string()
+    }
+
+    /// The key back from [`CacheKey::to_hex`]; `None` for anything else.
+    pub fn from_hex(hex: &str) -> Option<CacheKey> {
+        blake3::Hash::from_hex(hex).ok().map(CacheKey)
+    }
+
     /// 64 bits of the key, uniformly spread: what `--rust-percent` samples on.
     pub fn sample(&self) -> u64 {
         let mut first = [0u8; 8];
@@ -113,9 +128,10 @@ pub struct Rendition {
     /// What producing it cost, for the request log of the miss.
     pub fetch_time: Duration,
     pub transform_time: Duration,
-    /// When it was made: fresh for `--cache-ttl`, then servable only if the origin fails, for
+    /// When it was made, by the wall clock (so that a copy kept by a lower tier keeps its age
+    /// across restarts): fresh for `--cache-ttl`, then servable only if the origin fails, for
     /// `--stale-grace` more.
-    pub created: Instant,
+    pub created: SystemTime,
     /// What the source's origin allows (who may keep it, for how long, when it last changed).
     pub caching: Caching,
     /// `caching.last_modified` as an HTTP date, formatted once for every response.
@@ -123,6 +139,17 @@ pub struct Rendition {
     /// `/resize`'s default `Content-Disposition` (the source's name, `inline`), made once; a
     /// request with `filename=` or `dl=1` makes its own.
     pub disposition: Option<HeaderValue>,
+    /// The storage tier it was read from (`None`: made by this process).
+    pub from_tier: Option<FromTier>,
+}
+
+/// Which storage tier behind the memory cache a rendition was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FromTier {
+    /// The tier's metric label (`disk`), also the `result` of its lookups.
+    pub name: &'static str,
+    /// The tier's `X-Cache` value (`HIT-DISK`).
+    pub header: &'static str,
 }
 
 impl Rendition {
@@ -179,10 +206,11 @@ impl Rendition {
             body,
             fetch_time,
             transform_time,
-            created: Instant::now(),
+            created: SystemTime::now(),
             caching: Caching::default(),
             last_modified: None,
             disposition: None,
+            from_tier: None,
         }
     }
 
@@ -201,9 +229,14 @@ impl Rendition {
         self
     }
 
+    /// How long ago it was made (zero if the wall clock has gone back since).
+    pub fn age(&self) -> Duration {
+        self.created.elapsed().unwrap_or(Duration::ZERO)
+    }
+
     /// Fresh for `ttl`, and no longer than its origin allows.
     pub fn is_fresh(&self, ttl: Duration) -> bool {
-        self.created.elapsed() <= ttl && self.caching.remaining().is_none_or(|left| !left.is_zero())
+        self.age() <= ttl && self.caching.remaining().is_none_or(|left| !left.is_zero())
     }
 }
 

@@ -144,6 +144,23 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_STALE_IF_ERROR", default_value = "1d", value_parser = humantime::parse_duration)]
     pub stale_if_error: Duration,
 
+    /// A directory for the local disk tier behind the memory cache (unset: none): results survive
+    /// restarts, and a lookup that misses memory reads it before going to the origin.
+    #[arg(long, env = "IMGSHIELD_DISK_CACHE_DIR")]
+    pub disk_cache_dir: Option<PathBuf>,
+
+    /// Bytes of results the disk tier may hold; the least recently used are evicted past it.
+    #[arg(long, env = "IMGSHIELD_DISK_CACHE_BYTES", default_value = "4GiB", value_parser = parse_bytes)]
+    pub disk_cache_bytes: u64,
+
+    /// Longest a lookup waits for a storage tier (disk, shared) before going on without it.
+    #[arg(long, env = "IMGSHIELD_TIER_TIMEOUT", default_value = "200ms", value_parser = humantime::parse_duration)]
+    pub tier_timeout: Duration,
+
+    /// Writes queued for each storage tier; past it a write is dropped (and counted), never waited for.
+    #[arg(long, env = "IMGSHIELD_TIER_QUEUE", default_value_t = 256)]
+    pub tier_queue: usize,
+
     /// Transforms running at once (default: the number of CPU cores).
     #[arg(long, env = "IMGSHIELD_WORKERS")]
     pub workers: Option<usize>,

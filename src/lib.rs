@@ -26,6 +26,7 @@ pub mod render;
 pub mod samples;
 pub mod service;
 pub mod signature;
+pub mod store;
 pub mod telemetry;
 pub mod types;
 #[allow(unsafe_code)]

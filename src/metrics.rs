@@ -6,6 +6,9 @@
 use std::time::Duration;
 
 mod process;
+mod tiers;
+
+pub use tiers::{TierKindLabels, TierLabels, TierMetrics, TierResultLabels};
 
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -105,6 +108,8 @@ pub struct Metrics {
     pub memory_budget: Gauge,
     pub memory_budget_in_use: Gauge,
     pub admission_refusals: Family<ReasonLabels, Counter>,
+    /// The storage tiers behind the memory cache.
+    pub tiers: TierMetrics,
 }
 
 impl Default for Metrics {
@@ -148,6 +153,7 @@ impl Metrics {
             memory_budget: Gauge::default(),
             memory_budget_in_use: Gauge::default(),
             admission_refusals: Family::default(),
+            tiers: TierMetrics::default(),
         };
         metrics.register_http();
         metrics.register_caches();
@@ -155,6 +161,7 @@ impl Metrics {
         metrics.register_engine();
         metrics.register_load();
         metrics.register_admission();
+        metrics.tiers.register(&mut metrics.registry);
         metrics
     }
 

@@ -11,6 +11,7 @@ use tracing::Instrument;
 
 use super::inflight::{Outcome, Ticket};
 use super::*;
+use crate::cache::FromTier;
 use crate::workers::Requesters;
 
 /// Whether a route's cached results go stale.
@@ -38,6 +39,8 @@ pub(super) enum Lookup {
     /// Stale in the cache, within `--stale-while-revalidate`: served at once while one refresh
     /// runs in the background.
     Revalidating,
+    /// Not in memory; a storage tier behind it (`store`) had it fresh, and it is in memory now.
+    Tier(FromTier),
 }
 
 impl Lookup {
@@ -50,12 +53,15 @@ impl Lookup {
             Lookup::Refreshed => "refreshed",
             Lookup::Stale => "stale",
             Lookup::Revalidating => "revalidating",
+            Lookup::Tier(tier) => tier.name,
         }
     }
 
-    /// The `X-Cache` header: whether this response came from memory without new work.
+    /// The `X-Cache` header: whether this response came from memory (or which storage tier)
+    /// without new work.
     pub(super) fn header(self) -> &'static str {
         match self {
+            Lookup::Tier(tier) => tier.header,
             Lookup::Hit => "HIT",
             Lookup::Stale | Lookup::Revalidating => "STALE",
             Lookup::Miss | Lookup::Coalesced | Lookup::Refreshed => "MISS",
@@ -81,12 +87,18 @@ impl App {
         let fresh = |hit: &Rendition| expiry == Expiry::Never || hit.is_fresh(self.cache_ttl);
         let looked_up = match self.cache.get(&key).await {
             Some(hit) if fresh(&hit) => Ok((hit, Lookup::Hit)),
-            Some(stale) if self.may_serve_while_refreshing(&stale) => {
-                self.clone().refresh_in_background(key, stale.clone(), make);
-                Ok((stale, Lookup::Revalidating))
+            Some(stale) => self.stale(key, stale, make).await,
+            None => {
+                let mut make = Some(make);
+                match self.fill(key, &fresh, &mut make).await {
+                    // A storage tier had it past its freshness: like a stale memory entry.
+                    Ok((found, _)) if found.from_tier.is_some() && !fresh(&found) => match make {
+                        Some(make) => self.stale(key, found, make).await,
+                        None => Ok((found, Lookup::Stale)),
+                    },
+                    other => other,
+                }
             }
-            Some(stale) => self.refresh(key, stale, make).await,
-            None => self.fill(key, make).await,
         };
         let (rendition, result) = match looked_up {
             Ok(found) => found,
@@ -110,13 +122,32 @@ impl App {
         Ok((rendition, result))
     }
 
+    /// A stale result: served at once while it refreshes in the background if it may be,
+    /// otherwise refreshed first (and served only if the refresh fails on the origin's side).
+    async fn stale<W>(
+        self: &Arc<Self>,
+        key: CacheKey,
+        stale: Arc<Rendition>,
+        make: impl FnOnce(Requesters) -> W + Send + 'static,
+    ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
+    where
+        W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
+    {
+        if self.may_serve_while_refreshing(&stale) {
+            self.clone().refresh_in_background(key, stale.clone(), make);
+            Ok((stale, Lookup::Revalidating))
+        } else {
+            self.refresh(key, stale, make).await
+        }
+    }
+
     /// Whether a stale result may answer at once while it is refreshed: within
     /// `--stale-while-revalidate` past our TTL. A result whose origin set its lifetime (`max-age`,
     /// `Expires`, `no-cache`) is not: past that lifetime the origin is asked before it is reused.
     fn may_serve_while_refreshing(&self, stale: &Rendition) -> bool {
         !self.stale_while_revalidate.is_zero()
             && stale.caching.max_age.is_none()
-            && stale.created.elapsed() <= self.cache_ttl.saturating_add(self.stale_while_revalidate)
+            && stale.age() <= self.cache_ttl.saturating_add(self.stale_while_revalidate)
     }
 
     /// Starts one refresh of `key` in a task of its own (none if one is running already); its
@@ -151,13 +182,17 @@ impl App {
         );
     }
 
-    /// A miss: one caller makes the result, concurrent callers for the same key wait for it.
-    async fn fill<W>(
+    /// A miss in memory: one caller looks in the storage tiers and, if none has it, makes the
+    /// result (taking `make`); concurrent callers for the same key wait for either. What a tier
+    /// finds is promoted into memory, fresh or not (`lookup` treats a stale one as stale).
+    async fn fill<W, F>(
         self: &Arc<Self>,
         key: CacheKey,
-        make: impl FnOnce(Requesters) -> W + Send + 'static,
+        fresh: &(impl Fn(&Rendition) -> bool + Sync),
+        make: &mut Option<F>,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
+        F: FnOnce(Requesters) -> W + Send + 'static,
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
     {
         let app = self.clone();
@@ -169,16 +204,22 @@ impl App {
             .cache
             .entry(key)
             .or_try_insert_with(async {
+                if let Some(found) = app.tiers.find(key, fresh).await {
+                    return Ok(found);
+                }
+                let Some(make) = make.take() else {
+                    return Err(Arc::new(Error::Internal("miss made twice".into())));
+                };
                 app.produce_in_task(&mut ticket, key, make)
                     .await
                     .and_then(kept)
             })
             .await
             .map_err(|e| Arc::clone(&*e))?;
-        let lookup = if entry.is_fresh() {
-            Lookup::Miss
-        } else {
-            Lookup::Coalesced
+        let lookup = match (entry.is_fresh(), entry.value().from_tier) {
+            (_, Some(tier)) => Lookup::Tier(tier),
+            (true, None) => Lookup::Miss,
+            (false, None) => Lookup::Coalesced,
         };
         Ok((entry.into_value(), lookup))
     }
@@ -203,6 +244,11 @@ impl App {
                 if current.is_some_and(|entry| entry.value().is_fresh(ttl)) {
                     return Ok(Op::Nop);
                 }
+                // Another replica may have refreshed it into a shared tier.
+                let found = app.tiers.find(key, |r: &Rendition| r.is_fresh(ttl)).await;
+                if let Some(found) = found.filter(|r| r.is_fresh(ttl)) {
+                    return Ok(Op::Put(found));
+                }
                 app.produce_in_task(&mut ticket, key, make)
                     .await
                     .and_then(kept)
@@ -211,19 +257,25 @@ impl App {
             .await;
         match outcome {
             Ok(CompResult::Inserted(entry) | CompResult::ReplacedWith(entry)) => {
-                Ok((entry.into_value(), Lookup::Refreshed))
+                let entry = entry.into_value();
+                match entry.from_tier {
+                    Some(tier) => Ok((entry, Lookup::Tier(tier))),
+                    None => Ok((entry, Lookup::Refreshed)),
+                }
             }
             Ok(CompResult::Unchanged(entry)) => Ok((entry.into_value(), Lookup::Coalesced)),
             Ok(CompResult::StillNone(_) | CompResult::Removed(_)) => Err(Arc::new(
                 Error::Internal("cache entry vanished during refresh".into()),
             )),
-            Err(error) if error.serves_stale() => {
+            // Never past the stale grace, whatever moka's timer says of an entry a tier promoted.
+            Err(error) if error.serves_stale() && stale.age() <= self.keep_for => {
                 tracing::warn!(code = error.code(), error = %error, "refresh failed; serving stale");
                 Ok((stale, Lookup::Stale))
             }
             Err(error) => {
                 // The origin's verdict changed (gone, or no longer an image): drop the old result.
                 self.cache.invalidate(&key).await;
+                self.tiers.remove(key);
                 Err(error)
             }
         }
@@ -251,6 +303,7 @@ impl App {
                 if let Ok(rendition) = &result {
                     if rendition.caching.shared() {
                         app.cache.insert(key, rendition.clone()).await;
+                        app.tiers.store(key, rendition);
                     }
                 }
                 start.outcome.send_replace(Some(result));

@@ -86,6 +86,10 @@ pub struct App {
     cache_ttl: Duration,
     /// `--stale-while-revalidate`: how long past the TTL a result is served while it refreshes.
     stale_while_revalidate: Duration,
+    /// `--cache-ttl` + the longer stale window: no result older than this is served at all.
+    keep_for: Duration,
+    /// The storage tiers behind the memory cache (`--disk-cache-dir`, ...), in lookup order.
+    tiers: crate::store::Tiers,
     /// Keys being refreshed in the background (one refresh per key).
     refreshing: std::sync::Mutex<std::collections::HashSet<CacheKey>>,
     signer: Option<Signer>,
@@ -191,6 +195,7 @@ impl App {
             })
             .set(1);
         let origin = origin(config, root, &metrics)?;
+        let tiers = crate::store::from_config(config, &metrics);
         Ok(App {
             renderer: Arc::new(renderer),
             allow_engine_param: config.allow_engine_param || !config.secrets.is_empty(),
@@ -204,6 +209,8 @@ impl App {
             stale_while_revalidate: config.stale_while_revalidate,
             refreshing: std::sync::Mutex::new(std::collections::HashSet::new()),
             cache_ttl: config.cache_ttl,
+            keep_for: crate::store::keep_for(config),
+            tiers,
             workers: Workers::new(budget::bounds(config)?, metrics.clone()),
             inflight: InFlight::default(),
             metrics,
