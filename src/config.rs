@@ -499,6 +499,12 @@ pub struct S3Args {
     #[arg(long = "s3-access-key-id", env = "IMGSHIELD_S3_ACCESS_KEY_ID")]
     pub access_key_id: Option<String>,
 
+    /// A shared result tier on object storage, `s3://bucket/prefix` (unset: none): replicas given
+    /// the same one serve each other's results, and a restarted one starts warm. Looked up after
+    /// memory and `--disk-cache-dir`; see docs/STORAGE.md for the bucket's lifecycle rule.
+    #[arg(long = "shared-store", env = "IMGSHIELD_SHARED_STORE")]
+    pub shared_store: Option<String>,
+
     /// Secret access key (else `AWS_SECRET_ACCESS_KEY`); prefer the environment to the command line.
     #[arg(
         long = "s3-secret-access-key",

@@ -19,7 +19,8 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use crate::params::is_bucket_name;
 use object_store::path::Path;
 use object_store::{
-    Attribute, Attributes, GetOptions, ObjectStore, PutOptions, PutPayload, RetryConfig,
+    Attribute, Attributes, GetOptions, ObjectStore, ObjectStoreExt, PutOptions, PutPayload,
+    RetryConfig,
 };
 
 /// Where and as whom to reach object storage.
@@ -38,6 +39,22 @@ pub struct S3Settings {
     pub connect_timeout: Duration,
     /// The bound on one operation, retries included.
     pub timeout: Duration,
+}
+
+impl S3Settings {
+    /// The settings `config` gives (`--s3-*`, `--connect-timeout`, `--fetch-timeout`).
+    pub fn from_config(config: &crate::config::Config) -> S3Settings {
+        let s3 = &config.s3;
+        S3Settings {
+            endpoint: s3.endpoint.clone(),
+            region: s3.region.clone(),
+            path_style: s3.path_style,
+            access_key_id: s3.access_key_id.clone(),
+            secret_access_key: s3.secret_access_key.clone(),
+            connect_timeout: config.connect_timeout,
+            timeout: config.fetch_timeout,
+        }
+    }
 }
 
 /// Why an object could not be read or written.
@@ -190,6 +207,22 @@ impl Buckets {
             .map_err(|_| ObjError::Timeout)?
             .map(drop)
             .map_err(classify)
+    }
+}
+
+impl Buckets {
+    /// Deletes `key` of `bucket` (deleting a missing key succeeds, as in S3).
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjError> {
+        let store = self.store(bucket)?;
+        let path = parse_key(key)?;
+        match tokio::time::timeout(self.timeout, store.delete(&path)).await {
+            Err(_) => Err(ObjError::Timeout),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => match classify(e) {
+                ObjError::NotFound => Ok(()),
+                other => Err(other),
+            },
+        }
     }
 }
 

@@ -152,27 +152,14 @@ fn origin(config: &Config, root: &std::path::Path, metrics: &Metrics) -> Result<
     )
 }
 
-/// The settings of object storage, shared by `s3://` sources and the shared result tier.
-pub(crate) fn s3_settings(config: &Config) -> crate::objstore::S3Settings {
-    let s3 = &config.s3;
-    crate::objstore::S3Settings {
-        endpoint: s3.endpoint.clone(),
-        region: s3.region.clone(),
-        path_style: s3.path_style,
-        access_key_id: s3.access_key_id.clone(),
-        secret_access_key: s3.secret_access_key.clone(),
-        connect_timeout: config.connect_timeout,
-        timeout: config.fetch_timeout,
-    }
-}
-
 /// Clients for the buckets `s3://` sources may name; `None` without any.
 fn s3_buckets(config: &Config) -> Result<Option<crate::objstore::Buckets>, String> {
     if config.s3.allow_buckets.is_empty() {
         return Ok(None);
     }
     let names = config.s3.allow_buckets.iter().map(String::as_str);
-    crate::objstore::Buckets::new(&s3_settings(config), names).map(Some)
+    crate::objstore::Buckets::new(&crate::objstore::S3Settings::from_config(config), names)
+        .map(Some)
 }
 
 impl App {
@@ -195,6 +182,8 @@ impl App {
             })
             .set(1);
         let origin = origin(config, root, &metrics)?;
+        // A --shared-store that cannot be used stops the start, with the reason.
+        crate::store::shared::from_config(config)?;
         let tiers = crate::store::from_config(config, &metrics);
         Ok(App {
             renderer: Arc::new(renderer),

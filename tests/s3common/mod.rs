@@ -149,3 +149,58 @@ impl Drop for S3Server {
         self.stop();
     }
 }
+
+/// The imgshield binary, started with `args` on 127.0.0.1:0; killed when dropped.
+pub(crate) struct Replica {
+    child: Child,
+    pub base: String,
+}
+
+impl Replica {
+    pub(crate) fn start(args: &[String]) -> Replica {
+        use std::io::Read;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_imgshield"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut first = Vec::new();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).expect("read") == 1 && byte[0] != b'\n' {
+            first.push(byte[0]);
+        }
+        let first = String::from_utf8_lossy(&first).into_owned();
+        let base = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {first:?}"))
+            .to_string();
+        // Keep reading stdout so the binary never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        Replica { child, base }
+    }
+
+    pub(crate) fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base, path_and_query)
+    }
+
+    /// The sum of every series of `name` whose labels contain `labels`, from /metrics.
+    pub(crate) async fn metric_sum(&self, name: &str, labels: &str) -> f64 {
+        let reply = crate::common::fetch(http::Method::GET, &self.url("/metrics"), &[]).await;
+        String::from_utf8_lossy(&reply.body)
+            .lines()
+            .filter(|line| line.starts_with(&format!("{name}{{")) && line.contains(labels))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
