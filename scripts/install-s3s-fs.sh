@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs s3s-fs (crates.io), the real S3-compatible server tests/s3_*.rs start on 127.0.0.1, into
 # a cache dir outside the work tree: $IMGSHIELD_TOOLS_DIR, default ~/.cache/imgshield-tools.
-# Idempotent: nothing happens when the pinned version is there. Building it took 8.5 min (3.4
+# Idempotent: nothing happens when the pinned version is there. Building it took 8.5 min (3.6
 # CPU-min) on this project's 2 shared cores; 0.14.1 is the newest that builds with Rust 1.92-1.95.
 set -euo pipefail
 cd "$(dirname "$0")/.."

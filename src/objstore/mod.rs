@@ -117,6 +117,11 @@ impl Buckets {
         })
     }
 
+    /// The bound on one operation.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub fn contains(&self, bucket: &str) -> bool {
         self.stores.contains_key(bucket)
     }

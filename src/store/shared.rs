@@ -83,9 +83,9 @@ pub fn from_config(config: &crate::config::Config) -> Result<Option<SharedTier>,
     SharedTier::new(&store, &S3Settings::from_config(config)).map(Some)
 }
 
-fn tier_error(error: ObjError) -> TierError {
+fn tier_error(error: ObjError, bound: std::time::Duration) -> TierError {
     match error {
-        ObjError::Timeout => TierError::Timeout(std::time::Duration::ZERO),
+        ObjError::Timeout => TierError::Timeout(bound),
         other => TierError::Unavailable(other.to_string()),
     }
 }
@@ -109,7 +109,7 @@ impl Tier for SharedTier {
         {
             Ok(object) => Ok(Some(object.bytes)),
             Err(ObjError::NotFound) => Ok(None),
-            Err(e) => Err(tier_error(e)),
+            Err(e) => Err(tier_error(e, self.buckets.timeout())),
         }
     }
 
@@ -118,7 +118,7 @@ impl Tier for SharedTier {
         self.buckets
             .put(bucket, &self.key(key), entry, None)
             .await
-            .map_err(tier_error)
+            .map_err(|e| tier_error(e, self.buckets.timeout()))
     }
 
     async fn remove(&self, key: CacheKey) -> Result<(), TierError> {
@@ -126,7 +126,7 @@ impl Tier for SharedTier {
         self.buckets
             .delete(bucket, &self.key(key))
             .await
-            .map_err(tier_error)
+            .map_err(|e| tier_error(e, self.buckets.timeout()))
     }
 }
 
