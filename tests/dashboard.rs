@@ -14,7 +14,14 @@ async fn every_dashboard_series_exists() {
     let origin = Origin::start().await;
     origin.route("/a.jpg", Behaviour::Image(common::photo_jpeg(400, 300)));
     let allow = origin.allow();
-    let server = Server::start(fixtures.path(), &["--allow-host", allow.as_str()]).await;
+    // With a disk tier, so that the storage tier series exist too.
+    let disk = tempfile::tempdir().expect("temp dir");
+    let disk = disk.path().to_str().expect("utf-8").to_string();
+    let server = Server::start(
+        fixtures.path(),
+        &["--allow-host", allow.as_str(), "--disk-cache-dir", &disk],
+    )
+    .await;
     for path in [
         "/resize?src=photo.jpg&w=100".to_string(),
         "/resize?src=photo.jpg&w=100".to_string(),

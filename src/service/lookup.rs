@@ -87,13 +87,13 @@ impl App {
         let fresh = |hit: &Rendition| expiry == Expiry::Never || hit.is_fresh(self.cache_ttl);
         let looked_up = match self.cache.get(&key).await {
             Some(hit) if fresh(&hit) => Ok((hit, Lookup::Hit)),
-            Some(stale) => self.stale(key, stale, make).await,
+            Some(stale) => self.stale(key, stale, true, make).await,
             None => {
                 let mut make = Some(make);
                 match self.fill(key, &fresh, &mut make).await {
                     // A storage tier had it past its freshness: like a stale memory entry.
                     Ok((found, _)) if found.from_tier.is_some() && !fresh(&found) => match make {
-                        Some(make) => self.stale(key, found, make).await,
+                        Some(make) => self.stale(key, found, false, make).await,
                         None => Ok((found, Lookup::Stale)),
                     },
                     other => other,
@@ -124,20 +124,24 @@ impl App {
 
     /// A stale result: served at once while it refreshes in the background if it may be,
     /// otherwise refreshed first (and served only if the refresh fails on the origin's side).
+    /// `ask_tiers`: whether the refresh first looks for a fresh copy in the storage tiers (not
+    /// when `stale` was just read from them).
     async fn stale<W>(
         self: &Arc<Self>,
         key: CacheKey,
         stale: Arc<Rendition>,
+        ask_tiers: bool,
         make: impl FnOnce(Requesters) -> W + Send + 'static,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
     {
         if self.may_serve_while_refreshing(&stale) {
-            self.clone().refresh_in_background(key, stale.clone(), make);
+            self.clone()
+                .refresh_in_background(key, stale.clone(), ask_tiers, make);
             Ok((stale, Lookup::Revalidating))
         } else {
-            self.refresh(key, stale, make).await
+            self.refresh(key, stale, ask_tiers, make).await
         }
     }
 
@@ -156,6 +160,7 @@ impl App {
         self: Arc<Self>,
         key: CacheKey,
         stale: Arc<Rendition>,
+        ask_tiers: bool,
         make: impl FnOnce(Requesters) -> W + Send + 'static,
     ) where
         W: Future<Output = Result<Arc<Rendition>, Error>> + Send + 'static,
@@ -171,7 +176,7 @@ impl App {
         let span = tracing::Span::current();
         tokio::spawn(
             async move {
-                if let Err(error) = self.refresh(key, stale, make).await {
+                if let Err(error) = self.refresh(key, stale, ask_tiers, make).await {
                     tracing::info!(code = error.code(), "background refresh failed");
                 }
                 if let Ok(mut keys) = self.refreshing.lock() {
@@ -230,6 +235,7 @@ impl App {
         self: &Arc<Self>,
         key: CacheKey,
         stale: Arc<Rendition>,
+        ask_tiers: bool,
         make: impl FnOnce(Requesters) -> W + Send + 'static,
     ) -> Result<(Arc<Rendition>, Lookup), Arc<Error>>
     where
@@ -245,9 +251,11 @@ impl App {
                     return Ok(Op::Nop);
                 }
                 // Another replica may have refreshed it into a shared tier.
-                let found = app.tiers.find(key, |r: &Rendition| r.is_fresh(ttl)).await;
-                if let Some(found) = found.filter(|r| r.is_fresh(ttl)) {
-                    return Ok(Op::Put(found));
+                if ask_tiers {
+                    let found = app.tiers.find(key, |r: &Rendition| r.is_fresh(ttl)).await;
+                    if let Some(found) = found.filter(|r| r.is_fresh(ttl)) {
+                        return Ok(Op::Put(found));
+                    }
                 }
                 app.produce_in_task(&mut ticket, key, make)
                     .await

@@ -387,6 +387,7 @@ impl App {
                     self.metrics.workers_busy.get(),
                     self.metrics.queue_depth.get(),
                     self.metrics.http_connections.get(),
+                    self.tiers.stats(),
                 ),
             )),
             Route::Dashboard => Ok(text(

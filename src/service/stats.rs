@@ -40,7 +40,14 @@ impl Stats {
     }
 
     /// The counters and the current load as a JSON object.
-    pub(super) fn to_json(&self, workers_busy: i64, queue_depth: i64, connections: i64) -> String {
+    /// `tiers`: the storage tiers' own counters (`store::Tiers::stats`).
+    pub(super) fn to_json(
+        &self,
+        workers_busy: i64,
+        queue_depth: i64,
+        connections: i64,
+        tiers: serde_json::Value,
+    ) -> String {
         serde_json::json!({
             "resize_requests": self.requests.load(Ordering::Relaxed),
             "resize_errors": self.errors.load(Ordering::Relaxed),
@@ -50,6 +57,7 @@ impl Stats {
             "workers_busy": workers_busy,
             "queue_depth": queue_depth,
             "connections": connections,
+            "tiers": tiers,
         })
         .to_string()
     }
@@ -67,7 +75,8 @@ mod tests {
         stats.record_lookup(true);
         stats.record_lookup(false);
         stats.record_lookup(true);
-        let json: serde_json::Value = serde_json::from_str(&stats.to_json(1, 2, 3)).expect("JSON");
+        let json: serde_json::Value =
+            serde_json::from_str(&stats.to_json(1, 2, 3, serde_json::json!([]))).expect("JSON");
         assert_eq!(json["resize_requests"], 2);
         assert_eq!(json["resize_errors"], 1);
         assert!((json["resize_latency_seconds_sum"].as_f64().expect("sum") - 0.05).abs() < 1e-9);

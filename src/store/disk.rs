@@ -11,7 +11,11 @@
 //! - **Failures** (full disk, unwritable directory) are `TierError::Io`: counted and logged by
 //!   `Tiers`, and the request goes on without the tier.
 //!
-//! Every file operation runs on Tokio's blocking pool.
+//! - **Upgrades**: keys include imgshield's and the engine's versions, so a new version never asks
+//!   for an old entry; old files leave by LRU eviction (or delete the directory).
+//!
+//! One process per directory (a start empties `tmp/`). Every file operation runs on Tokio's
+//! blocking pool.
 
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};

@@ -63,6 +63,7 @@ impl Tiers {
         let slots = tiers
             .into_iter()
             .map(|tier| {
+                zero_series(&metrics, tier.name());
                 let (writes, queued) = mpsc::channel(queue.max(1));
                 let warned = Arc::new(Mutex::new(None));
                 let writer = Writer {
@@ -91,9 +92,35 @@ impl Tiers {
         self.slots.is_empty()
     }
 
-    /// The tiers' names, in lookup order (for `/stats`).
-    pub fn names(&self) -> Vec<&'static str> {
-        self.slots.iter().map(|slot| slot.tier.name()).collect()
+    /// Each tier's counters for `/stats` (and the `/dashboard` page), in lookup order.
+    pub fn stats(&self) -> serde_json::Value {
+        let tiers = &self.metrics.tiers;
+        let count = |tier: &'static str, results: &[&'static str]| -> u64 {
+            results
+                .iter()
+                .map(|&result| {
+                    tiers
+                        .lookups
+                        .get_or_create(&TierResultLabels { tier, result })
+                        .get()
+                })
+                .sum()
+        };
+        let list = self.slots.iter().map(|slot| {
+            let tier = slot.tier.name();
+            let labels = TierLabels { tier };
+            serde_json::json!({
+                "tier": tier,
+                "hits": count(tier, &["hit"]),
+                "stale": count(tier, &["stale"]),
+                "misses": count(tier, &["miss", "expired"]),
+                "rejected": count(tier, &["corrupt", "version"]),
+                "errors": count(tier, &["error", "timeout"]),
+                "stored_bytes": tiers.stored_bytes.get_or_create(&labels).get(),
+                "entries": tiers.entries.get_or_create(&labels).get(),
+            })
+        });
+        serde_json::Value::Array(list.collect())
     }
 
     /// The first tier's valid entry for `key` (fresh or not, by `fresh`; never past the stale
@@ -320,3 +347,34 @@ fn warn_throttled(
         tracing::warn!(tier, op, error = %error, "storage tier failed; going on without it");
     }
 }
+
+/// Every series of `tier` at zero from the start, so that rates and dashboards see it before
+/// its first event.
+fn zero_series(metrics: &Metrics, tier: &'static str) {
+    let tiers = &metrics.tiers;
+    for result in [
+        "hit", "stale", "miss", "expired", "corrupt", "error", "timeout",
+    ] {
+        let _ = tiers
+            .lookups
+            .get_or_create(&TierResultLabels { tier, result });
+    }
+    for result in ["stored", "dropped", "error"] {
+        let _ = tiers
+            .writes
+            .get_or_create(&TierResultLabels { tier, result });
+    }
+    for kind in ["io", "timeout", "unavailable"] {
+        let _ = tiers.errors.get_or_create(&TierKindLabels { tier, kind });
+    }
+    let labels = TierLabels { tier };
+    let _ = tiers.lookup_duration.get_or_create(&labels);
+    let _ = tiers.read_bytes.get_or_create(&labels);
+    let _ = tiers.written_bytes.get_or_create(&labels);
+    let _ = tiers.evictions.get_or_create(&labels);
+    let _ = tiers.entries.get_or_create(&labels);
+    let _ = tiers.stored_bytes.get_or_create(&labels);
+}
+
+#[cfg(test)]
+mod tests;
