@@ -108,6 +108,11 @@ impl S3Server {
         .to_vec()
     }
 
+    /// The file holding `key` of `bucket`.
+    pub(crate) fn path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.dir.path().join(bucket).join(key)
+    }
+
     /// Puts (or replaces) `key` in `bucket`.
     pub(crate) fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
         let path = self.dir.path().join(bucket).join(key);
