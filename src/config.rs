@@ -312,6 +312,10 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_BREAKER_FAILURES", default_value_t = 5)]
     pub breaker_failures: u32,
 
+    /// Object storage: `s3://` sources and the shared result tier.
+    #[command(flatten)]
+    pub s3: S3Args,
+
     /// How long a tripped origin is skipped before one probe request is let through.
     #[arg(long, env = "IMGSHIELD_BREAKER_COOLDOWN", default_value = "30s", value_parser = humantime::parse_duration)]
     pub breaker_cooldown: Duration,
@@ -461,6 +465,53 @@ pub enum FallbackStatus {
 pub enum LogFormat {
     Human,
     Json,
+}
+
+/// Object storage (`src=s3://bucket/key`, `--shared-store`). Unset settings fall back to the
+/// standard `AWS_*` environment (keys, session token, region, endpoint, web identity), then the
+/// container and instance metadata credentials.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct S3Args {
+    /// Bucket whose objects may be sources, as `src=s3://NAME/key` (repeatable; comma-separated in
+    /// the environment). Without any, `s3://` sources are refused (403).
+    #[arg(
+        long = "allow-s3-bucket",
+        env = "IMGSHIELD_ALLOW_S3_BUCKET",
+        value_delimiter = ','
+    )]
+    pub allow_buckets: Vec<String>,
+
+    /// S3-compatible endpoint, e.g. `http://127.0.0.1:9000` for MinIO or an R2 account URL;
+    /// without it, AWS (or `AWS_ENDPOINT_URL_S3`).
+    #[arg(long = "s3-endpoint", env = "IMGSHIELD_S3_ENDPOINT")]
+    pub endpoint: Option<String>,
+
+    /// Region to sign for; without it `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`.
+    #[arg(long = "s3-region", env = "IMGSHIELD_S3_REGION")]
+    pub region: Option<String>,
+
+    /// Path-style requests (`endpoint/bucket/key`), as MinIO, Ceph and most local servers need;
+    /// otherwise virtual-hosted (`bucket.endpoint/key`).
+    #[arg(long = "s3-path-style", env = "IMGSHIELD_S3_PATH_STYLE")]
+    pub path_style: bool,
+
+    /// Access key id (else `AWS_ACCESS_KEY_ID` and the rest of the chain).
+    #[arg(long = "s3-access-key-id", env = "IMGSHIELD_S3_ACCESS_KEY_ID")]
+    pub access_key_id: Option<String>,
+
+    /// A shared result tier on object storage, `s3://bucket/prefix` (unset: none): replicas given
+    /// the same one serve each other's results, and a restarted one starts warm. Looked up after
+    /// memory and `--disk-cache-dir`; see docs/STORAGE.md for the bucket's lifecycle rule.
+    #[arg(long = "shared-store", env = "IMGSHIELD_SHARED_STORE")]
+    pub shared_store: Option<String>,
+
+    /// Secret access key (else `AWS_SECRET_ACCESS_KEY`); prefer the environment to the command line.
+    #[arg(
+        long = "s3-secret-access-key",
+        env = "IMGSHIELD_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub secret_access_key: Option<String>,
 }
 
 impl Config {

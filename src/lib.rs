@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod objstore;
 pub mod origin;
 pub mod params;
 pub mod placeholder;

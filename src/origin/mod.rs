@@ -9,6 +9,7 @@ mod breaker;
 mod freshness;
 mod local;
 mod remote;
+mod s3;
 mod sources;
 
 pub use allow::{is_public, AllowList, Reach};
@@ -97,6 +98,8 @@ pub struct OriginConfig {
     pub connect_timeout: Duration,
     pub fetch_timeout: Duration,
     pub max_redirects: u8,
+    /// The allowed buckets of `s3://` sources, with their clients; `None` refuses them all.
+    pub s3_buckets: Option<crate::objstore::Buckets>,
 }
 
 /// A source as its origin gave it: the bytes, what may be done with copies of what is made from
@@ -112,6 +115,7 @@ pub struct Got {
 pub struct Origin {
     local: local::LocalRoot,
     remote: remote::RemoteOrigin,
+    s3: s3::S3Origin,
     /// Remote sources only: local files are read from the page cache at no origin's expense.
     sources: Option<SourceCache>,
 }
@@ -122,8 +126,14 @@ impl Origin {
         breakers: Breakers,
         sources: Option<SourceCache>,
     ) -> Result<Origin, String> {
+        let breakers = std::sync::Arc::new(breakers);
         Ok(Origin {
             local: local::LocalRoot::new(&config.root, config.max_bytes)?,
+            s3: s3::S3Origin::new(
+                config.s3_buckets.clone(),
+                config.max_bytes,
+                breakers.clone(),
+            ),
             remote: remote::RemoteOrigin::new(&config, breakers),
             sources,
         })
@@ -148,11 +158,11 @@ impl Origin {
             (Source::Remote(url), Some(sources)) => {
                 sources
                     .get(url.as_str(), |validators| async move {
-                        self.remote.fetch(url, validators.as_ref()).await
+                        self.fetch_remote(url, validators.as_ref()).await
                     })
                     .await
             }
-            (Source::Remote(url), None) => match self.remote.fetch(url, None).await? {
+            (Source::Remote(url), None) => match self.fetch_remote(url, None).await? {
                 Fetched::Full { bytes, meta } => Ok(Got {
                     bytes,
                     caching: meta.caching(std::time::Instant::now()),
@@ -162,6 +172,21 @@ impl Origin {
                 Fetched::NotModified { .. } => Err(OriginError::Status(304)),
             },
             (Source::Local(path), _) => self.local.read(path).await,
+        }
+    }
+}
+
+impl Origin {
+    /// An http(s) origin's response, or an `s3://` object.
+    async fn fetch_remote(
+        &self,
+        url: &url::Url,
+        validators: Option<&Validators>,
+    ) -> Result<Fetched, OriginError> {
+        if url.scheme() == "s3" {
+            self.s3.fetch(url, validators).await
+        } else {
+            self.remote.fetch(url, validators).await
         }
     }
 }

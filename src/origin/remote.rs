@@ -40,11 +40,11 @@ pub(super) struct RemoteOrigin {
     max_bytes: u64,
     fetch_timeout: Duration,
     max_redirects: u8,
-    breakers: Breakers,
+    breakers: Arc<Breakers>,
 }
 
 impl RemoteOrigin {
-    pub(super) fn new(config: &OriginConfig, breakers: Breakers) -> RemoteOrigin {
+    pub(super) fn new(config: &OriginConfig, breakers: Arc<Breakers>) -> RemoteOrigin {
         RemoteOrigin {
             any_address: pooled_client(config, GuardedResolver { public_only: false }),
             public_only: pooled_client(config, GuardedResolver { public_only: true }),
@@ -338,6 +338,7 @@ mod tests {
             connect_timeout: Duration::from_secs(2),
             fetch_timeout: Duration::from_secs(2),
             max_redirects: 1,
+            s3_buckets: None,
         };
         // The client a wildcard entry gets; `localhost` resolves (through /etc/hosts) to loopback.
         let client = pooled_client(&config, GuardedResolver { public_only: true });

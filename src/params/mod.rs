@@ -20,7 +20,7 @@ pub use info::InfoParams;
 pub use ops::{Padding, Position, Region, Watermark};
 pub use query::Presets;
 pub use resize::{Delivery, Fit, FormatChoice, Params, MAX_FILENAME_CHARS};
-pub use source::{LocalPath, Source};
+pub use source::{is_bucket_name, LocalPath, Source};
 
 use crate::types::OutputFormat;
 

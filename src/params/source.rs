@@ -1,4 +1,5 @@
-//! The `src` parameter: an absolute http(s) URL, or a path below the local root.
+//! The `src` parameter: an absolute http(s) URL, an `s3://bucket/key` object, or a path below the
+//! local root.
 //!
 //! Remote URLs go through a real URL parser (never string matching), so userinfo, odd host notations
 //! and percent-encoding are normalised before anyone compares hosts. Local paths are checked
@@ -47,9 +48,12 @@ impl Source {
         let invalid = |reason: String| ParamError::invalid("src", reason);
         let mut url =
             url::Url::parse(value).map_err(|e| invalid(format!("not a valid URL: {e}")))?;
+        if url.scheme() == "s3" {
+            return Self::parse_s3(url);
+        }
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid(format!(
-                "scheme '{}' is not allowed; use http or https",
+                "scheme '{}' is not allowed; use http, https or s3",
                 url.scheme()
             )));
         }
@@ -61,6 +65,27 @@ impl Source {
         }
         // The fragment never reaches the origin; dropping it keeps one cache entry per image.
         url.set_fragment(None);
+        Ok(Source::Remote(url))
+    }
+
+    /// `s3://bucket/key`: a bucket name as S3 allows one, a key, nothing else (no port,
+    /// credentials, query or fragment: none of them would reach the object).
+    fn parse_s3(url: url::Url) -> Result<Source, ParamError> {
+        let invalid = |reason: &str| ParamError::invalid("src", reason.to_string());
+        let bucket = url.host_str().unwrap_or_default();
+        if !is_bucket_name(bucket) {
+            return Err(invalid("not a valid S3 bucket name"));
+        }
+        if url.port().is_some() || !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("an s3 URL is s3://bucket/key"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("an s3 URL has no query or fragment"));
+        }
+        let key = url.path().trim_start_matches('/');
+        if key.is_empty() || key.ends_with('/') {
+            return Err(invalid("the s3 URL names no object"));
+        }
         Ok(Source::Remote(url))
     }
 
@@ -85,6 +110,18 @@ impl Source {
             Source::Local(path) => format!("local:{}", path.as_str()),
         }
     }
+}
+
+/// S3's rules for new bucket names: 3 to 63 of `a-z`, `0-9`, `.` and `-`, starting and ending
+/// with a letter or digit.
+pub fn is_bucket_name(name: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && edge(name.chars().next())
+        && edge(name.chars().last())
 }
 
 impl LocalPath {
@@ -152,6 +189,43 @@ mod tests {
             "ftp://x/y.jpg",
             "gopher://x",
             "data:image/png;base64,AA",
+        ] {
+            assert!(Source::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        for good in ["abc", "my-bucket.images", "0a9"] {
+            assert!(is_bucket_name(good), "{good}");
+        }
+        for bad in [
+            "ab",
+            "Abc",
+            "-abc",
+            "abc-",
+            "a_b",
+            "a/b",
+            "",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_bucket_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn s3_urls_name_a_bucket_and_a_key() {
+        let src = Source::parse("s3://photos/a/../b%20c.jpg").expect("valid");
+        assert_eq!(src.identity(), "s3://photos/b%20c.jpg");
+        for bad in [
+            "s3://Photos/a.jpg",
+            "s3://ph/a.jpg",
+            "s3://photos",
+            "s3://photos/",
+            "s3://photos/dir/",
+            "s3://photos:9000/a.jpg",
+            "s3://u:p@photos/a.jpg",
+            "s3://photos/a.jpg?versionId=1",
         ] {
             assert!(Source::parse(bad).is_err(), "{bad}");
         }

@@ -138,6 +138,7 @@ fn origin(config: &Config, root: &std::path::Path, metrics: &Metrics) -> Result<
             connect_timeout: config.connect_timeout,
             fetch_timeout: config.fetch_timeout,
             max_redirects: config.max_redirects,
+            s3_buckets: s3_buckets(config)?,
         },
         breakers,
         (config.source_cache_bytes > 0).then(|| {
@@ -149,6 +150,16 @@ fn origin(config: &Config, root: &std::path::Path, metrics: &Metrics) -> Result<
             )
         }),
     )
+}
+
+/// Clients for the buckets `s3://` sources may name; `None` without any.
+fn s3_buckets(config: &Config) -> Result<Option<crate::objstore::Buckets>, String> {
+    if config.s3.allow_buckets.is_empty() {
+        return Ok(None);
+    }
+    let names = config.s3.allow_buckets.iter().map(String::as_str);
+    crate::objstore::Buckets::new(&crate::objstore::S3Settings::from_config(config), names)
+        .map(Some)
 }
 
 impl App {
@@ -171,6 +182,8 @@ impl App {
             })
             .set(1);
         let origin = origin(config, root, &metrics)?;
+        // A --shared-store that cannot be used stops the start, with the reason.
+        crate::store::shared::from_config(config)?;
         let tiers = crate::store::from_config(config, &metrics);
         Ok(App {
             renderer: Arc::new(renderer),

@@ -89,6 +89,7 @@ impl App {
         requesters: Requesters,
     ) -> Result<(Admission, Got, Duration), Error> {
         let origin_kind = match src {
+            Source::Remote(url) if url.scheme() == "s3" => "s3",
             Source::Remote(_) => "remote",
             Source::Local(_) => "local",
         };

@@ -35,6 +35,7 @@ use crate::metrics::Metrics;
 
 pub mod disk;
 pub mod entry;
+pub mod shared;
 mod tiers;
 
 pub use tiers::Tiers;
@@ -95,6 +96,12 @@ pub fn from_config(config: &Config, metrics: &Arc<Metrics>) -> Tiers {
             config.disk_cache_bytes,
             metrics.clone(),
         )));
+    }
+    match shared::from_config(config) {
+        Ok(Some(shared)) => tiers.push(Arc::new(shared)),
+        Ok(None) => {}
+        // App::new checked it first; here only for callers that did not.
+        Err(why) => tracing::error!(%why, "the shared tier cannot be used; going on without it"),
     }
     if tiers.is_empty() {
         return Tiers::none(metrics.clone());
