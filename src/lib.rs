@@ -72,6 +72,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         tracing::info!(delay = ?config.drain_delay, "draining: /readyz answers 503");
         tokio::time::sleep(config.drain_delay).await;
     }
+    let app = server.app().clone();
     server.shutdown().await;
+    app.flush_tiers(config.shutdown_grace).await;
     Ok(())
 }

@@ -248,6 +248,19 @@ impl App {
         self.renderer.primary().as_ref()
     }
 
+    /// At shutdown, after the last request: waits up to `within` for the storage tiers' queued
+    /// writes, so what was made just before a deploy is there for the next start.
+    pub async fn flush_tiers(&self, within: Duration) {
+        let left = self.tiers.flush(within).await;
+        if left > 0 {
+            tracing::warn!(
+                left,
+                ?within,
+                "storage tier writes still pending at exit: dropped"
+            );
+        }
+    }
+
     /// Readiness goes false when shutdown starts, so load balancers stop sending new work.
     pub fn set_draining(&self) {
         self.ready.store(false, Ordering::Release);

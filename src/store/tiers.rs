@@ -1,6 +1,7 @@
 //! The tiers of one server, in lookup order: reads with a bounded wait, entries checked before
 //! they are served, writes queued off the request path, and every outcome counted.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,8 @@ use crate::metrics::{Metrics, TierKindLabels, TierLabels, TierResultLabels};
 
 /// Writes one tier runs at once (a shared store over the network gains from a few in flight).
 const WRITES_IN_FLIGHT: usize = 4;
+/// How often [`Tiers::flush`] looks at the count of pending writes.
+const FLUSH_POLL: Duration = Duration::from_millis(10);
 /// A write waits this many `--tier-timeout`s before it is abandoned and counted as an error.
 const WRITE_TIMEOUT_FACTOR: u32 = 20;
 /// At most one warning per tier this often: a full disk fails every write.
@@ -20,6 +23,8 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 /// The tiers behind the memory cache, in lookup order (possibly none).
 pub struct Tiers {
     slots: Vec<Slot>,
+    /// Writes queued or running, over every tier: what [`Tiers::flush`] waits for.
+    pending: Arc<AtomicUsize>,
     timeout: Duration,
     /// `--cache-ttl` + `--stale-grace`: an entry older than this is never served, even stale.
     keep_for: Duration,
@@ -42,6 +47,7 @@ impl Tiers {
     pub fn none(metrics: Arc<Metrics>) -> Tiers {
         Tiers {
             slots: Vec::new(),
+            pending: Arc::new(AtomicUsize::new(0)),
             timeout: Duration::ZERO,
             keep_for: Duration::ZERO,
             metrics,
@@ -60,6 +66,7 @@ impl Tiers {
         let write_timeout = timeout
             .saturating_mul(WRITE_TIMEOUT_FACTOR)
             .max(Duration::from_secs(1));
+        let pending = Arc::new(AtomicUsize::new(0));
         let slots = tiers
             .into_iter()
             .map(|tier| {
@@ -71,6 +78,7 @@ impl Tiers {
                     metrics: metrics.clone(),
                     timeout: write_timeout,
                     warned: warned.clone(),
+                    pending: pending.clone(),
                 };
                 tokio::spawn(writer.run(queued));
                 Slot {
@@ -82,6 +90,7 @@ impl Tiers {
             .collect();
         Tiers {
             slots,
+            pending,
             timeout,
             keep_for,
             metrics,
@@ -159,8 +168,24 @@ impl Tiers {
         }
     }
 
+    /// Waits until every queued write has been done (or has failed), for at most `within`: at
+    /// shutdown, so results made just before it are on disk for the next start. Returns how many
+    /// writes were still pending when it gave up (0 when all were done).
+    pub async fn flush(&self, within: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let pending = self.pending.load(Ordering::Acquire);
+            if pending == 0 || tokio::time::Instant::now() >= deadline {
+                return pending;
+            }
+            tokio::time::sleep(FLUSH_POLL).await;
+        }
+    }
+
     fn queue(&self, slot: &Slot, write: Write) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
         if slot.writes.try_send(write).is_err() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
             self.metrics
                 .tiers
                 .writes
@@ -250,6 +275,8 @@ struct Writer {
     metrics: Arc<Metrics>,
     timeout: Duration,
     warned: Arc<Mutex<Option<Instant>>>,
+    /// The shared count of [`Tiers::flush`], decremented when a write is done.
+    pending: Arc<AtomicUsize>,
 }
 
 impl Writer {
@@ -263,6 +290,7 @@ impl Writer {
             let this = this.clone();
             tokio::spawn(async move {
                 this.write(write).await;
+                this.pending.fetch_sub(1, Ordering::AcqRel);
                 drop(permit);
             });
         }

@@ -13,6 +13,8 @@ struct Scripted {
     entries: Mutex<HashMap<CacheKey, Bytes>>,
     hang: bool,
     fail: bool,
+    /// How long each `put` takes (a slow disk or store).
+    put_delay: Duration,
     name: &'static str,
 }
 
@@ -34,6 +36,7 @@ impl Tier for Scripted {
         Ok(self.entries.lock().expect("lock").get(&key).cloned())
     }
     async fn put(&self, key: CacheKey, entry: Bytes) -> Result<(), TierError> {
+        tokio::time::sleep(self.put_delay).await;
         self.entries.lock().expect("lock").insert(key, entry);
         Ok(())
     }
@@ -178,4 +181,35 @@ async fn private_results_never_reach_a_tier_and_a_full_queue_drops_writes() {
     let stored = tier.entries.lock().expect("lock").get(&key()).cloned();
     let back = entry::decode(&key(), &stored.expect("stored")).expect("valid");
     assert!(back.caching.shared(), "the private result was written");
+}
+
+fn nth_key(n: u8) -> CacheKey {
+    CacheKey::from_hex(&format!("{n:02x}").repeat(32)).expect("hex")
+}
+
+#[tokio::test]
+async fn flush_waits_for_queued_writes_and_gives_up_at_its_bound() {
+    let metrics = Arc::new(Metrics::new());
+    let slow = Arc::new(Scripted {
+        put_delay: Duration::from_millis(100),
+        name: "slow",
+        ..Scripted::default()
+    });
+    let tiers = Tiers::new(
+        vec![slow.clone()],
+        Duration::from_secs(1),
+        Duration::from_secs(3600),
+        64,
+        metrics,
+    );
+    // Twelve writes, four at a time, 100 ms each: about 300 ms of work queued.
+    for n in 0..12 {
+        tiers.store(nth_key(n), &rendition());
+    }
+    let left = tiers.flush(Duration::from_millis(20)).await;
+    assert!(left > 0, "a 20 ms flush cannot see 300 ms of writes done");
+    assert_eq!(tiers.flush(Duration::from_secs(10)).await, 0);
+    assert_eq!(slow.entries.lock().expect("lock").len(), 12);
+    // Nothing queued: returns at once.
+    assert_eq!(tiers.flush(Duration::ZERO).await, 0);
 }
