@@ -10,6 +10,8 @@ fn main() {
     println!("cargo:rerun-if-changed=ops.c");
     println!("cargo:rerun-if-changed=ops.h");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    println!("cargo:rerun-if-changed=text.c");
+    println!("cargo:rerun-if-changed=text.h");
 
     let lib = match pkg_config::Config::new()
         .atleast_version(MIN_VIPS)
@@ -35,5 +37,26 @@ fn main() {
         build.include(path);
     }
     build.compile("imgshield_vips_shim");
+    build_text();
     println!("cargo:version={}", lib.version);
+}
+
+/// `text.c`: Pango and Cairo called directly (libvips' own dependencies, already loaded with it).
+fn build_text() {
+    let lib = match pkg_config::Config::new().probe("pangocairo") {
+        Ok(lib) => lib,
+        Err(err) => {
+            eprintln!(
+                "vips-sys: pangocairo was not found by pkg-config ({err}).\n\
+                 On Debian or Ubuntu install it with:  apt-get install -y libpango1.0-dev"
+            );
+            std::process::exit(1);
+        }
+    };
+    let mut build = cc::Build::new();
+    build.file("text.c").warnings(true).extra_warnings(true);
+    for path in &lib.include_paths {
+        build.include(path);
+    }
+    build.compile("imgshield_text");
 }
