@@ -18,7 +18,7 @@
 //! Files, by concern: [`error`](VipsError), `runtime` (init and process policy), `image` (the
 //! handle), `load`, `compute` (running a pipeline), `resize`, `geometry`, `colour`, `frames`,
 //! `ops` (filters and metadata), `save`, `draw` (canvases, compositing), `text` (Pango text, a font map
-//! per thread), `bidi` (paragraph directions for text alignment), `introspect`.
+//! per thread), `text_jpeg` (small banners' one-call JPEG encode), `bidi` (paragraph directions for text alignment), `introspect`.
 
 mod bidi;
 mod colour;
@@ -35,6 +35,7 @@ mod resize;
 mod runtime;
 mod save;
 mod text;
+mod text_jpeg;
 
 pub use draw::Align;
 pub use error::VipsError;
@@ -44,3 +45,4 @@ pub use load::{FailOn, ThumbnailSize};
 pub use runtime::{allow_jxl_loader, init, Runtime};
 pub use save::SaveFormat;
 pub use text::{render_text, TextPixels};
+pub use text_jpeg::encode_rgb_jpeg;

@@ -1,4 +1,5 @@
-//! Declarations for `text.c`: Pango layout and Cairo rasterisation, per-thread font map.
+//! Declarations for `text.c` (Pango layout and Cairo rasterisation, per-thread font map) and
+//! `text_jpeg.c` (a one-call libjpeg encode of RGB pixels).
 
 use std::os::raw::{c_char, c_int};
 
@@ -31,4 +32,20 @@ extern "C" {
         top: c_int,
     ) -> c_int;
     pub fn imgshield_text_layout_free(layout: *mut PangoLayout);
+}
+
+extern "C" {
+    // --- text_jpeg.c ---
+    pub fn imgshield_text_jpeg(
+        pixels: *const u8,
+        width: c_int,
+        height: c_int,
+        quality: c_int,
+        progressive: c_int,
+        out: *mut *mut u8,
+        out_len: *mut usize,
+        message: *mut c_char,
+        message_len: usize,
+    ) -> c_int;
+    pub fn imgshield_text_jpeg_free(buf: *mut u8);
 }

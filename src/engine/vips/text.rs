@@ -20,11 +20,15 @@ use super::save_format;
 use crate::engine::{Clock, Encoded, EngineError, OutputFormat};
 use crate::types::text::{TextAlign, TextSpec, MAX_TEXT_PIXELS};
 use crate::types::Rgba;
-use crate::vips::{render_text, Align, Image, SaveFormat, TextPixels, VipsError};
+use crate::vips::{encode_rgb_jpeg, render_text, Align, Image, SaveFormat, TextPixels, VipsError};
 
 /// The largest banner composed in memory (8 MiB of RGBA): more than any usual banner, well inside
 /// the 48 MiB `render::estimate` reserves for one.
 const MEMORY_CANVAS_PIXELS: u64 = 2 << 20;
+
+/// The largest banner encoded as JPEG in one libjpeg call (`vips::encode_rgb_jpeg`), which cannot
+/// be stopped: about 3 ms of CPU. Larger ones go through libvips' encoder, which can.
+const DIRECT_JPEG_PIXELS: u64 = 256 << 10;
 
 /// The text block: the rendered text, on its `txtbg` box when there is one. Refuses, before
 /// rendering, a text whose estimated size at `wrap_width` exceeds [`MAX_TEXT_PIXELS`].
@@ -133,8 +137,21 @@ pub(crate) fn encode_banner(
         canvas.draw(&label.0, x, y);
         let count = if bands == Bands::Rgba { 4 } else { 3 };
         let pixels = canvas.into_bands(bands);
-        let image = Image::from_pixels_borrowed(&pixels, width, height, count).map_err(internal)?;
-        encode(image, save, clock)?
+        match save {
+            SaveFormat::Jpeg {
+                quality,
+                progressive,
+                ..
+            } if count == 3 && u64::from(width) * u64::from(height) <= DIRECT_JPEG_PIXELS => {
+                clock.check()?;
+                encode_rgb_jpeg(&pixels, width, height, quality, progressive).map_err(internal)?
+            }
+            _ => {
+                let image =
+                    Image::from_pixels_borrowed(&pixels, width, height, count).map_err(internal)?;
+                encode(image, save, clock)?
+            }
+        }
     } else {
         encode_lazy(
             lazy_banner(label, background, (width, height), (x, y), bands).map_err(internal)?,
