@@ -59,24 +59,22 @@ impl Canvas {
     /// The canvas as interleaved pixels of `bands` bands: 4 as it is, 3 without its alpha (for a
     /// canvas known to be opaque), or 3 flattened onto white.
     pub(super) fn into_bands(self, bands: Bands) -> Vec<u8> {
-        match bands {
-            Bands::Rgba => self.rgba,
-            Bands::Rgb => self
-                .rgba
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect(),
-            Bands::RgbOnWhite => self
-                .rgba
-                .chunks_exact(4)
-                .flat_map(|p| {
-                    let a = u32::from(p[3]);
-                    // vips_flatten on uchar: (a * v + (255 - a) * background) / 255.
-                    let on_white = |v: u8| ((a * u32::from(v) + (255 - a) * 255) / 255) as u8;
-                    [on_white(p[0]), on_white(p[1]), on_white(p[2])]
-                })
-                .collect(),
+        if bands == Bands::Rgba {
+            return self.rgba;
         }
+        let mut out = Vec::with_capacity(self.rgba.len() / 4 * 3);
+        for p in self.rgba.chunks_exact(4) {
+            let rgb = [p[0], p[1], p[2]];
+            out.extend_from_slice(&match bands {
+                Bands::RgbOnWhite => {
+                    // vips_flatten on uchar: (a * v + (255 - a) * background) / 255.
+                    let a = u32::from(p[3]);
+                    rgb.map(|v| ((a * u32::from(v) + (255 - a) * 255) / 255) as u8)
+                }
+                _ => rgb,
+            });
+        }
+        out
     }
 }
 
