@@ -62,17 +62,17 @@ impl Canvas {
         if bands == Bands::Rgba {
             return self.rgba;
         }
-        let mut out = Vec::with_capacity(self.rgba.len() / 4 * 3);
-        for p in self.rgba.chunks_exact(4) {
-            let rgb = [p[0], p[1], p[2]];
-            out.extend_from_slice(&match bands {
-                Bands::RgbOnWhite => {
-                    // vips_flatten on uchar: (a * v + (255 - a) * background) / 255.
-                    let a = u32::from(p[3]);
-                    rgb.map(|v| ((a * u32::from(v) + (255 - a) * 255) / 255) as u8)
+        let mut out = vec![0u8; self.rgba.len() / 4 * 3];
+        let pairs = out.chunks_exact_mut(3).zip(self.rgba.chunks_exact(4));
+        match bands {
+            Bands::Rgb | Bands::Rgba => pairs.for_each(|(o, p)| o.copy_from_slice(&p[..3])),
+            Bands::RgbOnWhite => pairs.for_each(|(o, p)| {
+                // vips_flatten on uchar: (a * v + (255 - a) * background) / 255.
+                let a = u32::from(p[3]);
+                for (o, v) in o.iter_mut().zip(p) {
+                    *o = ((a * u32::from(*v) + (255 - a) * 255) / 255) as u8;
                 }
-                _ => rgb,
-            });
+            }),
         }
         out
     }
