@@ -32,6 +32,7 @@ if [ "${1:-}" = "--bench" ]; then
   packages+=(wrk hyperfine linux-perf python3)
   packages+=(bc)                  # arithmetic in scripts/deadline-check.sh
   packages+=(libjpeg-turbo-progs) # cjpeg/djpeg: the per-scan decode rates in docs/SECURITY.md
+  packages+=(valgrind)            # callgrind: instructions per banner in scripts/text-bench.sh
 fi
 
 missing=()

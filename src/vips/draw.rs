@@ -1,12 +1,10 @@
-//! Drawing: text (the user's text escaped, never parsed as Pango markup), solid canvases and
-//! compositing, the primitives of text and watermark overlays. Colours are RGBA, 0..=255 each.
+//! Drawing: solid canvases and compositing, the primitives of text (`text.rs`) and watermark
+//! overlays. Colours are RGBA, 0..=255 each.
 
-use std::ffi::{CStr, CString};
 use std::os::raw::c_int;
 
 use vips_sys as ffi;
 
-use super::bidi::{self, Direction};
 use super::error::c_dim;
 use super::image::produce;
 use super::{init, Image, VipsError};
@@ -19,137 +17,7 @@ pub enum Align {
     High,
 }
 
-/// Escapes `text` for Pango markup: `vips_text` always parses markup, so without this a user's
-/// `<span ...>` would style the text, and a stray `<` or `&` would make rendering fail.
-fn escape_markup(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The alignment to ask Pango for so that a paragraph of `direction` lands at `align`: Pango flips
-/// it for right-to-left paragraphs.
-fn pango_align(align: Align, direction: Direction) -> Align {
-    match (align, direction) {
-        (Align::Low, Direction::Rtl) => Align::High,
-        (Align::High, Direction::Rtl) => Align::Low,
-        (align, _) => align,
-    }
-}
-
-/// `vips_text` of `markup`, wrapped at `width` (0: never) and aligned by `align` as Pango reads it.
-fn render_markup(
-    markup: &CStr,
-    font: &CStr,
-    width: c_int,
-    align: Align,
-) -> Result<Image<'static>, VipsError> {
-    let align = match align {
-        Align::Low => ffi::VIPS_ALIGN_LOW,
-        Align::Centre => ffi::VIPS_ALIGN_CENTRE,
-        Align::High => ffi::VIPS_ALIGN_HIGH,
-    };
-    let rendered = produce("text rendering failed", |out| {
-        // SAFETY: markup and font are NUL-terminated and outlive the call, which copies them;
-        // out is a valid out-pointer. The markup is well-formed: the user's text is escaped.
-        unsafe { ffi::imgshield_text(out, markup.as_ptr(), font.as_ptr(), width, align) }
-    })?;
-    if rendered.width() == 0 || rendered.height() == 0 {
-        return Err(VipsError("the text rendered no pixels".into()));
-    }
-    Ok(rendered)
-}
-
-/// Rendered runs of text one under the other on a transparent block as wide as the widest, each
-/// placed by `align`, and computed now (the runs are in memory already, and small).
-fn stack(runs: &[Image<'static>], align: Align) -> Result<Image<'static>, VipsError> {
-    let width = runs.iter().map(Image::width).max().unwrap_or(1);
-    let height = runs
-        .iter()
-        .map(Image::height)
-        .fold(0u32, u32::saturating_add);
-    let mut block = Image::solid(width, height, [0; 4])?;
-    let mut top = 0i64;
-    for run in runs {
-        let room = i64::from(width.saturating_sub(run.width()));
-        let left = match align {
-            Align::Low => 0,
-            Align::Centre => room / 2,
-            Align::High => room,
-        };
-        block = block.composite_over(run, left, top, 1.0)?;
-        top += i64::from(run.height());
-    }
-    block.in_memory()
-}
-
-/// The markup `vips_text` gets: the escaped text in one span of colour `[r, g, b]`.
-fn coloured_markup(text: &str, [r, g, b]: [u8; 3]) -> Result<CString, VipsError> {
-    CString::new(format!(
-        "<span foreground=\"#{r:02x}{g:02x}{b:02x}\">{}</span>",
-        escape_markup(text)
-    ))
-    .map_err(|_| VipsError("the text contains a NUL character".into()))
-}
-
 impl Image<'static> {
-    /// Renders plain UTF-8 `text` (never interpreted as markup) in `color` (RGBA) as an 8-bit sRGB
-    /// RGBA image just large enough for it. `font` is a Pango font description such as
-    /// `"DejaVu Sans Bold 32px"`; glyphs it lacks (CJK, say) come from fontconfig's fallback fonts.
-    /// Lines wrap at `wrap_width` pixels (at word boundaries, between characters for longer words),
-    /// aligned by `align` on the page whatever their direction: `High` puts the right edge of an
-    /// Arabic line, as of an English one, at the right. The caller bounds the cost (text length,
-    /// size, wrap width): Pango lays out and rasterises the whole text here, eagerly.
-    pub fn text(
-        text: &str,
-        font: &str,
-        color: [u8; 4],
-        wrap_width: Option<u32>,
-        align: Align,
-    ) -> Result<Image<'static>, VipsError> {
-        init()?;
-        let [r, g, b, a] = color;
-        let font = CString::new(font)
-            .map_err(|_| VipsError("the font name contains a NUL character".into()))?;
-        let width = c_dim(wrap_width.unwrap_or(0))?;
-        let runs = bidi::direction_runs(text);
-        let rendered = runs
-            .iter()
-            .map(|&(run, direction)| {
-                let markup = coloured_markup(run, [r, g, b])?;
-                render_markup(&markup, &font, width, pango_align(align, direction))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .and_then(|rendered| match rendered.as_slice() {
-                [one] => Ok(one.clone()),
-                _ => stack(&rendered, align),
-            });
-        let rendered = match rendered {
-            Ok(image) => image,
-            // A run with nothing visible (a direction mark alone) renders nothing by itself; the
-            // whole text as one layout still does, aligned as Pango reads `align`.
-            Err(_) if runs.len() > 1 => {
-                let markup = coloured_markup(text, [r, g, b])?;
-                render_markup(&markup, &font, width, align)?
-            }
-            Err(err) => return Err(err),
-        };
-        if a == 255 {
-            Ok(rendered)
-        } else {
-            rendered.multiply_alpha(f64::from(a) / 255.0)
-        }
-    }
-
     /// A width×height image of one colour (RGBA): 8-bit sRGB with alpha. Lazy, so a large canvas
     /// costs no memory until it is composited and saved.
     pub fn solid(width: u32, height: u32, color: [u8; 4]) -> Result<Image<'static>, VipsError> {
@@ -227,15 +95,6 @@ mod tests {
 
     fn pixels(image: &Image<'_>) -> Vec<u8> {
         image.decode_to_memory().expect("computes")
-    }
-
-    #[test]
-    fn markup_is_escaped() {
-        assert_eq!(
-            escape_markup(r#"<span foreground="red">a&b</span>'"#),
-            "&lt;span foreground=&quot;red&quot;&gt;a&amp;b&lt;/span&gt;&apos;"
-        );
-        assert_eq!(escape_markup("你好 plain"), "你好 plain");
     }
 
     #[test]

@@ -17,8 +17,8 @@
 //!
 //! Files, by concern: [`error`](VipsError), `runtime` (init and process policy), `image` (the
 //! handle), `load`, `compute` (running a pipeline), `resize`, `geometry`, `colour`, `frames`,
-//! `ops` (filters and metadata), `save`, `draw` (text, canvases, compositing), `bidi` (paragraph
-//! directions for text alignment), `introspect`.
+//! `ops` (filters and metadata), `save`, `draw` (canvases, compositing), `text` (Pango text, a font map
+//! per thread), `text_jpeg` (small banners' one-call JPEG encode), `bidi` (paragraph directions for text alignment), `introspect`.
 
 mod bidi;
 mod colour;
@@ -34,6 +34,8 @@ mod ops;
 mod resize;
 mod runtime;
 mod save;
+mod text;
+mod text_jpeg;
 
 pub use draw::Align;
 pub use error::VipsError;
@@ -42,3 +44,5 @@ pub use image::Image;
 pub use load::{FailOn, ThumbnailSize};
 pub use runtime::{allow_jxl_loader, init, Runtime};
 pub use save::SaveFormat;
+pub use text::{render_text, TextPixels};
+pub use text_jpeg::encode_rgb_jpeg;

@@ -7,6 +7,8 @@ use std::os::raw::{c_char, c_double, c_int, c_uint, c_void};
 
 mod ops;
 pub use ops::*;
+mod text;
+pub use text::*;
 
 /// `VipsImage` is a GObject; Rust only ever holds pointers to it.
 #[repr(C)]

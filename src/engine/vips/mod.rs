@@ -7,6 +7,7 @@
 //! No `unsafe` here: everything goes through the safe layer in [`crate::vips`], whose `Image`,
 //! `SaveFormat`, `VipsError` and `init` are re-exported for existing callers.
 
+mod canvas;
 mod derivatives;
 mod encode_budget;
 mod formats;

@@ -2,24 +2,37 @@
 //! of `/resize`); a [`Label`] and [`encode_banner`] make a whole image (`GET /text`, which
 //! `render::banner` sizes and checks).
 //!
-//! Pango (through `vips_text`) lays the text out and rasterises it eagerly, in one piece, when the
-//! label is made; only the compositing and the encode are lazy. So the size of that piece is
-//! checked before rendering, from [`TextSpec::estimated_size`] with the real wrap width, on top of
-//! the bounds the parser already applied. The user's text is never parsed as markup (the handle
-//! escapes it), and fonts come from fontconfig: CJK needs a CJK font installed (`fonts-noto-cjk`
-//! in `scripts/install-deps.sh` and the runtime image).
+//! Pango lays the text out and Cairo rasterises it eagerly, in one piece, when the label is made
+//! (`vips::render_text`, with a font map kept per thread). So the size of that piece is checked
+//! before rendering, from [`TextSpec::estimated_size`] with the real wrap width, on top of the
+//! bounds the parser already applied. The user's text is never parsed as markup, and fonts come
+//! from fontconfig: CJK needs a CJK font installed (`fonts-noto-cjk` in `scripts/install-deps.sh`
+//! and the runtime image).
+//!
+//! A banner up to [`MEMORY_CANVAS_PIXELS`] is composed on a [`Canvas`] in memory and handed to
+//! the encoder as pixels; a larger one stays a lazy libvips pipeline (a solid canvas and a
+//! composite), so its memory is bounded by libvips' tiles rather than by its size.
 
 use bytes::Bytes;
 
+use super::canvas::{Bands, Canvas};
 use super::save_format;
 use crate::engine::{Clock, Encoded, EngineError, OutputFormat};
 use crate::types::text::{TextAlign, TextSpec, MAX_TEXT_PIXELS};
 use crate::types::Rgba;
-use crate::vips::{Align, Image, VipsError};
+use crate::vips::{encode_rgb_jpeg, render_text, Align, Image, SaveFormat, TextPixels, VipsError};
+
+/// The largest banner composed in memory (8 MiB of RGBA): more than any usual banner, well inside
+/// the 48 MiB `render::estimate` reserves for one.
+const MEMORY_CANVAS_PIXELS: u64 = 2 << 20;
+
+/// The largest banner encoded as JPEG in one libjpeg call (`vips::encode_rgb_jpeg`), which cannot
+/// be stopped: about 3 ms of CPU. Larger ones go through libvips' encoder, which can.
+const DIRECT_JPEG_PIXELS: u64 = 256 << 10;
 
 /// The text block: the rendered text, on its `txtbg` box when there is one. Refuses, before
 /// rendering, a text whose estimated size at `wrap_width` exceeds [`MAX_TEXT_PIXELS`].
-fn label(spec: &TextSpec, wrap_width: u32) -> Result<Image<'static>, VipsError> {
+fn label(spec: &TextSpec, wrap_width: u32) -> Result<TextPixels, VipsError> {
     let (w, h) = spec.estimated_size(wrap_width);
     if w.saturating_mul(h) > MAX_TEXT_PIXELS {
         return Err(VipsError(format!(
@@ -31,7 +44,7 @@ fn label(spec: &TextSpec, wrap_width: u32) -> Result<Image<'static>, VipsError> 
         TextAlign::Center => Align::Centre,
         TextAlign::Right => Align::High,
     };
-    let text = Image::text(
+    let text = render_text(
         &spec.text,
         &spec.font_description(),
         spec.color.0,
@@ -42,12 +55,17 @@ fn label(spec: &TextSpec, wrap_width: u32) -> Result<Image<'static>, VipsError> 
         return Ok(text);
     };
     let pad = spec.box_padding();
-    let boxed = Image::solid(
-        text.width().saturating_add(2 * pad),
-        text.height().saturating_add(2 * pad),
+    let mut boxed = Canvas::filled(
+        text.width.saturating_add(2 * pad),
+        text.height.saturating_add(2 * pad),
         color.0,
-    )?;
-    boxed.composite_over(&text, i64::from(pad), i64::from(pad), 1.0)
+    );
+    boxed.draw(&text, i64::from(pad), i64::from(pad));
+    Ok(boxed.into())
+}
+
+fn as_image(pixels: &TextPixels) -> Result<Image<'static>, VipsError> {
+    Image::from_pixels(&pixels.rgba, pixels.width, pixels.height, 4)
 }
 
 /// Draws `spec` onto `base`: the text wraps at `txtwidth` (default: the image's width less both
@@ -56,7 +74,7 @@ fn label(spec: &TextSpec, wrap_width: u32) -> Result<Image<'static>, VipsError> 
 /// converted) and keeps alpha only if `base` had it. Lazy like any other step: the pixels are
 /// composited when the pipeline is saved.
 pub fn draw_text<'s>(base: Image<'s>, spec: &TextSpec) -> Result<Image<'s>, VipsError> {
-    let label = label(spec, spec.wrap_width(base.width()))?;
+    let label = as_image(&label(spec, spec.wrap_width(base.width()))?)?;
     let (x, y) = spec.position.place(
         (base.width(), base.height()),
         (label.width(), label.height()),
@@ -70,7 +88,7 @@ fn internal(err: VipsError) -> EngineError {
 }
 
 /// A rendered text block (see [`label`]), ready to be placed on a banner's canvas.
-pub(crate) struct Label(Image<'static>);
+pub(crate) struct Label(TextPixels);
 
 impl Label {
     /// Renders `spec` wrapped at `wrap_width` (Pango lays it out and rasterises it now).
@@ -79,11 +97,11 @@ impl Label {
     }
 
     pub(crate) fn width(&self) -> u32 {
-        self.0.width()
+        self.0.width
     }
 
     pub(crate) fn height(&self) -> u32 {
-        self.0.height()
+        self.0.height
     }
 }
 
@@ -99,11 +117,46 @@ pub(crate) fn encode_banner(
     (format, quality): (OutputFormat, u8),
     clock: &Clock,
 ) -> Result<Encoded, EngineError> {
-    let image = place_on_canvas(&label.0, spec, background, (width, height), format)?;
+    let (x, y) = spec.position.place(
+        (width, height),
+        (label.width(), label.height()),
+        spec.margin,
+    );
+    let bands = if background.0[3] == 255 {
+        // The canvas is opaque, so the whole banner is: three bands make smaller files.
+        Bands::Rgb
+    } else if !format.supports_alpha() {
+        Bands::RgbOnWhite
+    } else {
+        Bands::Rgba
+    };
     let save = save_format(format, quality, Default::default(), true);
-    let bytes = super::encode_budget::encode_within(image, save, clock, |image, save| {
-        image.save(save).map_err(internal)
-    })?;
+    let encode_lazy = |image| encode(image, save, clock);
+    let bytes = if u64::from(width) * u64::from(height) <= MEMORY_CANVAS_PIXELS {
+        let mut canvas = Canvas::filled(width, height, background.0);
+        canvas.draw(&label.0, x, y);
+        let count = if bands == Bands::Rgba { 4 } else { 3 };
+        let pixels = canvas.into_bands(bands);
+        match save {
+            SaveFormat::Jpeg {
+                quality,
+                progressive,
+                ..
+            } if count == 3 && u64::from(width) * u64::from(height) <= DIRECT_JPEG_PIXELS => {
+                clock.check()?;
+                encode_rgb_jpeg(&pixels, width, height, quality, progressive).map_err(internal)?
+            }
+            _ => {
+                let image =
+                    Image::from_pixels_borrowed(&pixels, width, height, count).map_err(internal)?;
+                encode(image, save, clock)?
+            }
+        }
+    } else {
+        encode_lazy(
+            lazy_banner(label, background, (width, height), (x, y), bands).map_err(internal)?,
+        )?
+    };
     Ok(Encoded {
         bytes: Bytes::from(bytes),
         format,
@@ -112,30 +165,28 @@ pub(crate) fn encode_banner(
     })
 }
 
-/// The label on a `width`×`height` canvas of `background`: three bands when the canvas is opaque,
-/// flattened onto white when it is not and `format` has no alpha.
-fn place_on_canvas(
-    label: &Image<'static>,
-    spec: &TextSpec,
+fn encode(image: Image<'_>, save: SaveFormat, clock: &Clock) -> Result<Vec<u8>, EngineError> {
+    super::encode_budget::encode_within(image, save, clock, |image, save| {
+        image.save(save).map_err(internal)
+    })
+}
+
+/// A large banner as a libvips pipeline: `label` at (`x`, `y`) on a solid canvas, its bands as
+/// `bands` says.
+fn lazy_banner(
+    label: &Label,
     background: Rgba,
     (width, height): (u32, u32),
-    format: OutputFormat,
-) -> Result<Image<'static>, EngineError> {
-    let canvas = Image::solid(width, height, background.0).map_err(internal)?;
-    let (x, y) = spec.position.place(
-        (width, height),
-        (label.width(), label.height()),
-        spec.margin,
-    );
-    let image = canvas.composite_over(label, x, y, 1.0).map_err(internal)?;
-    Ok(if background.0[3] == 255 {
-        // The canvas is opaque, so the whole banner is: three bands make smaller files.
-        image.extract_bands(0, 3).map_err(internal)?
-    } else if !format.supports_alpha() {
-        image.flatten(&[255.0, 255.0, 255.0]).map_err(internal)?
-    } else {
-        image
-    })
+    (x, y): (i64, i64),
+    bands: Bands,
+) -> Result<Image<'static>, VipsError> {
+    let canvas = Image::solid(width, height, background.0)?;
+    let image = canvas.composite_over(&as_image(&label.0)?, x, y, 1.0)?;
+    match bands {
+        Bands::Rgb => image.extract_bands(0, 3),
+        Bands::RgbOnWhite => image.flatten(&[255.0, 255.0, 255.0]),
+        Bands::Rgba => Ok(image),
+    }
 }
 
 #[cfg(test)]
