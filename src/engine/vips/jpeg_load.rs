@@ -1,9 +1,11 @@
 //! The JPEG load step: a JPEG decoded at a DCT scale, by our own decode (the scan plan of
 //! [`scan_plan`] drops the scans the scale does not read, then `vips::Image::decode_jpeg` on the
-//! system libjpeg with block smoothing off) or by libvips' `jpegload` (`--jpeg-decoder libvips`,
-//! and every file the plan does not take: 12-bit, lossless, junk between segments, cut short, a
-//! scan header libjpeg would refuse or warn about). Both give the same pixels and metadata: the
-//! decode is exact, and the metadata is libvips' own header read. Every JPEG load of the engine
+//! system libjpeg with block smoothing off) or by libvips' `jpegload` (`--jpeg-decoder libvips`;
+//! files with no scan to skip: sequential ones, or a scale that reads every scan; and every file
+//! the plan does not take: 12-bit, lossless, junk between segments, cut short, a scan header
+//! libjpeg would refuse or warn about). Both give the same pixels and metadata: the decode is
+//! exact, and the metadata is libvips' own header read. Ours decodes at once, within the time
+//! limit (checked between MCU rows) and the scan cap; libvips' decodes lazily, inside the save. Every JPEG load of the engine
 //! (the draft load, the derivative cache's decodes, the thumbnail's shrink-on-load) goes through
 //! [`load_jpeg`].
 
@@ -60,14 +62,12 @@ fn own(
     strictness: Strictness,
     clock: &Clock,
 ) -> Result<Option<Image<'static>>, EngineError> {
-    let Some(plan) = scan_plan(source, shrink) else {
+    // NOTE(perf): a file decoded whole gains nothing from our decode, and libvips' loader is lazy
+    // and streams a sequential file strip by strip: it keeps those (same pixels either way).
+    let Some(ScanPlan::Filtered { bytes: stream, .. }) = scan_plan(source, shrink) else {
         return Ok(None);
     };
     let header = Image::jpeg_header(source, shrink).map_err(undecodable)?;
-    let stream = match &plan {
-        ScanPlan::Whole => source,
-        ScanPlan::Filtered { bytes, .. } => bytes.as_slice(),
-    };
     clock.check()?;
     let decode = JpegDecode {
         shrink,
@@ -75,7 +75,7 @@ fn own(
         max_scans: MAX_JPEG_SCANS,
         time_limit: clock.remaining(),
     };
-    match Image::decode_jpeg(stream, &header, decode) {
+    match Image::decode_jpeg(&stream, &header, decode) {
         Ok(image) => {
             OWN_DECODES.with(|count| count.set(count.get() + 1));
             Ok(Some(image))
