@@ -28,7 +28,9 @@ fn usage() -> ! {
 
 /// A whole transform to `width` (height by the source's aspect), as a cold miss makes it.
 fn transform(engine: &VipsEngine, source: &[u8], width: u32) -> usize {
-    let info = engine.probe(source).unwrap_or_else(|e| panic!("probe: {e}"));
+    let info = engine
+        .probe(source)
+        .unwrap_or_else(|e| panic!("probe: {e}"));
     let height = (u64::from(width) * u64::from(info.height) / u64::from(info.width)).max(1);
     let mut plan = Plan::scale_to(
         Size {
@@ -78,7 +80,12 @@ fn usage_now() -> (Duration, i64) {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<i64>().ok()).unwrap_or(0);
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     let ticks = field(11) + field(12);
     // USER_HZ is 100 on Linux.
     (

@@ -182,32 +182,54 @@ fn assert_same_output(name: &str, source: &[u8], plan: &Plan) -> u64 {
 fn every_orientation_icc_and_cmyk_come_out_as_libvips_makes_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     write_inputs(dir.path());
-    let progressive = run(
-        "jpegtran",
-        &["-progressive", "baseline.jpg"],
-        dir.path(),
-    );
+    let progressive = run("jpegtran", &["-progressive", "baseline.jpg"], dir.path());
     // 1/8 of 203x157 is what both paths decode for a 12x9 output; 51x40 is decoded whole.
     for orientation in 1..=8 {
         let source = with_orientation(&progressive, orientation);
         let upright = |w, h| if orientation >= 5 { (h, w) } else { (w, h) };
         let name = format!("orientation {orientation}");
         let (w, h) = upright(12, 9);
-        assert_eq!(assert_same_output(&name, &source, &keep_metadata(w, h)), 2, "{name}");
+        assert_eq!(
+            assert_same_output(&name, &source, &keep_metadata(w, h)),
+            2,
+            "{name}"
+        );
         let (w, h) = upright(51, 40);
-        assert_eq!(assert_same_output(&name, &source, &keep_metadata(w, h)), 0, "{name}");
+        assert_eq!(
+            assert_same_output(&name, &source, &keep_metadata(w, h)),
+            0,
+            "{name}"
+        );
     }
     // libvips' built-in sRGB profile, and a CMYK file as Photoshop writes them (Adobe, inverted).
     run(
         "vips",
-        &["jpegsave", "baseline.jpg", "icc.jpg", "--profile", "srgb", "--interlace"],
+        &[
+            "jpegsave",
+            "baseline.jpg",
+            "icc.jpg",
+            "--profile",
+            "srgb",
+            "--interlace",
+        ],
         dir.path(),
     );
-    run("vips", &["colourspace", "baseline.jpg", "cmyk.v", "cmyk"], dir.path());
-    run("vips", &["jpegsave", "cmyk.v", "cmyk.jpg", "--interlace"], dir.path());
+    run(
+        "vips",
+        &["colourspace", "baseline.jpg", "cmyk.v", "cmyk"],
+        dir.path(),
+    );
+    run(
+        "vips",
+        &["jpegsave", "cmyk.v", "cmyk.jpg", "--interlace"],
+        dir.path(),
+    );
     for name in ["icc.jpg", "cmyk.jpg"] {
         let source = std::fs::read(dir.path().join(name)).expect("fixture");
-        assert!(matches!(scan_plan(&source, 8), Some(ScanPlan::Filtered { .. })));
+        assert!(matches!(
+            scan_plan(&source, 8),
+            Some(ScanPlan::Filtered { .. })
+        ));
         // Neither is a plain JPEG: both paths go through the thumbnail, which decodes at 1/8 here.
         assert_eq!(assert_same_output(name, &source, &keep_metadata(12, 9)), 2);
     }

@@ -168,7 +168,7 @@ fn read_frame(marker: u8, body: &[u8]) -> Option<Frame> {
     }
     Some(Frame {
         progressive: matches!(marker, 0xC2 | 0xCA),
-        huffman: matches!(marker, 0xC0 | 0xC1 | 0xC2),
+        huffman: matches!(marker, 0xC0..=0xC2),
         components,
     })
 }
@@ -287,12 +287,11 @@ fn check_progression(frame: &Frame, scans: &[Scan]) -> Option<()> {
             if scan.ss > 0 && known[0] < 0 {
                 return None;
             }
-            for k in scan.ss..=scan.se {
-                let expected = known[k].max(0);
-                if i16::from(scan.ah) != i16::from(expected) {
+            for bits in known.get_mut(scan.ss..=scan.se)? {
+                if i16::from(scan.ah) != i16::from((*bits).max(0)) {
                     return None;
                 }
-                known[k] = i8::try_from(scan.al).ok()?;
+                *bits = i8::try_from(scan.al).ok()?;
             }
         }
     }
@@ -351,7 +350,10 @@ fn idct_size(frame: &Frame, component: &Component, shrink: u32) -> u32 {
         .unwrap_or(1);
     let (h, v) = (u32::from(component.h), u32::from(component.v));
     let mut size = min;
-    while size < 8 && (max_h * min) % (h * size * 2) == 0 && (max_v * min) % (v * size * 2) == 0 {
+    while size < 8
+        && (max_h * min).is_multiple_of(h * size * 2)
+        && (max_v * min).is_multiple_of(v * size * 2)
+    {
         size *= 2;
     }
     size
