@@ -3,8 +3,11 @@
  * sees an unwind. Warnings are counted (and, when asked, fail the decode at once, as libvips'
  * fail_on=warning does). A progress monitor, called by libjpeg once per MCU row while it absorbs
  * the scans of a progressive file, enforces the scan cap and the deadline. */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,6 +15,119 @@
 #include <jerror.h>
 
 #include "jpeg.h"
+
+/* ---- Reuse of libjpeg's large blocks across our decodes, per thread.
+ *
+ * A progressive decode allocates a whole-image coefficient buffer through jpeg_get_large and zeroes
+ * it; fresh from the allocator, every page of it faults (~7.5k faults per decode on the benchmark
+ * corpus, with jemalloc or glibc). libjpeg calls jpeg_get_large and jpeg_free_large through its
+ * PLT, so the definitions below replace its own (malloc and free) for the whole process. Outside
+ * our decodes they do what libjpeg's do; during one, freed blocks are kept for the thread's next
+ * decode. Bounded: a thread keeps only blocks its last decode used, at most POOL_BYTES in all, and
+ * frees them when it exits. */
+
+#define POOL_SLOTS 4
+#define POOL_BYTES ((size_t) 48 << 20)
+
+typedef struct {
+    size_t capacity;
+    size_t pad; /* keeps the block 16-byte aligned, as malloc's */
+} BlockHeader;
+
+typedef struct {
+    BlockHeader *block[POOL_SLOTS];
+    unsigned long used_in[POOL_SLOTS]; /* the decode that last used each block */
+    unsigned long decode;              /* decodes started on this thread */
+    int active;                        /* inside imgshield_jpeg_load */
+} Pool;
+
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_destroy(void *data) {
+    Pool *pool = data;
+    for (int i = 0; i < POOL_SLOTS; i++)
+        free(pool->block[i]);
+    free(pool);
+}
+
+static void pool_key_create(void) {
+    (void) pthread_key_create(&pool_key, pool_destroy);
+}
+
+/* This thread's pool while one of our decodes runs on it, else NULL. */
+static Pool *active_pool(void) {
+    Pool *pool;
+    pthread_once(&pool_once, pool_key_create);
+    pool = pthread_getspecific(pool_key);
+    return pool && pool->active ? pool : NULL;
+}
+
+void *jpeg_get_large(j_common_ptr cinfo, size_t size) {
+    Pool *pool = active_pool();
+    BlockHeader *block;
+    (void) cinfo;
+    if (pool)
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            block = pool->block[i];
+            /* Not more than twice the size asked for: a small decode must not hold a large block. */
+            if (block && block->capacity >= size && block->capacity / 2 <= size) {
+                pool->block[i] = NULL;
+                return block + 1;
+            }
+        }
+    if (size > SIZE_MAX - sizeof(BlockHeader))
+        return NULL;
+    block = malloc(sizeof(BlockHeader) + size);
+    if (!block)
+        return NULL;
+    block->capacity = size;
+    return block + 1;
+}
+
+void jpeg_free_large(j_common_ptr cinfo, void *object, size_t size) {
+    Pool *pool = active_pool();
+    BlockHeader *block = (BlockHeader *) object - 1;
+    size_t kept = 0;
+    (void) cinfo;
+    (void) size;
+    if (pool) {
+        for (int i = 0; i < POOL_SLOTS; i++)
+            kept += pool->block[i] ? pool->block[i]->capacity : 0;
+        for (int i = 0; i < POOL_SLOTS && kept + block->capacity <= POOL_BYTES; i++)
+            if (!pool->block[i]) {
+                pool->block[i] = block;
+                pool->used_in[i] = pool->decode;
+                return;
+            }
+    }
+    free(block);
+}
+
+/* Starts (active) or ends one of our decodes on this thread; at the end, blocks the decode did not
+ * use are freed, so the thread keeps what its last decode needed and no more. */
+static void pool_decoding(int active) {
+    Pool *pool;
+    pthread_once(&pool_once, pool_key_create);
+    pool = pthread_getspecific(pool_key);
+    if (!pool) {
+        pool = calloc(1, sizeof *pool);
+        if (!pool || pthread_setspecific(pool_key, pool)) {
+            free(pool);
+            return;
+        }
+    }
+    if (active) {
+        pool->decode++;
+    } else {
+        for (int i = 0; i < POOL_SLOTS; i++)
+            if (pool->block[i] && pool->used_in[i] != pool->decode) {
+                free(pool->block[i]);
+                pool->block[i] = NULL;
+            }
+    }
+    pool->active = active;
+}
 
 typedef struct {
     /* First, so a j_common_ptr is also a pointer to the whole decoder. */
@@ -215,7 +331,9 @@ int imgshield_jpeg_load(const unsigned char *buf, size_t len, int scale_denom, V
     d.max_scans = max_scans;
     d.deadline_us = timeout_us > 0 ? now_us() + timeout_us : 0;
     *out = NULL;
+    pool_decoding(1);
     result = decode(&d, buf, len, scale_denom, like, &pixels);
+    pool_decoding(0);
     if (result != IMGSHIELD_JPEG_OK)
         return result;
     return wrap(like, pixels, out) ? IMGSHIELD_JPEG_NO_MEMORY : IMGSHIELD_JPEG_OK;
