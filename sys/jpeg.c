@@ -249,7 +249,8 @@ static int decode(Decoder *d, const unsigned char *buf, size_t len, int scale_de
         jpeg_read_scanlines(&d->cinfo, rows, n);
         on_progress((j_common_ptr) &d->cinfo);
     }
-    jpeg_finish_decompress(&d->cinfo);
+    /* No jpeg_finish_decompress: like libvips' loader, stop once every row is out, so what follows
+     * the last scan of a sequential file (stray bytes before the end marker) warns in neither. */
     /* Rows packed to libvips' width (moving forwards never overwrites a row not yet moved). */
     if ((size_t) width * (size_t) bands != stride)
         for (int y = 1; y < height; y++)

@@ -85,7 +85,20 @@ fn corpus(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
             "baseline",
             std::fs::read(dir.join("baseline.jpg")).expect("jpg"),
         ),
+        (
+            "baseline, stray bytes before its end",
+            stray_bytes_before_the_end(dir),
+        ),
     ]
+}
+
+/// Found by fuzz/jpeg_load: libvips stops reading once every row is out, so stray bytes after a
+/// sequential file's last scan never warn there; they must not in ours either.
+fn stray_bytes_before_the_end(dir: &Path) -> Vec<u8> {
+    let mut jpeg = std::fs::read(dir.join("baseline.jpg")).expect("jpg");
+    let end = jpeg.len() - 2;
+    jpeg.splice(end..end, [0x55; 96]);
+    jpeg
 }
 
 fn ours(source: &[u8], shrink: u32) -> Result<Image<'static>, JpegDecodeError> {
@@ -123,7 +136,7 @@ fn our_decode_matches_libvips_at_every_scale_for_every_encoder() {
             let pixels = image.decode_to_memory().expect("pixels");
             assert!(pixels == theirs, "{name} at 1/{shrink}: the pixels differ");
         }
-        if name != "baseline" {
+        if !name.starts_with("baseline") {
             assert!(
                 matches!(scan_plan(&source, 8), Some(ScanPlan::Filtered { .. })),
                 "{name}: 1/8 skips scans"
