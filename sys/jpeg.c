@@ -233,16 +233,18 @@ static int decode(Decoder *d, const unsigned char *buf, size_t len, int scale_de
         return IMGSHIELD_JPEG_MISMATCH;
     }
     stride = (size_t) d->cinfo.output_width * (size_t) bands;
-    out = g_try_malloc(stride * d->cinfo.output_height);
+    out = g_try_malloc(stride * (size_t) height);
     if (!out) {
         jpeg_destroy_decompress(&d->cinfo);
         return IMGSHIELD_JPEG_NO_MEMORY;
     }
     jpeg_start_decompress(&d->cinfo);
-    while (d->cinfo.output_scanline < d->cinfo.output_height) {
+    /* Only libvips' rows: it never decodes the last, cropped one (where a sequential file cut short
+     * would warn), so neither do we. */
+    while (d->cinfo.output_scanline < (JDIMENSION) height) {
         JSAMPROW rows[16];
         JDIMENSION n = 0;
-        while (n < 16 && d->cinfo.output_scanline + n < d->cinfo.output_height) {
+        while (n < 16 && d->cinfo.output_scanline + n < (JDIMENSION) height) {
             rows[n] = out + (size_t) (d->cinfo.output_scanline + n) * stride;
             n++;
         }

@@ -387,3 +387,20 @@ fn a_second_decode_on_a_thread_reuses_the_coefficient_buffer() {
         "{first}, then {second} and {third}"
     );
 }
+
+/// Found by fuzz/jpeg_load: libvips 8.14 aborts the process reading the header of a scale with no
+/// rows (64x4 at 1/8); ours refuses it first.
+#[test]
+fn a_scale_with_no_rows_is_refused_not_aborted() {
+    let thin = Image::from_pixels(&photo_pixels(64, 4, 1), 64, 4, 3)
+        .and_then(|image| {
+            image.save(SaveFormat::Jpeg {
+                quality: 80,
+                progressive: true,
+                strip: true,
+            })
+        })
+        .expect("a jpeg");
+    assert!(Image::jpeg_header(&thin, 8).is_err());
+    assert_eq!(Image::jpeg_header(&thin, 4).expect("a header").height(), 1);
+}

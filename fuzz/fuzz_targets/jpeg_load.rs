@@ -1,8 +1,8 @@
 //! Fuzzes our own JPEG load step on arbitrary bytes: the scan plan (`scan_plan`), then the decode
 //! on libjpeg (`Image::decode_jpeg`) of the bytes it keeps, at a DCT scale chosen by the input's
-//! length. Any input must give a plan or none, a decode or an error, never a crash or a hang; and
-//! where libvips' own loader decodes the file at that scale, ours must give the same pixels (the
-//! plan is exact).
+//! length. Any input must give a plan or none, a decode or an error, never a crash or a hang; where
+//! both decode it, the same pixels as libvips' own loader (the plan is exact); and where the plan
+//! skips scans (what the server decodes itself), a decode wherever libvips' loader makes one.
 #![no_main]
 
 use std::time::Duration;
@@ -42,10 +42,17 @@ fuzz_target!(|data: &[u8]| {
         .and_then(|image| image.decode_to_memory().map_err(|e| e.0));
     let theirs = Image::jpeg_shrunk(data, shrink, false, FailOn::Warning)
         .and_then(|image| image.decode_to_memory());
-    if let Ok(theirs) = theirs {
-        match ours {
-            Ok(ours) => assert!(ours == theirs, "the pixels differ from libvips' at 1/{shrink}"),
-            Err(e) => panic!("libvips decodes it at 1/{shrink}, ours refused: {e}"),
+    let filtered = matches!(plan, ScanPlan::Filtered { .. });
+    match (ours, theirs) {
+        (Ok(ours), Ok(theirs)) => {
+            assert!(ours == theirs, "the pixels differ from libvips' at 1/{shrink}")
         }
+        // The server decodes only filtered plans itself (libvips the rest), so only there must
+        // ours accept what libvips accepts. (libvips 8.14 lets some warnings of a sequential file
+        // pass at a reduced scale: "read gave 1 warnings".)
+        (Err(e), Ok(_)) if filtered => {
+            panic!("libvips decodes it at 1/{shrink}, ours refused: {e}")
+        }
+        _ => {}
     }
 });
