@@ -10,6 +10,7 @@ packages=(
   libvips-dev     # libvips headers + pkg-config file (vips-sys links against it)
   pkg-config      # how sys/build.rs finds libvips
   build-essential # the C compiler for sys/shim.c
+  libjpeg62-turbo-dev # libjpeg headers for sys/jpeg.c (the libjpeg libvips links)
   curl            # fetches rustup when no Rust toolchain is installed (scripts/lib.sh ensure_cargo)
   ca-certificates # for that fetch
 )
@@ -23,6 +24,7 @@ if [ "${1:-}" != "--build" ]; then
     chromium        # the real browser of scripts/browser-test.sh (headless)
     fonts-dejavu-core # the default sans-serif face of txt= and /text (fontconfig's "sans-serif")
     fonts-noto-cjk  # Chinese, Japanese and Korean glyphs for txt= and /text (fontconfig fallback)
+    libjpeg-turbo-progs # cjpeg/jpegtran: the progressive fixtures of tests/jpeg_decoder.rs
   )
 fi
 

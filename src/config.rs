@@ -288,6 +288,12 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_JPEG_SHRINK", value_enum, default_value_t = JpegShrink::Draft)]
     pub jpeg_shrink: JpegShrink,
 
+    /// Who decodes JPEG sources: `own` decodes only the scans a DCT-scaled decode reads (exact:
+    /// the same pixels as libvips' loader, less Huffman decoding on progressive files; see
+    /// docs/BENCHMARKS.md), `libvips` keeps libvips' own loader for every JPEG.
+    #[arg(long, env = "IMGSHIELD_JPEG_DECODER", value_enum, default_value_t = JpegDecoder::Own)]
+    pub jpeg_decoder: JpegDecoder,
+
     /// Share of cache misses, 0 to 100, made by the pure-Rust engine instead of libvips, chosen by
     /// cache key (so a URL always goes the same way). What the Rust engine cannot do falls back.
     #[arg(long, env = "IMGSHIELD_RUST_PERCENT", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
@@ -434,6 +440,24 @@ pub enum JpegShrink {
     Draft,
     /// libvips thumbnail's rule: keep at least twice the output size before Lanczos3.
     Headroom,
+}
+
+/// Who decodes JPEG sources (`--jpeg-decoder`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum JpegDecoder {
+    /// Our load step with its scan plan (`engine/vips/jpeg_load.rs`).
+    Own,
+    /// libvips' `jpegload`.
+    Libvips,
+}
+
+impl From<JpegDecoder> for crate::engine::vips::JpegDecoder {
+    fn from(value: JpegDecoder) -> crate::engine::vips::JpegDecoder {
+        match value {
+            JpegDecoder::Own => crate::engine::vips::JpegDecoder::Own,
+            JpegDecoder::Libvips => crate::engine::vips::JpegDecoder::Libvips,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -9,6 +9,8 @@ fn main() {
     println!("cargo:rerun-if-changed=shim.h");
     println!("cargo:rerun-if-changed=ops.c");
     println!("cargo:rerun-if-changed=ops.h");
+    println!("cargo:rerun-if-changed=jpeg.c");
+    println!("cargo:rerun-if-changed=jpeg.h");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     println!("cargo:rerun-if-changed=text.c");
     println!("cargo:rerun-if-changed=text.h");
@@ -29,13 +31,27 @@ fn main() {
         }
     };
 
+    // jpeg.c calls libjpeg directly: the system libjpeg-turbo that libvips itself links (one
+    // libjpeg in the process; a second, static one would clash on the `jpeg_*` symbols).
+    let jpeg = match pkg_config::Config::new().probe("libjpeg") {
+        Ok(jpeg) => jpeg,
+        Err(err) => {
+            eprintln!(
+                "vips-sys: libjpeg was not found by pkg-config ({err}).\n\
+                 On Debian or Ubuntu install it with:  apt-get install -y libjpeg62-turbo-dev"
+            );
+            std::process::exit(1);
+        }
+    };
+
     let mut build = cc::Build::new();
     build
         .file("shim.c")
         .file("ops.c")
+        .file("jpeg.c")
         .warnings(true)
         .extra_warnings(true);
-    for path in &lib.include_paths {
+    for path in lib.include_paths.iter().chain(&jpeg.include_paths) {
         build.include(path);
     }
     build.compile("imgshield_vips_shim");

@@ -84,7 +84,7 @@ fn next_marker(bytes: &[u8], mut at: usize) -> Option<(u8, usize)> {
     Some((*bytes.get(at)?, at + 1))
 }
 
-fn segment_length(bytes: &[u8], at: usize) -> Option<usize> {
+pub(super) fn segment_length(bytes: &[u8], at: usize) -> Option<usize> {
     let length = usize::from(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
     (length >= 2).then_some(length)
 }
@@ -112,7 +112,7 @@ fn read_frame(marker: u8, body: &[u8], layout: &mut JpegLayout) -> bool {
 
 /// Where the entropy-coded data starting at `at` ends: at the first marker that is neither a
 /// stuffed zero nor a restart marker.
-fn skip_entropy_data(bytes: &[u8], mut at: usize) -> usize {
+pub(super) fn skip_entropy_data(bytes: &[u8], mut at: usize) -> usize {
     while let Some(offset) = bytes
         .get(at..)
         .and_then(|rest| rest.iter().position(|&b| b == 0xFF))

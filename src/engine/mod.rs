@@ -7,6 +7,7 @@
 mod decode_cost;
 pub mod info;
 mod jpeg_layout;
+mod jpeg_scans;
 mod plan;
 mod riff;
 pub mod rust;
@@ -17,6 +18,7 @@ pub mod vips;
 
 pub use decode_cost::{uninterruptible_decode, UninterruptibleDecode, MAX_JPEG_SCANS};
 pub use jpeg_layout::{jpeg_layout, JpegLayout};
+pub use jpeg_scans::{scan_plan, ScanPlan};
 pub use riff::drop_webp_metadata;
 
 pub use crate::types::{AcceptClass, OutputFormat, Rect, Rgba, Size, SourceFormat};

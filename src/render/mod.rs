@@ -150,7 +150,8 @@ impl Renderer {
         let draft = config.jpeg_shrink == JpegShrink::Draft;
         let mut vips = VipsEngine::with_strictness(config.fail_on.into())
             .map_err(|e| format!("libvips: {e}"))?
-            .with_draft(draft);
+            .with_draft(draft)
+            .with_jpeg_decoder(config.jpeg_decoder.into());
         if let Some(derivatives) = derivatives {
             vips = vips.with_derivatives(derivatives);
         }

@@ -149,16 +149,17 @@ fn thumbnail_options(fail_on: FailOn, all_frames: bool) -> &'static CStr {
 
 /// A JPEG at a DCT scale, and pixels in memory.
 impl<'src> Image<'src> {
-    /// Opens a JPEG at 1/`shrink` scale (DCT-domain, 1, 2, 4 or 8), auto-oriented; pixels are
-    /// decoded when [`Image::decode_to_memory`] (or a save) asks for them.
+    /// Opens a JPEG at 1/`shrink` scale (DCT-domain, 1, 2, 4 or 8), auto-oriented when
+    /// `autorotate`; pixels are decoded when [`Image::decode_to_memory`] (or a save) asks for them.
     pub fn jpeg_shrunk(
         buffer: &'src [u8],
         shrink: u32,
+        autorotate: bool,
         fail_on: FailOn,
     ) -> Result<Image<'src>, VipsError> {
         init()?;
         let options = CString::new(format!(
-            "shrink={shrink},autorotate=true,{}",
+            "shrink={shrink},autorotate={autorotate},{}",
             fail_on.option()
         ))
         .map_err(|e| VipsError(e.to_string()))?;

@@ -16,9 +16,10 @@
 //!   and never crosses an `.await` or a thread.
 //!
 //! Files, by concern: [`error`](VipsError), `runtime` (init and process policy), `image` (the
-//! handle), `load`, `compute` (running a pipeline), `resize`, `geometry`, `colour`, `frames`,
-//! `ops` (filters and metadata), `save`, `draw` (canvases, compositing), `text` (Pango text, a font map
-//! per thread), `text_jpeg` (small banners' one-call JPEG encode), `bidi` (paragraph directions for text alignment), `introspect`.
+//! handle), `load`, `jpeg` (our own JPEG decode), `compute` (running a pipeline), `resize`,
+//! `geometry`, `colour`, `frames`, `ops` (filters and metadata), `save`, `draw` (canvases,
+//! compositing), `text` (Pango text, a font map per thread), `text_jpeg` (small banners' one-call
+//! JPEG encode), `bidi` (paragraph directions for text alignment), `introspect`.
 
 mod bidi;
 mod colour;
@@ -29,6 +30,7 @@ mod frames;
 mod geometry;
 mod image;
 mod introspect;
+mod jpeg;
 mod load;
 mod ops;
 mod resize;
@@ -41,6 +43,7 @@ pub use draw::Align;
 pub use error::VipsError;
 pub use geometry::Interesting;
 pub use image::Image;
+pub use jpeg::{JpegDecode, JpegDecodeError};
 pub use load::{FailOn, ThumbnailSize};
 pub use runtime::{allow_jxl_loader, init, Runtime};
 pub use save::SaveFormat;

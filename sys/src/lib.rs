@@ -5,7 +5,9 @@
 
 use std::os::raw::{c_char, c_double, c_int, c_uint, c_void};
 
+mod jpeg;
 mod ops;
+pub use jpeg::*;
 pub use ops::*;
 mod text;
 pub use text::*;

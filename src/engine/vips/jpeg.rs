@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::derivatives::{self, Intermediate, Lookup};
+use super::jpeg_load::load_jpeg;
 use super::{draft_shrink, internal, jpeg_shrink, undecodable, Image, VipsEngine};
 use crate::engine::{Clock, EngineError, Plan};
 
@@ -114,8 +115,7 @@ impl VipsEngine {
         shrink: u32,
         clock: &Clock,
     ) -> Result<Intermediate, EngineError> {
-        let shrunk =
-            Image::jpeg_shrunk(source, shrink, self.strictness.into()).map_err(undecodable)?;
+        let shrunk = load_jpeg(source, shrink, self.jpeg_decoder, self.strictness, clock)?;
         if let Some(remaining) = clock.remaining() {
             shrunk.set_time_limit(remaining);
         }

@@ -12,12 +12,14 @@ mod derivatives;
 mod encode_budget;
 mod formats;
 mod jpeg;
+mod jpeg_load;
 mod steps;
 mod text;
 
 pub use crate::engine::shrink::{draft_shrink, jpeg_shrink};
 pub use crate::vips::{init, Image, SaveFormat, VipsError};
 pub use derivatives::{Derivatives, Intermediate, Lookup, OnLookup};
+pub use jpeg_load::{own_decodes_on_this_thread, JpegDecoder};
 pub use text::draw_text;
 pub(crate) use text::{encode_banner, Label};
 
@@ -41,6 +43,8 @@ pub struct VipsEngine {
     derivatives: Option<Derivatives>,
     /// Load JPEGs at the coarsest DCT scale still as large as the target (see [`draft_shrink`]).
     draft: bool,
+    /// Who decodes JPEG sources (see `jpeg_load`).
+    jpeg_decoder: JpegDecoder,
 }
 
 impl VipsEngine {
@@ -71,6 +75,7 @@ impl VipsEngine {
             strictness,
             derivatives: None,
             draft: false,
+            jpeg_decoder: JpegDecoder::default(),
         })
     }
 
@@ -94,8 +99,26 @@ impl VipsEngine {
         self
     }
 
+    /// Decodes JPEG sources with `decoder`. The output is the same either way (the decode is
+    /// exact), so the version the cache key hashes does not change.
+    pub fn with_jpeg_decoder(mut self, decoder: JpegDecoder) -> VipsEngine {
+        self.jpeg_decoder = decoder;
+        self
+    }
+
     pub fn derivatives(&self) -> Option<&Derivatives> {
         self.derivatives.as_ref()
+    }
+}
+
+impl VipsEngine {
+    /// How this engine loads sources, for the load steps.
+    fn loading<'c>(&self, clock: &'c Clock) -> steps::Loading<'c> {
+        steps::Loading {
+            decoder: self.jpeg_decoder,
+            strictness: self.strictness,
+            clock,
+        }
     }
 }
 
@@ -211,9 +234,9 @@ impl Engine for VipsEngine {
         let image = match (&intermediate, draft) {
             (Some(decoded), _) => steps::load_decoded(decoded, source, plan)?,
             (None, Some(shrink)) if self.draft && shrink > 1 => {
-                steps::load_draft(source, shrink, plan, self.strictness)?
+                steps::load_draft(source, shrink, plan, self.loading(&clock))?
             }
-            (None, _) => steps::load(source, plan, self.strictness)?,
+            (None, _) => steps::load(source, plan, self.loading(&clock))?,
         };
         clock.check()?;
         let image = steps::to_srgb(image)?;

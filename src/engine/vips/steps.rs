@@ -2,6 +2,7 @@
 //! effects run per frame ([`per_frame`]) so an animation keeps its frames apart: a blur must not
 //! bleed from one frame into the next, a crop must cut every frame the same way.
 
+use super::jpeg_load::{self, JpegDecoder};
 use super::{internal, undecodable, Image, Intermediate, ThumbnailSize};
 use crate::engine::{Clock, Crop, EngineError, OutputFormat, Overlay, Plan, Rect, Strictness};
 use crate::types::{Interesting, Rotation};
@@ -15,38 +16,57 @@ fn smart(interesting: Interesting) -> vips::Interesting {
     }
 }
 
+/// How a load step decodes: who decodes JPEGs, how damaged a source may be, and the time limit.
+#[derive(Clone, Copy)]
+pub(super) struct Loading<'c> {
+    pub(super) decoder: JpegDecoder,
+    pub(super) strictness: Strictness,
+    pub(super) clock: &'c Clock,
+}
+
 /// Shrink-on-load to the plan's exact resize box (thumbnail auto-orients as it loads); every frame
-/// of an animation when the plan keeps them.
+/// of an animation when the plan keeps them. A JPEG's shrink-on-load is the JPEG load step's.
 pub(super) fn load<'s>(
     source: &'s [u8],
     plan: &Plan,
-    strictness: Strictness,
+    loading: Loading<'_>,
 ) -> Result<Image<'s>, EngineError> {
     let (width, height) = (plan.resize.width, plan.resize.height);
+    let strictness = loading.strictness;
     if plan.animated {
-        Image::thumbnail_frames_from_buffer(source, width, height, strictness.into())
-    } else {
-        Image::thumbnail_from_buffer(
-            source,
-            width,
-            height,
-            ThumbnailSize::Force,
-            strictness.into(),
-        )
+        return Image::thumbnail_frames_from_buffer(source, width, height, strictness.into())
+            .map_err(undecodable);
     }
+    let (decoder, clock) = (loading.decoder, loading.clock);
+    if let Some(image) = jpeg_load::thumbnail(source, (width, height), decoder, strictness, clock)?
+    {
+        return Ok(image);
+    }
+    Image::thumbnail_from_buffer(
+        source,
+        width,
+        height,
+        ThumbnailSize::Force,
+        strictness.into(),
+    )
     .map_err(undecodable)
 }
 
-/// A JPEG decoded at 1/`shrink` in the DCT domain and reduced (Lanczos3) to the plan's size, lazily:
-/// streamed like thumbnail, from a coarser decode than thumbnail's rule picks.
+/// A JPEG decoded at 1/`shrink` in the DCT domain (the JPEG load step) and reduced (Lanczos3) to
+/// the plan's size: a coarser decode than thumbnail's rule picks.
 pub(super) fn load_draft<'s>(
     source: &'s [u8],
     shrink: u32,
     plan: &Plan,
-    strictness: Strictness,
+    loading: Loading<'_>,
 ) -> Result<Image<'s>, EngineError> {
-    Image::jpeg_shrunk(source, shrink, strictness.into())
-        .and_then(|image| image.resize_to(plan.resize.width, plan.resize.height))
+    let Loading {
+        decoder,
+        strictness,
+        clock,
+    } = loading;
+    jpeg_load::load_jpeg(source, shrink, decoder, strictness, clock)?
+        .resize_to(plan.resize.width, plan.resize.height)
         .map_err(undecodable)
 }
 

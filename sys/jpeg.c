@@ -1,0 +1,361 @@
+/* See jpeg.h. libjpeg reports errors through error_exit, which must not return: it longjmps back
+ * to the setjmp in imgshield_jpeg_load, the only frame between Rust and libjpeg, so Rust never
+ * sees an unwind. Warnings are counted (and, when asked, fail the decode at once, as libvips'
+ * fail_on=warning does). A progress monitor, called by libjpeg once per MCU row while it absorbs
+ * the scans of a progressive file, enforces the scan cap and the deadline. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jpeglib.h>
+#include <jerror.h>
+
+#include "jpeg.h"
+
+/* ---- Reuse of libjpeg's large blocks across our decodes, per thread.
+ *
+ * A progressive decode allocates a whole-image coefficient buffer through jpeg_get_large and zeroes
+ * it; fresh from the allocator, every page of it faults (~7.5k faults per decode on the benchmark
+ * corpus, with jemalloc or glibc). libjpeg calls jpeg_get_large and jpeg_free_large through its
+ * PLT, so the definitions below replace its own (malloc and free) for the whole process. Outside
+ * our decodes they do what libjpeg's do; during one, freed blocks are kept for the thread's next
+ * decode. Bounded: a thread keeps only blocks its last decode used, at most POOL_BYTES in all, and
+ * frees them when it exits. */
+
+#define POOL_SLOTS 4
+#define POOL_BYTES ((size_t) 48 << 20)
+
+typedef struct {
+    size_t capacity;
+    size_t pad; /* keeps the block 16-byte aligned, as malloc's */
+} BlockHeader;
+
+typedef struct {
+    BlockHeader *block[POOL_SLOTS];
+    unsigned long used_in[POOL_SLOTS]; /* the decode that last used each block */
+    unsigned long decode;              /* decodes started on this thread */
+    int active;                        /* inside imgshield_jpeg_load */
+} Pool;
+
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_destroy(void *data) {
+    Pool *pool = data;
+    for (int i = 0; i < POOL_SLOTS; i++)
+        free(pool->block[i]);
+    free(pool);
+}
+
+static void pool_key_create(void) {
+    (void) pthread_key_create(&pool_key, pool_destroy);
+}
+
+/* This thread's pool while one of our decodes runs on it, else NULL. */
+static Pool *active_pool(void) {
+    Pool *pool;
+    pthread_once(&pool_once, pool_key_create);
+    pool = pthread_getspecific(pool_key);
+    return pool && pool->active ? pool : NULL;
+}
+
+void *jpeg_get_large(j_common_ptr cinfo, size_t size) {
+    Pool *pool = active_pool();
+    BlockHeader *block;
+    (void) cinfo;
+    if (pool)
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            block = pool->block[i];
+            /* Not more than twice the size asked for: a small decode must not hold a large block. */
+            if (block && block->capacity >= size && block->capacity / 2 <= size) {
+                pool->block[i] = NULL;
+                return block + 1;
+            }
+        }
+    if (size > SIZE_MAX - sizeof(BlockHeader))
+        return NULL;
+    block = malloc(sizeof(BlockHeader) + size);
+    if (!block)
+        return NULL;
+    block->capacity = size;
+    return block + 1;
+}
+
+void jpeg_free_large(j_common_ptr cinfo, void *object, size_t size) {
+    Pool *pool = active_pool();
+    BlockHeader *block = (BlockHeader *) object - 1;
+    size_t kept = 0;
+    (void) cinfo;
+    (void) size;
+    if (pool) {
+        for (int i = 0; i < POOL_SLOTS; i++)
+            kept += pool->block[i] ? pool->block[i]->capacity : 0;
+        for (int i = 0; i < POOL_SLOTS && kept + block->capacity <= POOL_BYTES; i++)
+            if (!pool->block[i]) {
+                pool->block[i] = block;
+                pool->used_in[i] = pool->decode;
+                return;
+            }
+    }
+    free(block);
+}
+
+/* Starts (active) or ends one of our decodes on this thread; at the end, blocks the decode did not
+ * use are freed, so the thread keeps what its last decode needed and no more. */
+static void pool_decoding(int active) {
+    Pool *pool;
+    pthread_once(&pool_once, pool_key_create);
+    pool = pthread_getspecific(pool_key);
+    if (!pool) {
+        pool = calloc(1, sizeof *pool);
+        if (!pool || pthread_setspecific(pool_key, pool)) {
+            free(pool);
+            return;
+        }
+    }
+    if (active) {
+        pool->decode++;
+    } else {
+        for (int i = 0; i < POOL_SLOTS; i++)
+            if (pool->block[i] && pool->used_in[i] != pool->decode) {
+                free(pool->block[i]);
+                pool->block[i] = NULL;
+            }
+    }
+    pool->active = active;
+}
+
+typedef struct {
+    /* First, so a j_common_ptr is also a pointer to the whole decoder. */
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_error_mgr err;
+    struct jpeg_progress_mgr progress;
+    jmp_buf jump;
+    imgshield_jpeg_outcome *outcome;
+    int fail_on_warning;
+    int max_scans;
+    gint64 deadline_us; /* CLOCK_MONOTONIC microseconds, 0: none */
+} Decoder;
+
+static gint64 now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (gint64) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void keep_message(Decoder *d) {
+    d->err.format_message((j_common_ptr) &d->cinfo, d->outcome->message);
+}
+
+static void on_error_exit(j_common_ptr cinfo) {
+    Decoder *d = (Decoder *) cinfo;
+    keep_message(d);
+    longjmp(d->jump, 1);
+}
+
+static void on_emit_message(j_common_ptr cinfo, int msg_level) {
+    Decoder *d = (Decoder *) cinfo;
+    if (msg_level >= 0)
+        return; /* trace messages */
+    d->err.num_warnings++;
+    d->outcome->warnings++;
+    if (d->err.msg_code == JWRN_JPEG_EOF)
+        d->outcome->truncated = 1;
+    if (d->outcome->warnings == 1)
+        keep_message(d);
+    if (d->fail_on_warning)
+        longjmp(d->jump, 1);
+}
+
+static void on_output_message(j_common_ptr cinfo) {
+    (void) cinfo; /* never to stderr */
+}
+
+static void on_progress(j_common_ptr cinfo) {
+    Decoder *d = (Decoder *) cinfo;
+    d->outcome->scans = d->cinfo.input_scan_number;
+    if (d->cinfo.input_scan_number > d->max_scans) {
+        d->outcome->stopped = 1;
+        snprintf(d->outcome->message, sizeof d->outcome->message,
+                 "more than %d scans", d->max_scans);
+        longjmp(d->jump, 1);
+    }
+    if (d->deadline_us && now_us() > d->deadline_us) {
+        d->outcome->stopped = 2;
+        snprintf(d->outcome->message, sizeof d->outcome->message,
+                 "the decode ran past its time limit");
+        longjmp(d->jump, 1);
+    }
+}
+
+/* Adobe's CMYK JPEGs store ink inverted (0 is full ink); libvips' loader inverts them back. */
+static void invert(unsigned char *pixels, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        pixels[i] = 255 - pixels[i];
+}
+
+/* Reads the header and decodes every row into `pixels` (allocated here, width x height x bands of
+ * `like`). Returns a code of jpeg.h; on success *pixels is the caller's to g_free. */
+static int decode(Decoder *d, const unsigned char *buf, size_t len, int scale_denom,
+                  VipsImage *like, unsigned char **pixels) {
+    /* Assigned between setjmp and a possible longjmp: volatile, so the error path sees it. */
+    unsigned char *volatile out = NULL;
+    size_t stride;
+    int bands, width, height;
+
+    if (setjmp(d->jump)) {
+        g_free(out);
+        jpeg_destroy_decompress(&d->cinfo);
+        return d->outcome->stopped ? IMGSHIELD_JPEG_STOPPED : IMGSHIELD_JPEG_ERROR;
+    }
+    jpeg_create_decompress(&d->cinfo);
+    d->cinfo.progress = &d->progress;
+    jpeg_mem_src(&d->cinfo, buf, (unsigned long) len);
+    jpeg_read_header(&d->cinfo, TRUE);
+    d->cinfo.scale_num = 1;
+    d->cinfo.scale_denom = (unsigned int) scale_denom;
+    /* Smoothing rewrites DC where AC coefficients are missing: with scans skipped on purpose it
+     * would change the pixels, and a complete file is never smoothed anyway. */
+    d->cinfo.do_block_smoothing = FALSE;
+    jpeg_calc_output_dimensions(&d->cinfo);
+    bands = d->cinfo.output_components;
+    /* libjpeg rounds a scaled size up, libvips (8.14) down and crops the last column and row. */
+    width = vips_image_get_width(like);
+    height = vips_image_get_height(like);
+    if ((int) d->cinfo.output_width - width < 0 || (int) d->cinfo.output_width - width > 1 ||
+        (int) d->cinfo.output_height - height < 0 || (int) d->cinfo.output_height - height > 1 ||
+        bands != vips_image_get_bands(like)) {
+        jpeg_destroy_decompress(&d->cinfo);
+        return IMGSHIELD_JPEG_MISMATCH;
+    }
+    stride = (size_t) d->cinfo.output_width * (size_t) bands;
+    out = g_try_malloc(stride * (size_t) height);
+    if (!out) {
+        jpeg_destroy_decompress(&d->cinfo);
+        return IMGSHIELD_JPEG_NO_MEMORY;
+    }
+    jpeg_start_decompress(&d->cinfo);
+    /* Only libvips' rows: it never decodes the last, cropped one (where a sequential file cut short
+     * would warn), so neither do we. */
+    while (d->cinfo.output_scanline < (JDIMENSION) height) {
+        JSAMPROW rows[16];
+        JDIMENSION n = 0;
+        while (n < 16 && d->cinfo.output_scanline + n < (JDIMENSION) height) {
+            rows[n] = out + (size_t) (d->cinfo.output_scanline + n) * stride;
+            n++;
+        }
+        jpeg_read_scanlines(&d->cinfo, rows, n);
+        on_progress((j_common_ptr) &d->cinfo);
+    }
+    /* No jpeg_finish_decompress: like libvips' loader, stop once every row is out, so what follows
+     * the last scan of a sequential file (stray bytes before the end marker) warns in neither. */
+    /* Rows packed to libvips' width (moving forwards never overwrites a row not yet moved). */
+    if ((size_t) width * (size_t) bands != stride)
+        for (int y = 1; y < height; y++)
+            memmove(out + (size_t) y * (size_t) width * (size_t) bands, out + (size_t) y * stride,
+                    (size_t) width * (size_t) bands);
+    if (d->cinfo.out_color_space == JCS_CMYK && d->cinfo.saw_Adobe_marker)
+        invert(out, (size_t) width * (size_t) height * (size_t) bands);
+    jpeg_destroy_decompress(&d->cinfo);
+    *pixels = out;
+    return IMGSHIELD_JPEG_OK;
+}
+
+/* Fields every image has in its struct rather than as metadata. */
+static gboolean builtin_field(const char *name) {
+    static const char *const builtin[] = {"width", "height", "bands", "format", "coding",
+                                          "interpretation", "xoffset", "yoffset", "xres",
+                                          "yres", "filename", "mode", "scale", "offset", NULL};
+    for (int i = 0; builtin[i]; i++)
+        if (strcmp(name, builtin[i]) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+static void free_pixels(VipsImage *image, gpointer pixels) {
+    (void) image;
+    g_free(pixels);
+}
+
+/* `pixels` wrapped as an image (which frees them when it closes) with `like`'s header. */
+static int wrap(VipsImage *like, unsigned char *pixels, VipsImage **out) {
+    int width = vips_image_get_width(like), height = vips_image_get_height(like);
+    int bands = vips_image_get_bands(like);
+    size_t len = (size_t) width * (size_t) height * (size_t) bands;
+    VipsImage *memory = vips_image_new_from_memory(pixels, len, width, height, bands,
+                                                   VIPS_FORMAT_UCHAR);
+    gchar **fields;
+    if (!memory) {
+        g_free(pixels);
+        return -1;
+    }
+    g_signal_connect(memory, "postclose", G_CALLBACK(free_pixels), pixels);
+    if (vips_copy(memory, out,
+                  "interpretation", vips_image_get_interpretation(like),
+                  "xres", vips_image_get_xres(like),
+                  "yres", vips_image_get_yres(like),
+                  NULL)) {
+        g_object_unref(memory);
+        return -1;
+    }
+    g_object_unref(memory); /* the copy holds it */
+    fields = vips_image_get_fields(like);
+    for (int i = 0; fields[i]; i++) {
+        GValue value = G_VALUE_INIT;
+        if (builtin_field(fields[i]) || vips_image_get(like, fields[i], &value))
+            continue;
+        vips_image_set(*out, fields[i], &value);
+        g_value_unset(&value);
+    }
+    g_strfreev(fields);
+    return 0;
+}
+
+int imgshield_jpeg_load(const unsigned char *buf, size_t len, int scale_denom, VipsImage *like,
+                        int fail_on_warning, int max_scans, gint64 timeout_us,
+                        imgshield_jpeg_outcome *outcome, VipsImage **out) {
+    Decoder d;
+    unsigned char *pixels = NULL;
+    int result;
+
+    memset(&d, 0, sizeof d);
+    memset(outcome, 0, sizeof *outcome);
+    d.cinfo.err = jpeg_std_error(&d.err);
+    d.err.error_exit = on_error_exit;
+    d.err.emit_message = on_emit_message;
+    d.err.output_message = on_output_message;
+    d.progress.progress_monitor = on_progress;
+    d.outcome = outcome;
+    d.fail_on_warning = fail_on_warning;
+    d.max_scans = max_scans;
+    d.deadline_us = timeout_us > 0 ? now_us() + timeout_us : 0;
+    *out = NULL;
+    pool_decoding(1);
+    result = decode(&d, buf, len, scale_denom, like, &pixels);
+    pool_decoding(0);
+    if (result != IMGSHIELD_JPEG_OK)
+        return result;
+    return wrap(like, pixels, out) ? IMGSHIELD_JPEG_NO_MEMORY : IMGSHIELD_JPEG_OK;
+}
+
+int imgshield_autorot(VipsImage *in, VipsImage **out) {
+    return vips_autorot(in, out, NULL);
+}
+
+int imgshield_thumbnail_image(VipsImage *in, VipsImage **out, int width, int height, int size,
+                              int export_srgb) {
+    if (export_srgb)
+        return vips_thumbnail_image(in, out, width,
+                                    "height", height,
+                                    "size", (VipsSize) size,
+                                    "export_profile", "srgb",
+                                    NULL);
+    return vips_thumbnail_image(in, out, width,
+                                "height", height,
+                                "size", (VipsSize) size,
+                                NULL);
+}
