@@ -44,11 +44,7 @@ for pkg in "${packages[@]}"; do
   fi
 done
 
-# Without --build: also s3s-fs, the S3 server of tests/s3_*.rs (cargo install, after apt's compiler).
-tools() { [ "${1:-}" = "--build" ] || "$(dirname "$0")/install-s3s-fs.sh"; }
-
 if [ ${#missing[@]} -eq 0 ]; then
-  tools "${1:-}"
   exit 0
 fi
 
@@ -60,4 +56,3 @@ echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-tools "${1:-}"

@@ -9,6 +9,9 @@ source scripts/lib.sh
 
 scripts/install-deps.sh
 require_cargo
+# s3s-fs, the real S3-compatible server of tests/s3_*.rs: built once into a cache dir (minutes on
+# a fresh machine), here rather than in install-deps.sh, so the demo does not wait for it.
+scripts/install-s3s-fs.sh
 scripts/check-msrv.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,5 +1,5 @@
-//! A real S3-compatible server for the tests: `s3s-fs` (installed by scripts/install-deps.sh),
-//! started on 127.0.0.1 with a temp dir and credentials. Buckets are directories of that dir and
+//! A real S3-compatible server for the tests: `s3s-fs` (installed by scripts/install-s3s-fs.sh,
+//! which scripts/test.sh runs), started on 127.0.0.1 with a temp dir and credentials. Buckets are directories of that dir and
 //! objects are files in them, so a test puts and changes objects by writing files.
 #![allow(dead_code)]
 
@@ -57,7 +57,7 @@ impl S3Server {
         let binary = binary();
         assert!(
             binary.exists(),
-            "{} is missing: run scripts/install-deps.sh (it installs s3s-fs, the S3 server these tests need)",
+            "{} is missing: run scripts/install-s3s-fs.sh (it installs s3s-fs, the S3 server these tests need)",
             binary.display()
         );
         let child = Command::new(&binary)
