@@ -313,17 +313,22 @@ fn damaged_files_get_the_status_libvips_gives_them() {
     }
 }
 
-#[test]
-fn the_scan_cap_and_the_deadline_stop_the_decode() {
-    let big = Image::from_pixels(&photo_pixels(1600, 1200, 2), 1600, 1200, 3)
+/// A progressive JPEG (libvips' interlaced save, metadata stripped) of generated photo pixels.
+fn progressive_photo(width: u32, height: u32, seed: u64, quality: u8) -> Vec<u8> {
+    Image::from_pixels(&photo_pixels(width, height, seed), width, height, 3)
         .and_then(|image| {
             image.save(SaveFormat::Jpeg {
-                quality: 90,
+                quality,
                 progressive: true,
                 strip: true,
             })
         })
-        .expect("a progressive jpeg");
+        .expect("a progressive jpeg")
+}
+
+#[test]
+fn the_scan_cap_and_the_deadline_stop_the_decode() {
+    let big = progressive_photo(1600, 1200, 2, 90);
     let header = Image::jpeg_header(&big, 1).expect("header");
     let capped = JpegDecode {
         shrink: 1,
@@ -365,15 +370,7 @@ fn thread_faults() -> u64 {
 
 #[test]
 fn a_second_decode_on_a_thread_reuses_the_coefficient_buffer() {
-    let source = Image::from_pixels(&photo_pixels(2400, 1600, 5), 2400, 1600, 3)
-        .and_then(|image| {
-            image.save(SaveFormat::Jpeg {
-                quality: 90,
-                progressive: true,
-                strip: true,
-            })
-        })
-        .expect("a progressive jpeg");
+    let source = progressive_photo(2400, 1600, 5, 90);
     let faults = || {
         let before = thread_faults();
         drop(ours(&source, 8).expect("our decode"));
@@ -392,15 +389,7 @@ fn a_second_decode_on_a_thread_reuses_the_coefficient_buffer() {
 /// rows (64x4 at 1/8); ours refuses it first.
 #[test]
 fn a_scale_with_no_rows_is_refused_not_aborted() {
-    let thin = Image::from_pixels(&photo_pixels(64, 4, 1), 64, 4, 3)
-        .and_then(|image| {
-            image.save(SaveFormat::Jpeg {
-                quality: 80,
-                progressive: true,
-                strip: true,
-            })
-        })
-        .expect("a jpeg");
+    let thin = progressive_photo(64, 4, 1, 80);
     assert!(Image::jpeg_header(&thin, 8).is_err());
     assert_eq!(Image::jpeg_header(&thin, 4).expect("a header").height(), 1);
 }
