@@ -52,10 +52,19 @@
 # CPU-second of its own (servers: utime + stime from /proc/PID/stat; references: getrusage), the
 # ratio against the baseline the issue names (wall clock, and per CPU-second: the steadier one on a
 # shared machine), the target and whether it was met (judged on the wall-clock ratio).
+# Working memory (#15: peak RSS minus what the caches hold): while each floor and srcset pass (and
+# BASE_BIN's floor pass) runs, scripts/rss_sampler.py on CLIENT_CPU reads the server's VmRSS and
+# scrapes /metrics for the bytes the result, source and derivative caches hold, every MEM_INTERVAL
+# seconds; the peak of RSS minus those bytes is reported next to the raw peak RSS, with its parts at
+# that moment, and judged against 150 MiB; so is each server's idle RSS after start-up (the fixed
+# part: binary, libraries, libvips' and the fonts' set-up), read before its warm-up request. A
+# scrape costs the server ~0.4 ms of CPU (~0.4% of its core at 0.1 s; the same for BASE_BIN). With
+# BASE_BIN, its floor pass also gives images per CPU-second against imgshield's first pass (the
+# same requests).
 #
 # Targets (issues #6, #15): floor >= 1.3x the faster of vipsthumbnail and Pillow, SSIM >= 0.98
-# against libvips' full-decode output (>= 0.99 against BASE_BIN's), peak RSS at 8 connections <= 150
-# MiB; srcset >= 3x vipsthumbnail, SSIM >= 0.99 against cold transforms; hits >= 0.8x nginx's
+# against libvips' full-decode output (>= 0.99 against BASE_BIN's), working memory (peak RSS minus
+# what the caches hold) at 8 connections <= 150 MiB; srcset >= 3x vipsthumbnail, SSIM >= 0.99 against cold transforms; hits >= 0.8x nginx's
 # requests/s with p99 < 5 ms at 64 connections.
 #
 # Knobs (environment; QUICK=1 changes the defaults marked q:):
@@ -72,6 +81,7 @@
 #   QUALITY (80)           SERVER_CPU (0)          CLIENT_CPU (1)
 #   SERVER_ARGS ("")       extra imgshield flags, e.g. "--workers 2"
 #   SERVER_ENV ("")        extra environment for imgshield, e.g. "MALLOC_ARENA_MAX=2"
+#   MEM_INTERVAL (0.1)     seconds between working-memory samples (RSS and the caches' bytes)
 #   SCENARIOS ("floor srcset hits")  a subset runs only those (the table leaves the rest out)
 #   SKIP_BUILD (0)         1 = use the existing target/release/imgshield
 #   VENV (${XDG_CACHE_HOME:-~/.cache}/imgshield/bench-venv)   PILLOW_SPEC (pillow==13.0.0)
@@ -128,6 +138,7 @@ PILLOW_SPEC=${PILLOW_SPEC:-pillow==13.0.0}
 NUMPY_SPEC=${NUMPY_SPEC:-numpy==2.4.6}
 MAX_SECS=${MAX_SECS:-1500}
 PERF=${PERF:-0}
+MEM_INTERVAL=${MEM_INTERVAL:-0.1}
 
 int_in REPS "$REPS" 1 20
 int_in FLOOR_WMIN "$FLOOR_WMIN" 16 4096
@@ -144,6 +155,7 @@ int_in QUALITY "$QUALITY" 1 100
 int_in SERVER_CPU "$SERVER_CPU" 0 4095
 int_in CLIENT_CPU "$CLIENT_CPU" 0 4095
 int_in MAX_SECS "$MAX_SECS" 60 7200
+[[ "$MEM_INTERVAL" =~ ^(0?[.][0-9]+|[1-9][0-9]*([.][0-9]+)?)$ ]] || die "MEM_INTERVAL must be a number of seconds"
 for w in $SRCSET_WIDTHS; do int_in "a srcset width" "$w" 16 4096; done
 for c in $HIT_CONNS; do int_in "a hit connection count" "$c" 1 1024; done
 for s in $SCENARIOS; do
@@ -230,9 +242,10 @@ src_dir="$work/src" # what the servers serve: byte-distinct copies of the corpus
 mkdir -p "$src_dir"
 cp "$warm" "$src_dir/"
 
-srv_pid="" srv_label="" ngx_pid="" perf_pid=""
+srv_pid="" srv_label="" ngx_pid="" perf_pid="" mem_pid=""
 cleanup() {
     stop_pid "$perf_pid" INT
+    stop_pid "$mem_pid" TERM
     stop_pid "$srv_pid" TERM
     stop_pid "$ngx_pid" QUIT
     rm -rf "$work"
@@ -264,6 +277,7 @@ start_imgshield() { # LABEL [FLAGS...]: a fresh server on SERVER_CPU, warmed wit
     srv_pid=$!
     await_url "imgshield ($label)" "$srv_pid" "$out" "$err"
     srv_url=$found
+    srv_idle=$(status_kib "$srv_pid" VmRSS 2>/dev/null || echo 0) # kB, started and not yet asked anything
     curl -fs --max-time 30 -o /dev/null "$srv_url/resize?src=warmup-256.jpg&w=128" ||
         die "imgshield ($label) did not answer the warm-up request"
 }
@@ -280,6 +294,43 @@ decodes_fetches() {
         /^imgshield_transform_duration_seconds_count\{/ { t += $NF }
         /^imgshield_origin_fetch_duration_seconds_count\{/ { f += $NF }
         END { if (!dc) d = t; printf "%.2f %.2f\n", (d - 1) / n, (f - 1) / n }' "$1"
+}
+
+# Working memory (#15): the sampler runs beside one pass of the running server; per KEY the pass
+# with the highest peak of RSS minus the caches' bytes is kept (mem_peak, its JSON in mem_json),
+# and the highest idle RSS after start-up (idle_mib).
+declare -A mem_peak mem_json idle_mib
+mem_label=""
+mem_start() { # LABEL: scripts/rss_sampler.py on CLIENT_CPU -> $raw/mem-LABEL.json (and .tsv, every sample)
+    mem_label=$1
+    timeout 1000 taskset -c "$CLIENT_CPU" python3 "$root/scripts/rss_sampler.py" --pid "$srv_pid" \
+        --port "${srv_url##*:}" --interval "$MEM_INTERVAL" --max-secs 900 --samples "$raw/mem-$1.tsv" \
+        >"$raw/mem-$1.json" 2>>"$raw/rss_sampler.stderr" &
+    mem_pid=$!
+}
+mem_stop() { # KEY: stops the sampler and keeps its pass for KEY if it had the highest working memory
+    local j="$raw/mem-$mem_label.json" w idle
+    stop_var mem_pid TERM
+    idle=$(calc "%.1f" "$srv_idle / 1024")
+    if better "$idle" "${idle_mib[$1]:-}"; then idle_mib[$1]=$idle; fi
+    w=$(jv "$j" peak_working_mib 2>/dev/null) || w=""
+    if [ -z "$w" ] || [ "$w" = None ]; then
+        log "warning: no working-memory samples ($mem_label; see $raw/rss_sampler.stderr)"
+        return 0
+    fi
+    if better "$w" "${mem_peak[$1]:-}"; then mem_peak[$1]=$w mem_json[$1]=$j; fi
+}
+mem_line() { # KEY WHO: one line on KEY's working memory and its parts at the peak
+    [ -n "${mem_peak[$1]:-}" ] || return 0
+    python3 - "${mem_json[$1]}" "$2" "${idle_mib[$1]:-?}" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = d["at_peak"]
+print(f"- {sys.argv[2]}: working memory **{d['peak_working_mib']} MiB** (raw peak RSS {d['hwm_mib']} MiB, "
+      f"sampled {d['peak_rss_mib']} MiB; at the working peak RSS {p['rss']} MiB, of it cached: results "
+      f"{p['result']}, sources {p['source']}, decodes {p['derivative']} MiB; memory budget in use "
+      f"{p['budget']} MiB); idle after start-up {sys.argv[3]} MiB; {d['samples']} samples.")
+PY
 }
 
 client() { # LABEL URLFILE CONNS [--save DIR]: the Python client on CLIENT_CPU -> $raw/LABEL.json
@@ -402,8 +453,11 @@ if wants floor; then
             save=()
             if [ "$r" -eq 1 ] && [ "$p" -eq 1 ]; then save=(--save "$work/shield-floor"); fi
             c0=$(srv_cpu "$srv_pid")
+            mem_start "floor-$r-$p"
             client "floor-imgshield-$r-$p" "$work/floor-$r-$p.urls" "$FLOOR_CONNS" "${save[@]}"
             c1=$(srv_cpu "$srv_pid")
+            mem_stop floor-shield
+            [ "$r$p" != 11 ] || cpu11=$(calc "%.4f" "$c1 - $c0") # BASE_BIN runs the same requests
             cat "$raw/floor-imgshield-$r-$p.lat" >>"$lat"
             hwm=$(vmhwm "$srv_pid")
             [ "$hwm" -le "$hwm_max" ] || hwm_max=$hwm
@@ -447,8 +501,14 @@ if wants floor; then
     if [ -n "$BASE_BIN" ]; then
         srv_bin=$(abs_path "$BASE_BIN")
         start_imgshield floor-base
+        c0=$(srv_cpu "$srv_pid")
+        mem_start floor-base
         client floor-base "$work/floor-1-1.urls" "$FLOOR_CONNS" --save "$work/base-floor"
+        c1=$(srv_cpu "$srv_pid")
+        mem_stop floor-base
         stop_imgshield
+        n11=$(jv "$raw/floor-base.json" requests)
+        base_ab="$(calc "%.2f" "$n11 / ($c1 - $c0)") images per CPU-second; imgshield $(calc "%.2f" "$n11 / $cpu11") on the same requests in pass 1 ($(calc "%.2f" "($c1 - $c0) / $cpu11")x BASE_BIN's)"
         srv_bin=""
         ssim_base=$(ssim_of base "$work/shield-floor" "$work/base-floor")
     fi
@@ -466,8 +526,10 @@ srcset_shield() {
     c0=$(srv_cpu "$srv_pid")
     local save=()
     [ "${srcset_save:-}" = "" ] || save=(--save "$srcset_save")
+    mem_start "$label"
     client "$label" "$urls" "$SRCSET_CONNS" "${save[@]}"
     c1=$(srv_cpu "$srv_pid")
+    mem_stop "$k"
     hwm=$(vmhwm "$srv_pid")
     dhits=$(metric "$srv_url" 'imgshield_derivative_cache_lookups_total{result="hit"}')
     dhits=$(( dhits + $(metric "$srv_url" 'imgshield_derivative_cache_lookups_total{result="derived"}') ))
@@ -706,9 +768,10 @@ corpus_mib=$(calc "%.1f" "$(cat "${paths[@]}" | wc -c) / 1048576")
             "$(x "${rate[floor-vips]}" "${rate[$bk]}")x" "$(x "${crate[floor-vips]}" "${crate[$bck]}")x" "" ""
         row "1. floor" "Pillow (draft + LANCZOS, one process)" floor-pillow "${rss[floor-pillow]} MiB" \
             "$(x "${rate[floor-pillow]}" "${rate[$bk]}")x" "$(x "${crate[floor-pillow]}" "${crate[$bck]}")x" "" ""
-        row "1. floor" "**imgshield**, $FLOOR_CONNS conns, fresh server per pass" floor-shield "**${rss[floor-shield]} MiB**" \
-            "**${fr}x** vs $best_name" "${fcr}x" ">= 1.3x; RSS <= 150 MiB" \
-            "$(verdict "$fr" ">=" 1.3) (per CPU-s: $(verdict "$fcr" ">=" 1.3)); RSS: $(verdict "${rss[floor-shield]}" "<=" 150)"
+        wm=${mem_peak[floor-shield]:-}
+        row "1. floor" "**imgshield**, $FLOOR_CONNS conns, fresh server per pass" floor-shield "${rss[floor-shield]} MiB (working: **${wm:-?} MiB**)" \
+            "**${fr}x** vs $best_name" "${fcr}x" ">= 1.3x; working memory <= 150 MiB" \
+            "$(verdict "$fr" ">=" 1.3) (per CPU-s: $(verdict "$fcr" ">=" 1.3)); working memory: $([ -n "$wm" ] && verdict "$wm" "<=" 150 || echo "not measured")"
         echo "| 1. floor, quality | SSIM vs libvips' full-decode Lanczos, min of $n_src | | | | | | | **${ssim_shield}** imgshield ($ssim_pil Pillow, $ssim_vips vipsthumbnail) | | >= 0.98 | $(verdict "$ssim_shield" ">=" 0.98) |"
         if [ -n "$ssim_base" ]; then
             echo "| 1. floor, quality | SSIM vs BASE_BIN (today's path), min of $n_src | | | | | | | **${ssim_base}** | | >= 0.99 | $(verdict "$ssim_base" ">=" 0.99) |"
@@ -765,6 +828,17 @@ corpus_mib=$(calc "%.1f" "$(cat "${paths[@]}" | wc -c) / 1048576")
         echo "Hit bodies: ${#names[@]} responses, $(calc "%.0f" "$hit_bytes / ${#names[@]} / 1024") KiB on average; c64 checks: imgshield ${hit_chk[imgshield64]:-n/a}; nginx ${hit_chk[nginx64]:-n/a}. nginx RSS is its worker's (master: $h_ngx_master_rss MiB)."
     fi
     echo "Raw output (JSON per run, latencies, wrk output, server logs): \`$raw/\`."
+    if [ "${#mem_peak[@]}" -gt 0 ]; then
+        echo
+        echo "Working memory (#15: peak RSS minus what the caches hold, target <= 150 MiB at 8 connections), the"
+        echo "pass with the highest of each server, sampled every ${MEM_INTERVAL}s (\`mem-*.json\`, \`mem-*.tsv\` in raw/):"
+        mem_line floor-shield "floor, imgshield"
+        mem_line floor-base "floor, BASE_BIN (pass 1's requests)"
+        mem_line srcset-shield "srcset, imgshield"
+        mem_line srcset-cold "srcset, imgshield --derivative-cache-bytes 0"
+        mem_line srcset-base "srcset, BASE_BIN"
+        [ -z "${base_ab:-}" ] || echo "- Floor CPU, BASE_BIN on pass 1's requests: $base_ab."
+    fi
 } | tee "$report"
 log "summary written to $report"
 
