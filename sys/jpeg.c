@@ -16,15 +16,15 @@
 
 #include "jpeg.h"
 
-/* ---- Reuse of libjpeg's large blocks across our decodes, per thread.
+/* ---- Reuse of libjpeg's large blocks across decodes, for the whole process.
  *
  * A progressive decode allocates a whole-image coefficient buffer through jpeg_get_large and zeroes
  * it; fresh from the allocator, every page of it faults (~7.5k faults per decode on the benchmark
  * corpus, with jemalloc or glibc). libjpeg calls jpeg_get_large and jpeg_free_large through its
- * PLT, so the definitions below replace its own (malloc and free) for the whole process. Outside
- * our decodes they do what libjpeg's do; during one, freed blocks are kept for the thread's next
- * decode. Bounded: a thread keeps only blocks its last decode used, at most POOL_BYTES in all, and
- * frees them when it exits. */
+ * PLT, so the definitions below replace its own (malloc and free) for the whole process: freed
+ * blocks are kept in one pool, behind a lock, for the next decode on any thread (ours, or libvips'
+ * loader's). Bounded: at most POOL_BYTES in all; a miss first frees the blocks too small for it,
+ * and the end of one of our decodes frees the blocks no decode since its start has given back. */
 
 #define POOL_SLOTS 4
 #define POOL_BYTES ((size_t) 48 << 20)
@@ -34,48 +34,38 @@ typedef struct {
     size_t pad; /* keeps the block 16-byte aligned, as malloc's */
 } BlockHeader;
 
-typedef struct {
-    BlockHeader *block[POOL_SLOTS];
-    unsigned long used_in[POOL_SLOTS]; /* the decode that last used each block */
-    unsigned long decode;              /* decodes started on this thread */
-    int active;                        /* inside imgshield_jpeg_load */
-} Pool;
-
-static pthread_key_t pool_key;
-static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
-
-static void pool_destroy(void *data) {
-    Pool *pool = data;
-    for (int i = 0; i < POOL_SLOTS; i++)
-        free(pool->block[i]);
-    free(pool);
-}
-
-static void pool_key_create(void) {
-    (void) pthread_key_create(&pool_key, pool_destroy);
-}
-
-/* This thread's pool while one of our decodes runs on it, else NULL. */
-static Pool *active_pool(void) {
-    Pool *pool;
-    pthread_once(&pool_once, pool_key_create);
-    pool = pthread_getspecific(pool_key);
-    return pool && pool->active ? pool : NULL;
-}
+/* One pool for the process, for every libjpeg decode in it (ours and libvips' loader): the blocking
+ * threads that run decodes take turns, so one pool per thread multiplied the memory kept by the
+ * number of threads, and a pool libvips' loader could not draw on sat beside its fresh buffer. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static BlockHeader *pool_block[POOL_SLOTS];
+static unsigned long pool_used_in[POOL_SLOTS]; /* the decode current when each block came back */
+static unsigned long pool_decodes;             /* our decodes started in the process */
+static __thread unsigned long thread_decode;   /* this thread's decode of ours, 0 outside one */
 
 void *jpeg_get_large(j_common_ptr cinfo, size_t size) {
-    Pool *pool = active_pool();
-    BlockHeader *block;
+    BlockHeader *block = NULL, *drop[POOL_SLOTS] = {0};
     (void) cinfo;
-    if (pool)
-        for (int i = 0; i < POOL_SLOTS; i++) {
-            block = pool->block[i];
-            /* Not more than twice the size asked for: a small decode must not hold a large block. */
-            if (block && block->capacity >= size && block->capacity / 2 <= size) {
-                pool->block[i] = NULL;
-                return block + 1;
-            }
+    pthread_mutex_lock(&pool_lock);
+    for (int i = 0; i < POOL_SLOTS && !block; i++) {
+        BlockHeader *b = pool_block[i];
+        /* Not more than twice the size asked for: a small decode must not hold a large block. */
+        if (b && b->capacity >= size && b->capacity / 2 <= size) {
+            pool_block[i] = NULL;
+            block = b;
         }
+    }
+    if (!block) /* a miss: blocks too small for this decode go, before a new one is allocated */
+        for (int i = 0; i < POOL_SLOTS; i++)
+            if (pool_block[i] && pool_block[i]->capacity < size) {
+                drop[i] = pool_block[i];
+                pool_block[i] = NULL;
+            }
+    pthread_mutex_unlock(&pool_lock);
+    for (int i = 0; i < POOL_SLOTS; i++)
+        free(drop[i]);
+    if (block)
+        return block + 1;
     if (size > SIZE_MAX - sizeof(BlockHeader))
         return NULL;
     block = malloc(sizeof(BlockHeader) + size);
@@ -86,47 +76,42 @@ void *jpeg_get_large(j_common_ptr cinfo, size_t size) {
 }
 
 void jpeg_free_large(j_common_ptr cinfo, void *object, size_t size) {
-    Pool *pool = active_pool();
     BlockHeader *block = (BlockHeader *) object - 1;
     size_t kept = 0;
     (void) cinfo;
     (void) size;
-    if (pool) {
-        for (int i = 0; i < POOL_SLOTS; i++)
-            kept += pool->block[i] ? pool->block[i]->capacity : 0;
-        for (int i = 0; i < POOL_SLOTS && kept + block->capacity <= POOL_BYTES; i++)
-            if (!pool->block[i]) {
-                pool->block[i] = block;
-                pool->used_in[i] = pool->decode;
-                return;
-            }
-    }
+    pthread_mutex_lock(&pool_lock);
+    for (int i = 0; i < POOL_SLOTS; i++)
+        kept += pool_block[i] ? pool_block[i]->capacity : 0;
+    for (int i = 0; i < POOL_SLOTS && kept + block->capacity <= POOL_BYTES; i++)
+        if (!pool_block[i]) {
+            pool_block[i] = block;
+            pool_used_in[i] = thread_decode ? thread_decode : pool_decodes;
+            block = NULL;
+            break;
+        }
+    pthread_mutex_unlock(&pool_lock);
     free(block);
 }
 
-/* Starts (active) or ends one of our decodes on this thread; at the end, blocks the decode did not
- * use are freed, so the thread keeps what its last decode needed and no more. */
+/* Starts (active) or ends one of our decodes on this thread; at the end, blocks that came back
+ * before this decode started and that it did not use are freed. */
 static void pool_decoding(int active) {
-    Pool *pool;
-    pthread_once(&pool_once, pool_key_create);
-    pool = pthread_getspecific(pool_key);
-    if (!pool) {
-        pool = calloc(1, sizeof *pool);
-        if (!pool || pthread_setspecific(pool_key, pool)) {
-            free(pool);
-            return;
-        }
-    }
+    BlockHeader *drop[POOL_SLOTS] = {0};
+    pthread_mutex_lock(&pool_lock);
     if (active) {
-        pool->decode++;
+        thread_decode = ++pool_decodes;
     } else {
         for (int i = 0; i < POOL_SLOTS; i++)
-            if (pool->block[i] && pool->used_in[i] != pool->decode) {
-                free(pool->block[i]);
-                pool->block[i] = NULL;
+            if (pool_block[i] && pool_used_in[i] < thread_decode) {
+                drop[i] = pool_block[i];
+                pool_block[i] = NULL;
             }
+        thread_decode = 0;
     }
-    pool->active = active;
+    pthread_mutex_unlock(&pool_lock);
+    for (int i = 0; i < POOL_SLOTS; i++)
+        free(drop[i]);
 }
 
 typedef struct {

@@ -358,33 +358,6 @@ fn the_scan_cap_and_the_deadline_stop_the_decode() {
     assert!(Image::decode_jpeg(&big, &header, unhurried).is_ok());
 }
 
-/// Minor page faults of the calling thread so far (`/proc/thread-self/stat`, field 10).
-fn thread_faults() -> u64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("procfs");
-    let (_, rest) = stat.rsplit_once(')').expect("a stat line");
-    rest.split_whitespace()
-        .nth(7)
-        .and_then(|field| field.parse().ok())
-        .expect("minflt")
-}
-
-#[test]
-fn a_second_decode_on_a_thread_reuses_the_coefficient_buffer() {
-    let source = progressive_photo(2400, 1600, 5, 90);
-    let faults = || {
-        let before = thread_faults();
-        drop(ours(&source, 8).expect("our decode"));
-        thread_faults() - before
-    };
-    let (first, second, third) = (faults(), faults(), faults());
-    // libjpeg zeroes a ~8.6 MB coefficient buffer: ~2,100 fresh pages, none when it is reused.
-    assert!(first > 1500, "{first} faults on the first decode");
-    assert!(
-        second * 4 < first && third * 4 < first,
-        "{first}, then {second} and {third}"
-    );
-}
-
 /// Found by fuzz/jpeg_load: libvips 8.14 aborts the process reading the header of a scale with no
 /// rows (64x4 at 1/8); ours refuses it first.
 #[test]
