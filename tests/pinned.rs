@@ -254,7 +254,7 @@ const RESPONSES_EXPECTED: &[(&str, &str)] = &[
     ),
     (
         "/resize?src=photo.jpg&w=320&fm=auto",
-        "image/webp vips \"8c8295ebbaef15e935842437a89b8873\"",
+        "image/webp vips \"e68d98d4a30e5b35be4d2847423a1be2\"",
     ),
     (
         "/resize?src=alpha.png&w=150",

@@ -22,6 +22,30 @@ impl<'src> Image<'src> {
         Ok(bytes)
     }
 
+    /// Reads this image's interleaved 8-bit pixels (width × height × bands bytes), computing its
+    /// pipeline into memory first; an image already in memory (a decode we made, pixels we wrap)
+    /// is read where it is, without a copy.
+    pub fn with_pixels<R>(&self, read: impl FnOnce(&[u8]) -> R) -> Result<R, VipsError> {
+        if !self.is_8bit() {
+            return Err(VipsError("only 8-bit pixels can be read".into()));
+        }
+        let memory = self.in_memory()?;
+        let len = usize::try_from(
+            u64::from(memory.width()) * u64::from(memory.height()) * u64::from(memory.bands()),
+        )
+        .map_err(|_| VipsError("the image is too large".into()))?;
+        // SAFETY: memory is a live image held in memory (vips_image_copy_memory made or kept it),
+        // so get_data returns its pixel buffer without computing anything, or NULL.
+        let data = unsafe { ffi::vips_image_get_data(memory.raw()) };
+        if data.is_null() {
+            return Err(VipsError::take("reading the pixels failed"));
+        }
+        // SAFETY: an 8-bit memory image's buffer holds width*height*bands bytes, owned by
+        // `memory`, which outlives the borrow (it is dropped after `read` returns).
+        let pixels = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) };
+        Ok(read(pixels))
+    }
+
     /// This image computed into memory (its whole pipeline runs now), so that later steps may read
     /// it in any order. Sequential loaders refuse out-of-order reads, which rotation and smartcrop make.
     pub fn in_memory(&self) -> Result<Image<'src>, VipsError> {

@@ -21,6 +21,12 @@ impl Image<'_> {
             || !(space == ffi::VIPS_INTERPRETATION_sRGB || space == ffi::VIPS_INTERPRETATION_B_W)
     }
 
+    /// Whether each band of a pixel is one byte.
+    pub fn is_8bit(&self) -> bool {
+        // SAFETY: self is live; header getters do not decode.
+        unsafe { ffi::vips_image_get_format(self.raw()) == ffi::VIPS_FORMAT_UCHAR }
+    }
+
     /// Whether the image carries an ICC profile (which thumbnail may act on).
     pub fn has_icc_profile(&self) -> bool {
         // SAFETY: self is live; the name is a static C string.

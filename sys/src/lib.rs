@@ -225,6 +225,8 @@ extern "C" {
     pub fn vips_image_write_to_memory(image: *mut VipsImage, size_out: *mut usize) -> *mut c_void;
     /// The GType of metadata field `name`, 0 when the image has no such field.
     pub fn vips_image_get_typeof(image: *const VipsImage, name: *const c_char) -> usize;
+    /// The pixels of an image held in memory (computed first if it is not).
+    pub fn vips_image_get_data(image: *mut VipsImage) -> *const c_void;
     pub fn vips_image_new_from_memory_copy(
         data: *const c_void,
         size: usize,

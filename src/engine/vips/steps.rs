@@ -66,8 +66,8 @@ pub(super) fn load_draft<'s>(
         clock,
     } = loading;
     jpeg_load::load_jpeg(source, shrink, decoder, strictness, clock)?
-        .resize_to(plan.resize.width, plan.resize.height)
-        .map_err(undecodable)
+        .reduce_in_memory(plan.resize.width, plan.resize.height, clock.remaining())
+        .map_err(|e| clock.explain(undecodable(e)))
 }
 
 /// Resize from a cached (or just made) decode: the part of thumbnail after shrink-on-load. The
@@ -84,7 +84,7 @@ pub(super) fn load_decoded<'s>(
         decoded.height,
         decoded.bands,
     )
-    .and_then(|image| image.resize_to(plan.resize.width, plan.resize.height))
+    .and_then(|image| image.reduce_in_memory(plan.resize.width, plan.resize.height, None))
     .map_err(internal)?;
     if plan.strip_metadata {
         return Ok(image);
