@@ -17,6 +17,9 @@
 
 use super::jpeg_layout::{segment_length, skip_entropy_data};
 
+mod bounded;
+pub use bounded::ScanRule;
+
 /// How a JPEG is to be decoded at a scale.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScanPlan {
@@ -66,15 +69,22 @@ struct Scan {
     al: u8,
 }
 
-/// The plan for decoding `bytes` at 1/`shrink` (1, 2, 4 or 8), or `None` when the file is not one
-/// this step decodes (libvips' loader should: see the module doc).
+/// The exact plan for decoding `bytes` at 1/`shrink` (1, 2, 4 or 8), or `None` when the file is
+/// not one this step decodes (libvips' loader should: see the module doc).
 pub fn scan_plan(bytes: &[u8], shrink: u32) -> Option<ScanPlan> {
+    scan_plan_under(bytes, shrink, ScanRule::Exact)
+}
+
+/// The plan for decoding `bytes` at 1/`shrink` under `rule` ([`scan_plan`] for
+/// [`ScanRule::Exact`]).
+pub fn scan_plan_under(bytes: &[u8], shrink: u32, rule: ScanRule) -> Option<ScanPlan> {
     let (frame, scans) = walk(bytes)?;
     if !frame.progressive {
         return Some(ScanPlan::Whole);
     }
     check_progression(&frame, &scans)?;
-    let kept = kept_scans(&frame, &scans, shrink);
+    let mut kept = kept_scans(&frame, &scans, shrink);
+    bounded::drop_bounded(frame.components.len(), &scans, &mut kept, shrink, rule);
     let dropped = kept.iter().filter(|keep| !**keep).count();
     if dropped == 0 {
         return Some(ScanPlan::Whole);
