@@ -305,3 +305,25 @@ fn full_corpus_gate() {
         );
     }
 }
+
+#[test]
+fn the_flag_picks_the_rule_and_bounded_is_the_default() {
+    use clap::Parser;
+    use imgshield::config::Config;
+    let decoder = |args: &[&str]| {
+        let all = [&["imgshield"], args].concat();
+        Config::try_parse_from(all)
+            .expect("valid flags")
+            .engine_jpeg_decoder()
+    };
+    assert_eq!(decoder(&[]), JpegDecoder::OwnBounded);
+    assert_eq!(decoder(&["--jpeg-scans", "exact"]), JpegDecoder::Own);
+    assert_eq!(
+        decoder(&["--jpeg-scans", "bounded"]),
+        JpegDecoder::OwnBounded
+    );
+    assert_eq!(
+        decoder(&["--jpeg-decoder", "libvips", "--jpeg-scans", "bounded"]),
+        JpegDecoder::Libvips
+    );
+}
