@@ -327,3 +327,42 @@ fn the_flag_picks_the_rule_and_bounded_is_the_default() {
         JpegDecoder::Libvips
     );
 }
+
+/// The odd layouts libjpeg decodes (4:1:1, 4:4:4, grey, restart markers, arithmetic coding): the
+/// bounded stream decodes at 1/4 and 1/8 without a libjpeg warning, at the header's size.
+#[test]
+fn odd_layouts_decode_under_the_bounded_rule_without_a_warning() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    small_corpus(dir.path());
+    for extra in [
+        &["-sample", "4x1"][..],
+        &["-sample", "1x1"],
+        &["-grayscale"],
+        &["-restart", "1"],
+        &["-arithmetic"],
+    ] {
+        let args = [&["-quality", "90", "-progressive"], extra, &["photo.ppm"]].concat();
+        let source = run("cjpeg", &args, dir.path());
+        for shrink in [4, 8] {
+            let stream = stream(&source, shrink, Stream::Under(ScanRule::Bounded));
+            assert!(
+                stream.len() < source.len(),
+                "{extra:?} 1/{shrink}: drops scans"
+            );
+            let header = Image::jpeg_header(&source, shrink).expect("header");
+            let decode = JpegDecode {
+                shrink,
+                fail_on: FailOn::Warning,
+                max_scans: 1000,
+                time_limit: None,
+            };
+            let image = Image::decode_jpeg(&stream, &header, decode)
+                .unwrap_or_else(|e| panic!("{extra:?} at 1/{shrink}: {e}"));
+            assert_eq!(
+                (image.width(), image.height(), image.bands()),
+                (header.width(), header.height(), header.bands()),
+                "{extra:?} 1/{shrink}"
+            );
+        }
+    }
+}
