@@ -366,3 +366,57 @@ fn odd_layouts_decode_under_the_bounded_rule_without_a_warning() {
         }
     }
 }
+
+/// Where each scan of `jpeg` starts and ends (its SOS marker to the next marker that is not a
+/// restart or a stuffed byte).
+fn scan_ranges(jpeg: &[u8]) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut at = 2;
+    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF && jpeg[at + 1] != 0xD9 {
+        let length = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        let mut end = at + 2 + length;
+        if jpeg[at + 1] == 0xDA {
+            while jpeg[end] != 0xFF || matches!(jpeg[end + 1], 0x00 | 0xD0..=0xD7) {
+                end += 1;
+            }
+            ranges.push((at, end));
+        }
+        at = end;
+    }
+    ranges
+}
+
+/// What the rule keeps a prefix of each coefficient's scans for: dropping a refinement but keeping
+/// a later one of the same coefficients makes libjpeg warn, and the gate's decode refuses it.
+#[test]
+fn a_refinement_kept_after_a_dropped_one_makes_libjpeg_warn() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, source) = small_corpus(dir.path()).swap_remove(0);
+    let scans = scan_ranges(&source);
+    // libjpeg's script: the sixth scan is Y 1-63 at Ah=2, Al=1; the tenth, Y 1-63 at Ah=1, Al=0.
+    assert_eq!(scans.len(), 10);
+    let (start, end) = scans[5];
+    assert_eq!(
+        source[start + 4..start + 10],
+        [1, 1, source[start + 6], 1, 63, 0x21]
+    );
+    let stream = [&source[..start], &source[end..]].concat();
+    let header = Image::jpeg_header(&source, 4).expect("header");
+    let decode = JpegDecode {
+        shrink: 4,
+        fail_on: FailOn::Warning,
+        max_scans: 1000,
+        time_limit: None,
+    };
+    let refused = Image::decode_jpeg(&stream, &header, decode).map(|_| ());
+    let message = refused
+        .expect_err("libjpeg accepted a bogus progression")
+        .to_string();
+    assert!(message.contains("progression"), "{message}");
+    // Under fail_on=error the same stream decodes: it is a warning.
+    let lenient = JpegDecode {
+        fail_on: FailOn::Error,
+        ..decode
+    };
+    assert!(Image::decode_jpeg(&stream, &header, lenient).is_ok());
+}
