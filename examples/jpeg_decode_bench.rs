@@ -4,7 +4,8 @@
 //!
 //!     cargo run --release --example jpeg_decode_bench -- own 8 3 photo-*.jpg
 //!
-//! Arguments: `own` or `libvips`; the shrink (1, 2, 4 or 8), or `draft:W` / `thumb:W` for a whole
+//! Arguments: `own` (the exact scan plan), `bounded` (the bounded-loss rule), `lastbit` (its
+//! measured alternative, decodes only) or `libvips`; the shrink (1, 2, 4 or 8), or `draft:W` / `thumb:W` for a whole
 //! transform to a JPEG W pixels wide (q80) by the libvips engine's draft load or its thumbnail
 //! path; the rounds over the files; the files. Prints the CPU time (user + system) and the minor
 //! page faults per decode, from /proc/self/stat.
@@ -12,7 +13,7 @@
 use std::time::Duration;
 
 use imgshield::engine::vips::{JpegDecoder, VipsEngine};
-use imgshield::engine::{scan_plan, Engine, OutputFormat, Plan, ScanPlan, Size};
+use imgshield::engine::{scan_plan_under, Engine, OutputFormat, Plan, ScanPlan, ScanRule, Size};
 use imgshield::vips::{FailOn, Image, JpegDecode};
 
 /// The server's allocator (src/main.rs), for libjpeg's and libvips' allocations too: page faults
@@ -22,7 +23,7 @@ use imgshield::vips::{FailOn, Image, JpegDecode};
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn usage() -> ! {
-    eprintln!("usage: jpeg_decode_bench own|libvips SHRINK ROUNDS FILE...");
+    eprintln!("usage: jpeg_decode_bench own|bounded|lastbit|libvips SHRINK ROUNDS FILE...");
     std::process::exit(2)
 }
 
@@ -46,14 +47,14 @@ fn transform(engine: &VipsEngine, source: &[u8], width: u32) -> usize {
         .unwrap_or_else(|e| panic!("transform: {e}"))
 }
 
-fn decode(own: bool, source: &[u8], shrink: u32) -> usize {
-    if !own {
+fn decode(rule: Option<ScanRule>, source: &[u8], shrink: u32) -> usize {
+    let Some(rule) = rule else {
         return Image::jpeg_shrunk(source, shrink, false, FailOn::Warning)
             .and_then(|image| image.decode_to_memory())
             .map(|pixels| pixels.len())
             .unwrap_or_else(|e| panic!("libvips: {e}"));
-    }
-    let plan = scan_plan(source, shrink).unwrap_or_else(|| panic!("no scan plan"));
+    };
+    let plan = scan_plan_under(source, shrink, rule).unwrap_or_else(|| panic!("no scan plan"));
     let stream = match &plan {
         ScanPlan::Whole => source,
         ScanPlan::Filtered { bytes, .. } => bytes.as_slice(),
@@ -99,18 +100,19 @@ fn main() {
     let [decoder, shrink, rounds, files @ ..] = args.as_slice() else {
         usage()
     };
-    let own = match decoder.as_str() {
-        "own" => true,
-        "libvips" => false,
+    let (rule, engine_decoder) = match decoder.as_str() {
+        "own" => (Some(ScanRule::Exact), JpegDecoder::Own),
+        "bounded" => (Some(ScanRule::Bounded), JpegDecoder::OwnBounded),
+        "lastbit" => (Some(ScanRule::BoundedLastBit), JpegDecoder::Own),
+        "libvips" => (None, JpegDecoder::Libvips),
         _ => usage(),
     };
     let (engine, width) = match shrink.split_once(':') {
         Some((path, width)) => {
-            let decoder = if own {
-                JpegDecoder::Own
-            } else {
-                JpegDecoder::Libvips
-            };
+            if rule == Some(ScanRule::BoundedLastBit) {
+                usage();
+            }
+            let decoder = engine_decoder;
             let engine = VipsEngine::new()
                 .unwrap_or_else(|e| panic!("libvips: {e}"))
                 .with_draft(path == "draft")
@@ -136,7 +138,7 @@ fn main() {
         for source in &sources {
             bytes += match &engine {
                 Some(engine) => transform(engine, source, width),
-                None => decode(own, source, shrink),
+                None => decode(rule, source, shrink),
             };
         }
     }

@@ -294,6 +294,13 @@ pub struct Config {
     #[arg(long, env = "IMGSHIELD_JPEG_DECODER", value_enum, default_value_t = JpegDecoder::Own)]
     pub jpeg_decoder: JpegDecoder,
 
+    /// Which scans our JPEG decode reads: `exact` only drops those a DCT-scaled decode does not
+    /// read (the same pixels as libvips); `bounded` also drops the AC refinement scans at 1/4 and
+    /// 1/8 (thumbnail SSIM >= 0.99 against `exact`; see `engine/jpeg_scans` and
+    /// docs/BENCHMARKS.md). No effect with `--jpeg-decoder libvips`.
+    #[arg(long, env = "IMGSHIELD_JPEG_SCANS", value_enum, default_value_t = JpegScans::Bounded)]
+    pub jpeg_scans: JpegScans,
+
     /// Share of cache misses, 0 to 100, made by the pure-Rust engine instead of libvips, chosen by
     /// cache key (so a URL always goes the same way). What the Rust engine cannot do falls back.
     #[arg(long, env = "IMGSHIELD_RUST_PERCENT", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
@@ -456,6 +463,26 @@ impl From<JpegDecoder> for crate::engine::vips::JpegDecoder {
         match value {
             JpegDecoder::Own => crate::engine::vips::JpegDecoder::Own,
             JpegDecoder::Libvips => crate::engine::vips::JpegDecoder::Libvips,
+        }
+    }
+}
+
+/// Which scans our JPEG decode reads (`--jpeg-scans`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum JpegScans {
+    /// Only those the DCT scale reads: bit-identical to libvips' loader.
+    Exact,
+    /// Also not the AC refinement scans at 1/4 and 1/8 (bounded loss).
+    Bounded,
+}
+
+impl Config {
+    /// The engine's JPEG decoder for `--jpeg-decoder` and `--jpeg-scans`.
+    pub fn engine_jpeg_decoder(&self) -> crate::engine::vips::JpegDecoder {
+        match (self.jpeg_decoder, self.jpeg_scans) {
+            (JpegDecoder::Libvips, _) => crate::engine::vips::JpegDecoder::Libvips,
+            (JpegDecoder::Own, JpegScans::Exact) => crate::engine::vips::JpegDecoder::Own,
+            (JpegDecoder::Own, JpegScans::Bounded) => crate::engine::vips::JpegDecoder::OwnBounded,
         }
     }
 }

@@ -2,12 +2,13 @@
 //! on libjpeg (`Image::decode_jpeg`) of the bytes it keeps, at a DCT scale chosen by the input's
 //! length. Any input must give a plan or none, a decode or an error, never a crash or a hang; where
 //! both decode it, the same pixels as libvips' own loader (the plan is exact); and where the plan
-//! skips scans (what the server decodes itself), a decode wherever libvips' loader makes one.
+//! skips scans (what the server decodes itself), a decode wherever libvips' loader makes one. The
+//! bounded-loss rule's stream too: a decode, without a libjpeg warning, wherever libvips makes one.
 #![no_main]
 
 use std::time::Duration;
 
-use imgshield::engine::{scan_plan, ScanPlan};
+use imgshield::engine::{scan_plan, scan_plan_under, ScanPlan, ScanRule};
 use imgshield::vips::{FailOn, Image, JpegDecode};
 use libfuzzer_sys::fuzz_target;
 
@@ -43,6 +44,14 @@ fuzz_target!(|data: &[u8]| {
     let theirs = Image::jpeg_shrunk(data, shrink, false, FailOn::Warning)
         .and_then(|image| image.decode_to_memory());
     let filtered = matches!(plan, ScanPlan::Filtered { .. });
+    if let (Some(ScanPlan::Filtered { bytes, .. }), true) = (
+        scan_plan_under(data, shrink, ScanRule::Bounded),
+        theirs.is_ok(),
+    ) {
+        if let Err(e) = Image::decode_jpeg(&bytes, &header, decode) {
+            panic!("libvips decodes it at 1/{shrink}, the bounded stream is refused: {e}")
+        }
+    }
     match (ours, theirs) {
         (Ok(ours), Ok(theirs)) => {
             assert!(ours == theirs, "the pixels differ from libvips' at 1/{shrink}")

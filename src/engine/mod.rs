@@ -18,7 +18,7 @@ pub mod vips;
 
 pub use decode_cost::{uninterruptible_decode, UninterruptibleDecode, MAX_JPEG_SCANS};
 pub use jpeg_layout::{jpeg_layout, JpegLayout};
-pub use jpeg_scans::{scan_plan, ScanPlan};
+pub use jpeg_scans::{scan_plan, scan_plan_under, ScanPlan, ScanRule};
 pub use riff::drop_webp_metadata;
 
 pub use crate::types::{AcceptClass, OutputFormat, Rect, Rgba, Size, SourceFormat};

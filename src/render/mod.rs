@@ -151,7 +151,7 @@ impl Renderer {
         let mut vips = VipsEngine::with_strictness(config.fail_on.into())
             .map_err(|e| format!("libvips: {e}"))?
             .with_draft(draft)
-            .with_jpeg_decoder(config.jpeg_decoder.into());
+            .with_jpeg_decoder(config.engine_jpeg_decoder());
         if let Some(derivatives) = derivatives {
             vips = vips.with_derivatives(derivatives);
         }

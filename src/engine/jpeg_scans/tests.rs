@@ -145,3 +145,60 @@ fn huffman_codes_must_fit_their_lengths() {
     assert!(!codes_fit(&counts));
     assert!(codes_fit(&[0; 16]));
 }
+
+/// How many scans `rule` keeps of libvips' progressive file (libjpeg's 10-scan script) at each scale.
+fn kept_under(rule: ScanRule) -> [u32; 4] {
+    let jpeg = progressive();
+    [1, 2, 4, 8].map(|shrink| match scan_plan_under(&jpeg, shrink, rule) {
+        Some(ScanPlan::Whole) => 10,
+        Some(ScanPlan::Filtered { kept, dropped, .. }) => {
+            assert_eq!(kept + dropped, 10);
+            kept
+        }
+        None => panic!("a plan at 1/{shrink}"),
+    })
+}
+
+#[test]
+fn the_bounded_rule_drops_ac_refinements_at_one_quarter_and_one_eighth_only() {
+    assert_eq!(kept_under(ScanRule::Exact), [10, 10, 10, 6]);
+    // 1/4: DC, its refinement, Y 1-5 and 6-63 at Al=2, Cb and Cr at Al=1; not the Y refinements
+    // (Al 2->1, 1->0) nor the chroma ones. 1/8: the chroma refinements go too.
+    assert_eq!(kept_under(ScanRule::Bounded), [10, 10, 6, 4]);
+    // Only the last bit: Y keeps its 2->1 refinement.
+    assert_eq!(kept_under(ScanRule::BoundedLastBit), [10, 10, 7, 4]);
+}
+
+/// A scan of one component over `ss..=se` at `ah`/`al`, for the rule's bookkeeping.
+fn scan(component: usize, (ss, se): (usize, usize), (ah, al): (u8, u8)) -> Scan {
+    Scan {
+        range: (0, 0),
+        components: vec![component],
+        ss,
+        se,
+        ah,
+        al,
+    }
+}
+
+#[test]
+fn a_later_scan_of_a_dropped_coefficient_is_dropped_too() {
+    let scans = [
+        Scan {
+            components: vec![0, 1],
+            ..scan(0, (0, 0), (0, 0))
+        },
+        scan(0, (1, 63), (0, 1)),
+        scan(0, (1, 63), (1, 0)),
+        // A second first pass of complete coefficients (libjpeg accepts it): after the dropped
+        // refinement it would overwrite what was never refined, so it goes too, and its band with it.
+        scan(0, (1, 9), (0, 0)),
+        scan(1, (1, 63), (0, 0)),
+    ];
+    let mut kept = vec![true; scans.len()];
+    bounded::drop_bounded(2, &scans, &mut kept, 4, ScanRule::Bounded);
+    assert_eq!(kept, [true, true, false, false, true]);
+    let mut kept = vec![true; scans.len()];
+    bounded::drop_bounded(2, &scans, &mut kept, 2, ScanRule::Bounded);
+    assert_eq!(kept, [true; 5], "never at 1/2");
+}

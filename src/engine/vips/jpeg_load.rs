@@ -1,10 +1,11 @@
 //! The JPEG load step: a JPEG decoded at a DCT scale, by our own decode (the scan plan of
-//! [`scan_plan`] drops the scans the scale does not read, then `vips::Image::decode_jpeg` on the
+//! [`scan_plan_under`] drops the scans the scale does not read, then `vips::Image::decode_jpeg` on the
 //! system libjpeg with block smoothing off) or by libvips' `jpegload` (`--jpeg-decoder libvips`;
 //! files with no scan to skip: sequential ones, or a scale that reads every scan; and every file
 //! the plan does not take: 12-bit, lossless, junk between segments, cut short, a scan header
 //! libjpeg would refuse or warn about). Both give the same pixels and metadata: the decode is
-//! exact, and the metadata is libvips' own header read. Ours decodes at once, within the time
+//! exact (but for [`JpegDecoder::OwnBounded`] at 1/4 and 1/8: see `jpeg_scans`), and the metadata
+//! is libvips' own header read. Ours decodes at once, within the time
 //! limit (checked between MCU rows) and the scan cap; libvips' decodes lazily, inside the save. Every JPEG load of the engine
 //! (the draft load, the derivative cache's decodes, the thumbnail's shrink-on-load) goes through
 //! [`load_jpeg`].
@@ -13,7 +14,8 @@ use std::cell::Cell;
 
 use super::{jpeg_shrink, undecodable, Image};
 use crate::engine::{
-    jpeg_layout, scan_plan, Clock, EngineError, ScanPlan, Strictness, MAX_JPEG_SCANS,
+    jpeg_layout, scan_plan_under, Clock, EngineError, ScanPlan, ScanRule, Strictness,
+    MAX_JPEG_SCANS,
 };
 use crate::vips::{JpegDecode, JpegDecodeError};
 
@@ -36,6 +38,20 @@ pub enum JpegDecoder {
     /// Our load step: only the scans the scale reads (exact).
     #[default]
     Own,
+    /// Our load step under the bounded-loss scan rule ([`ScanRule::Bounded`]): at 1/4 and 1/8 the
+    /// AC refinement scans are not read either. Not exact: see `jpeg_scans`.
+    OwnBounded,
+}
+
+impl JpegDecoder {
+    /// The scan rule of our load step, or `None` for libvips' loader.
+    pub fn scan_rule(self) -> Option<ScanRule> {
+        match self {
+            JpegDecoder::Libvips => None,
+            JpegDecoder::Own => Some(ScanRule::Exact),
+            JpegDecoder::OwnBounded => Some(ScanRule::Bounded),
+        }
+    }
 }
 
 /// `source` (a JPEG) decoded at 1/`shrink` (1, 2, 4 or 8) and turned upright, with libvips'
@@ -47,8 +63,8 @@ pub(super) fn load_jpeg<'s>(
     strictness: Strictness,
     clock: &Clock,
 ) -> Result<Image<'s>, EngineError> {
-    if decoder == JpegDecoder::Own {
-        if let Some(image) = own(source, shrink, strictness, clock)? {
+    if let Some(rule) = decoder.scan_rule() {
+        if let Some(image) = own(source, shrink, rule, strictness, clock)? {
             return image.autorotated().map_err(undecodable);
         }
     }
@@ -59,12 +75,14 @@ pub(super) fn load_jpeg<'s>(
 fn own(
     source: &[u8],
     shrink: u32,
+    rule: ScanRule,
     strictness: Strictness,
     clock: &Clock,
 ) -> Result<Option<Image<'static>>, EngineError> {
     // NOTE(perf): a file decoded whole gains nothing from our decode, and libvips' loader is lazy
     // and streams a sequential file strip by strip: it keeps those (same pixels either way).
-    let Some(ScanPlan::Filtered { bytes: stream, .. }) = scan_plan(source, shrink) else {
+    let Some(ScanPlan::Filtered { bytes: stream, .. }) = scan_plan_under(source, shrink, rule)
+    else {
         return Ok(None);
     };
     let header = Image::jpeg_header(source, shrink).map_err(undecodable)?;
@@ -98,7 +116,10 @@ pub(super) fn thumbnail<'s>(
     strictness: Strictness,
     clock: &Clock,
 ) -> Result<Option<Image<'s>>, EngineError> {
-    if decoder != JpegDecoder::Own || jpeg_layout(source).is_none() {
+    let Some(rule) = decoder.scan_rule() else {
+        return Ok(None);
+    };
+    if jpeg_layout(source).is_none() {
         return Ok(None);
     }
     let header = Image::header_from_buffer(source).map_err(undecodable)?;
@@ -115,7 +136,7 @@ pub(super) fn thumbnail<'s>(
         stored
     };
     let shrink = jpeg_shrink(upright, (width, height));
-    let Some(image) = own(source, shrink, strictness, clock)? else {
+    let Some(image) = own(source, shrink, rule, strictness, clock)? else {
         return Ok(None);
     };
     image

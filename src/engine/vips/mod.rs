@@ -89,7 +89,7 @@ impl VipsEngine {
     /// instead of thumbnail's twice-the-target rule.
     pub fn with_draft(mut self, draft: bool) -> VipsEngine {
         // The rule changes the output, so it is part of the version the cache key hashes.
-        let library = self.version.trim_end_matches("+draft").to_string();
+        let library = self.version.replace("+draft", "");
         self.version = if draft {
             format!("{library}+draft")
         } else {
@@ -99,9 +99,17 @@ impl VipsEngine {
         self
     }
 
-    /// Decodes JPEG sources with `decoder`. The output is the same either way (the decode is
-    /// exact), so the version the cache key hashes does not change.
+    /// Decodes JPEG sources with `decoder`. Libvips' loader and our exact one give the same
+    /// output, so the version the cache key hashes does not change between them; the bounded-loss
+    /// rule changes pixels, so it is part of the version (`+bounded`). The derivative cache is the
+    /// engine's own (`with_derivatives`), so its decodes are all made under this one rule.
     pub fn with_jpeg_decoder(mut self, decoder: JpegDecoder) -> VipsEngine {
+        let base = self.version.replace("+bounded", "");
+        self.version = if decoder == JpegDecoder::OwnBounded {
+            format!("{base}+bounded")
+        } else {
+            base
+        };
         self.jpeg_decoder = decoder;
         self
     }
