@@ -17,7 +17,9 @@
 //! the usable ones, the smallest (largest s') is taken: the least resize work. Targets needing a
 //! full-size decode (s = 1) take the ordinary path and keep nothing: holding a full decode in
 //! memory costs more to make than it saves (measured on 12 MP: +40% for that request,
-//! docs/BENCHMARKS.md).
+//! docs/BENCHMARKS.md). The one exception: while traffic asks for sources at several sizes, a
+//! full-size target of a source with no level 2 kept decodes into memory and keeps its 2x box
+//! shrink, which the source's smaller widths then derive from (`jpeg.rs`, `full_size`).
 //!
 //! **What is kept, and when.** A target needing a level that is not kept gets it **derived** from
 //! the nearest finer kept level by a box shrink (block means, what DCT-domain scaling nearly
@@ -28,13 +30,15 @@
 //!   only at shrink 8, the coarsest DCT scale), so materialising it costs little next to the
 //!   streaming thumbnail (measured on distinct sources: no slower, +9 MiB peak RSS; on srcset
 //!   traffic 2.05x against 1.72x, docs/BENCHMARKS.md). **When recent traffic asks for sources at
-//!   several sizes** ([`Mix`]), one level finer than asked (never finer than shrink 2,
-//!   [`decode_level`]): the widths of a `srcset` arrive in any order, and a decode kept at exactly
-//!   the first width's level must be made again, finer, for any larger width that follows (2.0
-//!   decodes per source on shuffled srcset traffic, against 1.6). Not always: on sources asked for
-//!   once the finer decode is pure cost (21% more CPU per image and +80 MiB peak RSS on distinct
-//!   sources, docs/BENCHMARKS.md). Every later request for a source, once one is needed
-//!   finer, decodes one level finer than the finest asked for so far;
+//!   several sizes** ([`Mix`]), at the level the widest recent target needs from this source
+//!   ([`Derivatives::widest_level`]; never finer than shrink 2, nor coarser than asked): the
+//!   widths of a `srcset` arrive in any order, and a decode kept at the first width's level must
+//!   be made again, finer, for any larger width that follows (decodes per source on shuffled
+//!   srcset traffic: 2.0 at exactly the level asked, 1.67 at one level finer, 1.50 at the widest
+//!   width's level, a third of them full-size widths that no kept level serves). Not always: on sources asked for once the finer decode is pure cost (21%
+//!   more CPU per image and +80 MiB peak RSS on distinct sources, docs/BENCHMARKS.md). Every
+//!   later request for a source that needs a level not kept decodes the same way, from the finest
+//!   asked for so far;
 //! - under libvips' rule from its second request only: its decodes are 2-4x the target per side
 //!   (4-16x the pixels), and keeping them for sources asked for once cost 0.92x the cold path per
 //!   CPU-second and +50 MiB (docs/BENCHMARKS.md). The first request takes the ordinary thumbnail
@@ -99,10 +103,13 @@ const MIX_FINER_PER_FIRST: (u32, u32) = (1, 4);
 /// What recent traffic says about sources being asked for at several sizes: first sights, and
 /// later requests that needed a finer level than any asked for before (a `srcset`'s larger widths
 /// after a smaller one). Approximate (relaxed atomics, racy halving): it only steers a choice.
+/// Also the widest target asked for in this window and the one before: the width a `srcset`'s
+/// largest image is asked at, which a source's first decode is made for ([`Derivatives::widest_level`]).
 #[derive(Debug, Default)]
 struct Mix {
     firsts: std::sync::atomic::AtomicU32,
     finer_later: std::sync::atomic::AtomicU32,
+    widest: [std::sync::atomic::AtomicU32; 2],
 }
 
 impl Mix {
@@ -113,7 +120,20 @@ impl Mix {
             self.firsts.store(firsts / 2, Relaxed);
             let finer = self.finer_later.load(Relaxed);
             self.finer_later.store(finer / 2, Relaxed);
+            self.widest[1].store(self.widest[0].swap(0, Relaxed), Relaxed);
         }
+    }
+
+    fn target(&self, width: u32) {
+        self.widest[0].fetch_max(width, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The widest target of the last window or so (0 before any).
+    fn widest(&self) -> u32 {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.widest[0]
+            .load(Relaxed)
+            .max(self.widest[1].load(Relaxed))
     }
 
     fn finer_later(&self) {
@@ -256,6 +276,47 @@ impl Derivatives {
             .find_map(|s| self.cache.get(&(*source, s)).map(|i| (s, i)))
     }
 
+    /// Whether traffic asks for sources at several sizes ([`Mix`]).
+    pub fn several_sizes(&self) -> bool {
+        self.mix.several_sizes()
+    }
+
+    /// Whether a level of `source` at `shrink` is kept.
+    pub fn has(&self, source: &[u8; 32], shrink: u32) -> bool {
+        self.cache.contains_key(&(*source, shrink))
+    }
+
+    /// Notes the width of a target (see [`Derivatives::widest_level`]).
+    pub fn note_width(&self, width: u32) {
+        self.mix.target(width);
+    }
+
+    /// While traffic asks for sources at several sizes ([`Mix`]): the DCT shrink that the widest
+    /// target of recent traffic needs from a source of upright size `size` under `rule`, never
+    /// finer than [`FINEST_CHOSEN`] nor than a level this cache keeps (`max_pixels`). A `srcset`'s
+    /// widths arrive in any order; a source decoded at this level from its first request serves
+    /// every later width below full size by a box shrink, with no second decode. The width alone
+    /// decides, as `srcset` asks by width.
+    pub fn widest_level(
+        &self,
+        (width, height): (u32, u32),
+        rule: fn((u32, u32), (u32, u32)) -> u32,
+    ) -> Option<u32> {
+        let widest = self.mix.widest();
+        if widest == 0 || !self.mix.several_sizes() {
+            return None;
+        }
+        let level = rule((width, height), (widest, 1));
+        [2, 4, 8].into_iter().find(|&s| {
+            s >= level.max(FINEST_CHOSEN) && self.keeps((width.div_ceil(s), height.div_ceil(s)))
+        })
+    }
+
+    /// Whether a level of `width` x `height` is small enough to keep (`max_pixels`).
+    pub fn keeps(&self, (width, height): (u32, u32)) -> bool {
+        u64::from(width) * u64::from(height) <= self.max_pixels
+    }
+
     /// A source already seen asked for at a finer level than before: counted in the [`Mix`], and
     /// remembered as the finest asked.
     fn note_finer(&self, source: &[u8; 32], needed: u32) {
@@ -266,23 +327,37 @@ impl Derivatives {
     }
 
     /// Notes a request for `source` needing shrink `needed`, and says the shrink to decode at and
-    /// keep. Under the draft rule (`keep_first`) from the first request: the level asked, or one
-    /// level finer ([`decode_level`]) when traffic asks for sources at several sizes ([`Mix`]);
-    /// later requests one level finer than the finest asked so far. Under libvips' rule: `None`
-    /// (keep nothing) the first time, then the finest asked for so far.
-    pub fn admit(&self, source: &[u8; 32], needed: u32, keep_first: bool) -> Option<u32> {
+    /// keep. Under the draft rule (`keep_first`) from the first request: the level asked, or, when
+    /// traffic asks for sources at several sizes ([`Mix`]), the level the widest recent target
+    /// needs (`widest`, from [`Derivatives::widest_level`]) if finer, else one level finer
+    /// ([`decode_level`]); later requests the same, from the finest asked so far. Under libvips'
+    /// rule: `None` (keep nothing) the first time, then the finest asked for so far.
+    pub fn admit(
+        &self,
+        source: &[u8; 32],
+        needed: u32,
+        keep_first: bool,
+        widest: Option<u32>,
+    ) -> Option<u32> {
         self.note_finer(source, needed);
         let again = self.seen.get(source);
         let finest = again.map_or(needed, |before| before.min(needed));
         self.seen.insert(*source, finest);
+        // Never finer than FINEST_CHOSEN by choice: a full-size decode is made only for a
+        // full-size target (which `finest` may record).
+        let finer = |finest: u32| {
+            widest
+                .map_or(decode_level(finest), |w| w.min(finest))
+                .max(FINEST_CHOSEN.min(needed))
+        };
         match again {
             None if !keep_first => None,
             None => {
-                let finer = self.mix.several_sizes();
+                let several = self.mix.several_sizes();
                 self.mix.first();
-                Some(if finer { decode_level(finest) } else { finest })
+                Some(if several { finer(finest) } else { finest })
             }
-            Some(_) if keep_first => Some(decode_level(finest)),
+            Some(_) if keep_first => Some(finer(finest)),
             Some(_) => Some(finest),
         }
     }

@@ -69,12 +69,17 @@ impl VipsEngine {
             derivatives.bypass();
             return Ok(None);
         };
-        let needed = self.shrink_rule()((width, height), (plan.resize.width, plan.resize.height));
+        let rule = self.shrink_rule();
+        let needed = rule((width, height), (plan.resize.width, plan.resize.height));
+        derivatives.note_width(plan.resize.width);
+        // Under the draft rule, while sources are asked for at several sizes: the level the widest
+        // recent target needs, which a first decode is made at so that later widths derive from it.
+        let widest = self
+            .draft
+            .then(|| derivatives.widest_level((width, height), rule))
+            .flatten();
         if needed == 1 {
-            // NOTE(perf): a full-size decode held in memory costs more to make (+40% on a 12-MP
-            // JPEG) than resizing from it saves, and serves only the two largest levels.
-            derivatives.bypass();
-            return Ok(None);
+            return self.full_size(derivatives, source, (width, height), clock);
         }
         let key = *blake3::hash(source).as_bytes();
         if let Some((_, cached)) = derivatives.find(&key, needed, self.reach()) {
@@ -90,22 +95,66 @@ impl VipsEngine {
         // Under the draft rule a kept level is 1-2x the target per side (below shrink 8), cheap
         // enough to keep from the first request (measured: no slower on distinct sources,
         // docs/BENCHMARKS.md).
-        let Some(decode_at) = derivatives.admit(&key, needed, self.draft) else {
+        let Some(decode_at) = derivatives.admit(&key, needed, self.draft, widest) else {
             derivatives.record(Lookup::First);
             return Ok(None);
         };
         let decoded = Arc::new(self.decode_jpeg(source, decode_at, clock)?);
-        derivatives.store(key, decode_at, decoded.clone());
         derivatives.record(Lookup::Miss);
+        self.keep(derivatives, key, (decode_at, decoded), needed)
+            .map(Some)
+    }
+
+    /// A target that needs a full-size decode. A full decode held in memory costs more to make
+    /// (+40% on a 12-MP JPEG) than resizing from it saves, so it is never kept. But while sources
+    /// are asked for at several sizes (under the draft rule), a source with no level 2 kept yet is
+    /// decoded here and its 2x box shrink kept: the source's smaller widths, which follow in any
+    /// order, then need no decode of their own (one decode per source instead of two, on `srcset`
+    /// traffic whose largest width needs the full size).
+    fn full_size(
+        &self,
+        derivatives: &derivatives::Derivatives,
+        source: &[u8],
+        size: (u32, u32),
+        clock: &Clock,
+    ) -> Result<Option<Arc<Intermediate>>, EngineError> {
+        if !(self.draft && derivatives.several_sizes() && derivatives.keeps(size)) {
+            derivatives.bypass();
+            return Ok(None);
+        }
+        let key = *blake3::hash(source).as_bytes();
+        // Noted like every other request (the mix learns from it), decoded only if level 2 is
+        // missing: otherwise the ordinary streaming path is cheaper than a decode into memory.
+        derivatives.admit(&key, 1, true, None);
+        if derivatives.has(&key, 2) {
+            derivatives.bypass();
+            return Ok(None);
+        }
+        let decoded = Arc::new(self.decode_jpeg(source, 1, clock)?);
+        derivatives.record(Lookup::Miss);
+        derivatives.store(key, 2, Arc::new(derive(&decoded, 2)?));
+        Ok(Some(decoded))
+    }
+
+    /// Keeps a decode made at `decode_at` and says what a target needing shrink `needed` resizes
+    /// from: the decode itself when within reach, else a level derived from it (and kept too).
+    fn keep(
+        &self,
+        derivatives: &derivatives::Derivatives,
+        key: [u8; 32],
+        (decode_at, decoded): (u32, Arc<Intermediate>),
+        needed: u32,
+    ) -> Result<Arc<Intermediate>, EngineError> {
+        derivatives.store(key, decode_at, decoded.clone());
         // This decode itself must be within reach: another level a concurrent request kept does
         // not make it usable.
         if decode_at * self.reach() >= needed {
-            return Ok(Some(decoded));
+            return Ok(decoded);
         }
         // Decoded finer than this target may be served from (for a later, larger one): derive.
         let derived = Arc::new(derive(&decoded, needed / decode_at)?);
         derivatives.store(key, needed, derived.clone());
-        Ok(Some(derived))
+        Ok(derived)
     }
 
     /// `source` (a plain JPEG) decoded at 1/`shrink` into pixels, within the time limit.

@@ -36,25 +36,29 @@ fn the_smallest_usable_intermediate_is_found() {
 fn a_source_is_kept_from_its_second_sight_at_the_finest_shrink_asked() {
     let d = Derivatives::new(1 << 30, 1 << 30, OnLookup::default());
     assert_eq!(
-        d.admit(&[3; 32], 4, false),
+        d.admit(&[3; 32], 4, false, None),
         None,
         "first sight keeps nothing"
     );
-    assert_eq!(d.admit(&[3; 32], 8, false), Some(4), "the finer of the two");
-    assert_eq!(d.admit(&[3; 32], 2, false), Some(2));
-    assert_eq!(d.admit(&[4; 32], 2, false), None, "another source");
     assert_eq!(
-        d.admit(&[5; 32], 8, true),
+        d.admit(&[3; 32], 8, false, None),
+        Some(4),
+        "the finer of the two"
+    );
+    assert_eq!(d.admit(&[3; 32], 2, false, None), Some(2));
+    assert_eq!(d.admit(&[4; 32], 2, false, None), None, "another source");
+    assert_eq!(
+        d.admit(&[5; 32], 8, true, None),
         Some(8),
         "kept from the first sight, at the level asked"
     );
     assert_eq!(
-        d.admit(&[5; 32], 4, true),
+        d.admit(&[5; 32], 4, true, None),
         Some(2),
         "asked again, finer: one level finer than that"
     );
     assert_eq!(
-        d.admit(&[5; 32], 8, true),
+        d.admit(&[5; 32], 8, true, None),
         Some(2),
         "the finest asked so far"
     );
@@ -70,13 +74,13 @@ fn first_decodes_are_made_finer_only_while_sources_are_asked_for_at_several_size
     };
     // Distinct sources asked for once: the level asked, however many.
     for i in 0..200 {
-        assert_eq!(d.admit(&source(i), 8, true), Some(8), "source {i}");
+        assert_eq!(d.admit(&source(i), 8, true, None), Some(8), "source {i}");
     }
     // srcset-like traffic: each source at 8, then a larger width needing 4 (served here by
     // the lookup's note). Within a few dozen sources the first decodes turn finer.
     let mut finer_from = None;
     for i in 1000..1100 {
-        let first = d.admit(&source(i), 8, true);
+        let first = d.admit(&source(i), 8, true, None);
         if first == Some(4) && finer_from.is_none() {
             finer_from = Some(i - 1000);
         }
@@ -85,13 +89,13 @@ fn first_decodes_are_made_finer_only_while_sources_are_asked_for_at_several_size
     let after = finer_from.expect("first decodes made finer");
     assert!(after <= 40, "after {after} sources");
     assert_eq!(
-        d.admit(&source(5000), 2, true),
+        d.admit(&source(5000), 2, true, None),
         Some(2),
         "never finer than 2"
     );
     // Back to distinct sources: back to the level asked.
     let back = (0..200)
-        .map(|i| d.admit(&source(10_000 + i), 8, true))
+        .map(|i| d.admit(&source(10_000 + i), 8, true, None))
         .position(|level| level == Some(8));
     assert!(back.is_some_and(|i| i <= 150), "back after {back:?}");
 }
@@ -188,4 +192,38 @@ fn oversized_intermediates_are_not_kept() {
     let d = Derivatives::new(1 << 30, 10_000, OnLookup::default());
     d.store([1; 32], 1, intermediate(200, 100));
     assert!(d.find(&[1; 32], 8, HEADROOM_REACH).is_none());
+}
+
+#[test]
+fn while_sources_are_asked_at_several_sizes_a_first_decode_serves_the_widest_recent_width() {
+    let draft = crate::engine::vips::draft_shrink;
+    let d = Derivatives::new(1 << 30, 16_000_000, OnLookup::default());
+    assert_eq!(d.widest_level((4000, 3000), draft), None, "no traffic yet");
+    // One srcset: a source at 250 px, then at 1000 px (a finer level: several sizes).
+    d.note_width(250);
+    assert_eq!(d.admit(&[1; 32], 8, true, None), Some(8));
+    d.note_width(1000);
+    assert_eq!(d.admit(&[1; 32], 2, true, None), Some(2));
+    assert_eq!(d.widest_level((4000, 3000), draft), Some(4));
+    assert_eq!(d.widest_level((2000, 1334), draft), Some(2));
+    // 1000 px of a 1500-px photo needs the full size: never chosen, level 2 at the finest.
+    assert_eq!(d.widest_level((1500, 1000), draft), Some(2));
+    // A first decode at the widest width's level, whatever width comes first.
+    assert_eq!(d.admit(&[2; 32], 8, true, Some(2)), Some(2));
+    assert_eq!(d.admit(&[2; 32], 4, true, Some(2)), Some(2));
+    assert_eq!(
+        d.admit(&[9; 32], 4, true, Some(8)),
+        Some(4),
+        "never coarser than asked"
+    );
+    // A source whose full size was asked first is decoded at 2, not 1, for a smaller width.
+    assert_eq!(d.admit(&[3; 32], 1, true, None), Some(1));
+    assert_eq!(d.admit(&[3; 32], 8, true, Some(2)), Some(2));
+    // Never a level larger than the cache keeps.
+    let small = Derivatives::new(1 << 30, 500_000, OnLookup::default());
+    small.note_width(250);
+    small.admit(&[1; 32], 8, true, None);
+    small.note_width(1000);
+    small.admit(&[1; 32], 2, true, None);
+    assert_eq!(small.widest_level((2000, 1334), draft), Some(4));
 }
