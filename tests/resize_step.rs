@@ -85,3 +85,30 @@ fn enlarging_is_refused() {
     assert!(image.reduce_in_memory(101, 80, None).is_err());
     assert!(image.reduce_in_memory(0, 80, None).is_err());
 }
+
+#[test]
+fn the_box_shrink_of_kept_levels_is_libvips_shrink_bit_for_bit() {
+    use imgshield::engine::shrink::box_shrink;
+    for bands in [3, 1] {
+        // Whole blocks, and partial ones at the right and bottom edges (rounded up and down).
+        for (width, height) in [(64, 48), (101, 99), (103, 37), (5, 3)] {
+            let image = photo(width, height, bands);
+            let pixels = image.decode_to_memory().expect("pixels");
+            for factor in [2, 4, 8] {
+                let ours = box_shrink(&pixels, (width, height, bands), factor);
+                let Ok(theirs) = image.box_shrink(factor) else {
+                    // libvips refuses a shrink to nothing; so does ours.
+                    assert!(ours.is_none(), "{width}x{height}/{factor}");
+                    continue;
+                };
+                let want = (
+                    theirs.decode_to_memory().expect("pixels"),
+                    theirs.width(),
+                    theirs.height(),
+                );
+                assert_eq!(ours, Some(want), "{width}x{height}x{bands} by {factor}");
+            }
+        }
+    }
+    assert!(box_shrink(&[0; 11], (2, 2, 3), 2).is_none());
+}

@@ -1,5 +1,6 @@
 //! How far a JPEG is shrunk in the DCT domain while decoding (by 8, 4, 2 or 1) for a target size:
-//! the one choice both engines make before resizing, so they decode alike.
+//! the one choice both engines make before resizing, so they decode alike; and the box shrink that
+//! makes a coarser level from a finer decode, as the DCT scaling would.
 
 /// The libvips thumbnail rule for JPEG shrink-on-load: the largest s in {8, 4, 2} with
 /// factor >= 2s, where the factor is how many times the source exceeds the target on the side that
@@ -26,6 +27,58 @@ pub fn draft_shrink((width, height): (u32, u32), (target_w, target_h): (u32, u32
 fn reduction((width, height): (u32, u32), (target_w, target_h): (u32, u32)) -> f64 {
     (f64::from(width) / f64::from(target_w.max(1)))
         .min(f64::from(height) / f64::from(target_h.max(1)))
+}
+
+/// Interleaved 8-bit pixels shrunk by block means of `factor` × `factor`, as libvips'
+/// `vips_shrink` makes them (bit for bit): sides divided by `factor` and rounded to the nearest,
+/// a partial block at the right or bottom edge filled by repeating the last column or row, the
+/// rows averaged first and rounded, then the columns. `None` when the sizes do not match the
+/// pixels or the result would be empty.
+pub fn box_shrink(
+    pixels: &[u8],
+    (width, height, bands): (u32, u32, u32),
+    factor: u32,
+) -> Option<(Vec<u8>, u32, u32)> {
+    let (w, h, b, f) = (
+        usize::try_from(width).ok()?,
+        usize::try_from(height).ok()?,
+        usize::try_from(bands).ok()?,
+        usize::try_from(factor).ok()?,
+    );
+    if f == 0 || pixels.len() != w.checked_mul(h)?.checked_mul(b)? {
+        return None;
+    }
+    let (out_w, out_h) = ((w + f / 2) / f, (h + f / 2) / f);
+    if out_w == 0 || out_h == 0 {
+        return None;
+    }
+    let half = u32::try_from(f / 2).ok()?;
+    let divisor = u32::try_from(f).ok()?;
+    let row_len = w * b;
+    let mut sums = vec![0u32; row_len];
+    let mut column = vec![0u8; row_len];
+    let mut out = Vec::with_capacity(out_w * out_h * b);
+    for oy in 0..out_h {
+        sums.fill(0);
+        for y in (oy * f..oy * f + f).map(|y| y.min(h - 1)) {
+            let row = pixels.get(y * row_len..(y + 1) * row_len)?;
+            for (sum, &p) in sums.iter_mut().zip(row) {
+                *sum += u32::from(p);
+            }
+        }
+        for (c, &sum) in column.iter_mut().zip(&sums) {
+            *c = u8::try_from((sum + half) / divisor).unwrap_or(u8::MAX);
+        }
+        for ox in 0..out_w {
+            for band in 0..b {
+                let sum: u32 = (ox * f..ox * f + f)
+                    .map(|x| u32::from(column[x.min(w - 1) * b + band]))
+                    .sum();
+                out.push(u8::try_from((sum + half) / divisor).unwrap_or(u8::MAX));
+            }
+        }
+    }
+    Some((out, u32::try_from(out_w).ok()?, u32::try_from(out_h).ok()?))
 }
 
 #[cfg(test)]

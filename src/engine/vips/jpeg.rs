@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::derivatives::{self, Intermediate, Lookup};
 use super::jpeg_load::load_jpeg;
-use super::{draft_shrink, internal, jpeg_shrink, undecodable, Image, VipsEngine};
+use super::{draft_shrink, jpeg_shrink, undecodable, Image, VipsEngine};
+use crate::engine::shrink::box_shrink;
 use crate::engine::{Clock, EngineError, Plan};
 
 impl VipsEngine {
@@ -169,7 +170,7 @@ impl VipsEngine {
             shrunk.set_time_limit(remaining);
         }
         let pixels = shrunk
-            .decode_to_memory()
+            .with_pixels(<[u8]>::to_vec)
             .map_err(|e| clock.explain(undecodable(e)))?;
         Ok(Intermediate {
             width: shrunk.width(),
@@ -180,16 +181,17 @@ impl VipsEngine {
     }
 }
 
-/// A coarser level made from a finer kept one by a box shrink of `factor` (a power of two).
+/// A coarser level made from a finer kept one by a box shrink of `factor` (a power of two): the
+/// block means libvips' `vips_shrink` makes, computed straight into the new level's buffer.
 fn derive(from: &Intermediate, factor: u32) -> Result<Intermediate, EngineError> {
-    let image = Image::from_pixels_borrowed(&from.pixels, from.width, from.height, from.bands)
-        .and_then(|image| image.box_shrink(factor))
-        .map_err(internal)?;
-    let pixels = image.decode_to_memory().map_err(internal)?;
+    let (pixels, width, height) =
+        box_shrink(&from.pixels, (from.width, from.height, from.bands), factor).ok_or_else(
+            || EngineError::Internal(format!("no {factor}x box shrink of a kept level")),
+        )?;
     Ok(Intermediate {
-        width: image.width(),
-        height: image.height(),
-        bands: image.bands(),
+        width,
+        height,
+        bands: from.bands,
         pixels,
     })
 }
