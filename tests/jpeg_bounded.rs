@@ -6,13 +6,15 @@
 //! warning). The fast version runs on small photo-like files; `full_corpus_gate` (ignored) runs
 //! the same gate on a directory of real files and prints the figures for docs/BENCHMARKS.md.
 
+mod jpegtools;
+
 use std::path::Path;
-use std::process::Command;
 
 use imgshield::engine::vips::{draft_shrink, own_decodes_on_this_thread, JpegDecoder, VipsEngine};
 use imgshield::engine::{scan_plan_under, Engine, OutputFormat, Plan, ScanPlan, ScanRule, Size};
 use imgshield::quality::{ssim, Luma};
 use imgshield::vips::{FailOn, Image, JpegDecode, SaveFormat};
+use jpegtools::run;
 
 /// mozjpeg-style scripts: DC at full precision first, luma 1-2 and 3-63 at Al=2, its refinements
 /// last; chroma at full precision (Cr first), or with a refinement of its own (Cb first).
@@ -22,20 +24,6 @@ const MOZJPEG_LIKE: [&str; 2] = [
     "0,1,2: 0-0, 0, 0;\n0: 1-2, 0, 2;\n0: 3-63, 0, 2;\n1: 1-63, 0, 1;\n2: 1-63, 0, 1;\n\
      0: 1-63, 2, 1;\n1: 1-63, 1, 0;\n2: 1-63, 1, 0;\n0: 1-63, 1, 0;\n",
 ];
-
-fn run(program: &str, args: &[&str], dir: &Path) -> Vec<u8> {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs (apt-get install libjpeg-turbo-progs): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// `photo.ppm` in `dir` written as a progressive JPEG by each encoder script.
 fn scripts(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -3,14 +3,16 @@
 //! the same output and status end to end (orientation, ICC, CMYK, damaged files). Fixtures are made
 //! by real encoders: libvips, libjpeg-turbo's `cjpeg` and `jpegtran` (libjpeg-turbo-progs).
 
+mod jpegtools;
+
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use imgshield::engine::vips::{own_decodes_on_this_thread, JpegDecoder, VipsEngine};
 use imgshield::engine::{scan_plan, Engine, OutputFormat, Plan, ScanPlan, Size, Strictness};
 use imgshield::samples::photo_pixels;
 use imgshield::vips::{FailOn, Image, JpegDecode, JpegDecodeError, SaveFormat};
+use jpegtools::{ours, run};
 
 const WIDTH: u32 = 203;
 const HEIGHT: u32 = 157;
@@ -19,20 +21,6 @@ const HEIGHT: u32 = 157;
 /// the luma refinements (the last carrying most of the file).
 const MOZJPEG_LIKE: &str = "0,1,2: 0-0, 0, 0;\n0: 1-2, 0, 2;\n0: 3-63, 0, 2;\n\
                             2: 1-63, 0, 0;\n1: 1-63, 0, 0;\n0: 1-63, 2, 1;\n0: 1-63, 1, 0;\n";
-
-fn run(program: &str, args: &[&str], dir: &Path) -> Vec<u8> {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs (apt-get install libjpeg-turbo-progs): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// The test photo as a PPM for cjpeg, and as a baseline JPEG for jpegtran.
 fn write_inputs(dir: &Path) {
@@ -99,22 +87,6 @@ fn stray_bytes_before_the_end(dir: &Path) -> Vec<u8> {
     let end = jpeg.len() - 2;
     jpeg.splice(end..end, [0x55; 96]);
     jpeg
-}
-
-fn ours(source: &[u8], shrink: u32) -> Result<Image<'static>, JpegDecodeError> {
-    let plan = scan_plan(source, shrink).expect("a plan");
-    let stream = match &plan {
-        ScanPlan::Whole => source,
-        ScanPlan::Filtered { bytes, .. } => bytes.as_slice(),
-    };
-    let header = Image::jpeg_header(source, shrink).expect("a header");
-    let decode = JpegDecode {
-        shrink,
-        fail_on: FailOn::Warning,
-        max_scans: 100,
-        time_limit: None,
-    };
-    Image::decode_jpeg(stream, &header, decode)
 }
 
 #[test]

@@ -2,9 +2,11 @@
 //! pool for the process and reused by the next decode (`sys/jpeg.c`). The pool is shared by every
 //! thread, so this test has a process of its own: another test's decodes would take its blocks.
 
-use imgshield::engine::{scan_plan, ScanPlan};
+mod jpegtools;
+
 use imgshield::samples::photo_pixels;
-use imgshield::vips::{FailOn, Image, JpegDecode, SaveFormat};
+use imgshield::vips::{Image, SaveFormat};
+use jpegtools::ours;
 
 fn progressive_photo(width: u32, height: u32, seed: u64) -> Vec<u8> {
     Image::from_pixels(&photo_pixels(width, height, seed), width, height, 3)
@@ -20,19 +22,7 @@ fn progressive_photo(width: u32, height: u32, seed: u64) -> Vec<u8> {
 
 /// Our decode of `source` at 1/`shrink`.
 fn decode(source: &[u8], shrink: u32) {
-    let plan = scan_plan(source, shrink).expect("a plan");
-    let stream = match &plan {
-        ScanPlan::Whole => source,
-        ScanPlan::Filtered { bytes, .. } => bytes.as_slice(),
-    };
-    let header = Image::jpeg_header(source, shrink).expect("a header");
-    let decode = JpegDecode {
-        shrink,
-        fail_on: FailOn::Warning,
-        max_scans: 100,
-        time_limit: None,
-    };
-    drop(Image::decode_jpeg(stream, &header, decode).expect("our decode"));
+    drop(ours(source, shrink).expect("our decode"));
 }
 
 /// Minor page faults of the calling thread so far (`/proc/thread-self/stat`, field 10).
