@@ -458,15 +458,6 @@ pub enum JpegDecoder {
     Libvips,
 }
 
-impl From<JpegDecoder> for crate::engine::vips::JpegDecoder {
-    fn from(value: JpegDecoder) -> crate::engine::vips::JpegDecoder {
-        match value {
-            JpegDecoder::Own => crate::engine::vips::JpegDecoder::Own,
-            JpegDecoder::Libvips => crate::engine::vips::JpegDecoder::Libvips,
-        }
-    }
-}
-
 /// Which scans our JPEG decode reads (`--jpeg-scans`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum JpegScans {

@@ -35,10 +35,10 @@
 //!   widths of a `srcset` arrive in any order, and a decode kept at the first width's level must
 //!   be made again, finer, for any larger width that follows (decodes per source on shuffled
 //!   srcset traffic: 2.0 at exactly the level asked, 1.67 at one level finer, 1.50 at the widest
-//!   width's level, a third of them full-size widths that no kept level serves). Not always: on sources asked for once the finer decode is pure cost (21%
-//!   more CPU per image and +80 MiB peak RSS on distinct sources, docs/BENCHMARKS.md). Every
-//!   later request for a source that needs a level not kept decodes the same way, from the finest
-//!   asked for so far;
+//!   width's level, a third of them full-size widths that no kept level serves). Not always: on
+//!   sources asked for once the finer decode is pure cost (21% more CPU per image and +80 MiB
+//!   peak RSS on distinct sources, docs/BENCHMARKS.md). Every later request for a source that
+//!   needs a level not kept decodes the same way, from the finest asked for so far;
 //! - under libvips' rule from its second request only: its decodes are 2-4x the target per side
 //!   (4-16x the pixels), and keeping them for sources asked for once cost 0.92x the cold path per
 //!   CPU-second and +50 MiB (docs/BENCHMARKS.md). The first request takes the ordinary thumbnail
@@ -104,7 +104,8 @@ const MIX_FINER_PER_FIRST: (u32, u32) = (1, 4);
 /// later requests that needed a finer level than any asked for before (a `srcset`'s larger widths
 /// after a smaller one). Approximate (relaxed atomics, racy halving): it only steers a choice.
 /// Also the widest target asked for in this window and the one before: the width a `srcset`'s
-/// largest image is asked at, which a source's first decode is made for ([`Derivatives::widest_level`]).
+/// largest image is asked at, which a source's first decode is made for
+/// ([`Derivatives::widest_level`]).
 #[derive(Debug, Default)]
 struct Mix {
     firsts: std::sync::atomic::AtomicU32,

@@ -1,14 +1,14 @@
 //! The JPEG load step: a JPEG decoded at a DCT scale, by our own decode (the scan plan of
-//! [`scan_plan_under`] drops the scans the scale does not read, then `vips::Image::decode_jpeg` on the
-//! system libjpeg with block smoothing off) or by libvips' `jpegload` (`--jpeg-decoder libvips`;
-//! files with no scan to skip: sequential ones, or a scale that reads every scan; and every file
-//! the plan does not take: 12-bit, lossless, junk between segments, cut short, a scan header
-//! libjpeg would refuse or warn about). Both give the same pixels and metadata: the decode is
-//! exact (but for [`JpegDecoder::OwnBounded`] at 1/4 and 1/8: see `jpeg_scans`), and the metadata
-//! is libvips' own header read. Ours decodes at once, within the time
-//! limit (checked between MCU rows) and the scan cap; libvips' decodes lazily, inside the save. Every JPEG load of the engine
-//! (the draft load, the derivative cache's decodes, the thumbnail's shrink-on-load) goes through
-//! [`load_jpeg`].
+//! [`scan_plan_under`] drops the scans the scale does not read, then `vips::Image::decode_jpeg`
+//! on the system libjpeg with block smoothing off) or by libvips' `jpegload` (`--jpeg-decoder
+//! libvips`; files with no scan to skip: sequential ones, or a scale that reads every scan; and
+//! every file the plan does not take: 12-bit, lossless, junk between segments, cut short, a scan
+//! header libjpeg would refuse or warn about). Both give the same pixels and metadata: the decode
+//! is exact (but for [`JpegDecoder::OwnBounded`] at 1/4 and 1/8: see `jpeg_scans`), and the
+//! metadata is libvips' own header read. Ours decodes at once, within the time limit (checked
+//! between MCU rows) and the scan cap; libvips' decodes lazily, inside the save. Every JPEG load
+//! of the engine (the draft load, the derivative cache's decodes, the thumbnail's shrink-on-load)
+//! goes through [`load_jpeg`].
 
 use std::cell::Cell;
 
